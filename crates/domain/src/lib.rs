@@ -1,0 +1,24 @@
+//! The trading vocabulary QuantDesk speaks: symbols and asset classes, bars, quotes, timeframes,
+//! option contracts and the provenance every answer carries.
+//!
+//! Money and quantities are `rust_decimal::Decimal`, never `f64`. This crate does no I/O, knows no
+//! database, network or clock of its own, and must never grow any: every other crate builds on it.
+#![forbid(unsafe_code)]
+#![warn(missing_debug_implementations)]
+
+mod bar;
+mod error;
+mod option;
+mod symbol;
+mod timeframe;
+
+pub use bar::{Bar, BarSeries, PriceSnapshot, Provenance, Quote};
+pub use error::DomainError;
+pub use option::{
+    Greeks, ModelInputs, OptionChain, OptionContract, OptionKind, OptionQuote, occ_symbol,
+};
+pub use symbol::{AssetClass, Symbol, SymbolInfo};
+pub use timeframe::{Timeframe, TimeframeUnit};
+
+/// Money and quantities throughout QuantDesk.
+pub use rust_decimal::Decimal;
