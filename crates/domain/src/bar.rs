@@ -63,6 +63,8 @@ pub struct PriceSnapshot {
     pub previous_close: Option<Decimal>,
     pub change: Option<Decimal>,
     pub change_pct: Option<Decimal>,
+    /// The period `day_open`..`volume` cover: a day, or the data's bar when that is coarser.
+    pub session: Timeframe,
     pub day_open: Decimal,
     pub day_high: Decimal,
     pub day_low: Decimal,
@@ -80,6 +82,7 @@ impl PriceSnapshot {
         symbol: Symbol,
         price: Decimal,
         session: &Bar,
+        session_timeframe: Timeframe,
         previous_close: Option<Decimal>,
         provenance: Provenance,
     ) -> Self {
@@ -93,6 +96,7 @@ impl PriceSnapshot {
             previous_close,
             change,
             change_pct,
+            session: session_timeframe,
             day_open: session.open,
             day_high: session.high,
             day_low: session.low,

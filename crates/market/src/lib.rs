@@ -1,1 +1,21 @@
-//! placeholder
+//! Market data for QuantDesk: one [`MarketData`] trait and the providers behind it — `bundled`
+//! (real daily history shipped with the app, offline, the default) and `alpaca` (Alpaca Market
+//! Data v2 through the `apca` client) — plus resampling of bars to coarser timeframes.
+//!
+//! Every answer carries its [`Provenance`](quantdesk_domain::Provenance): where the numbers came
+//! from and as of when. This crate must never invent a price: when a provider lacks a symbol, a
+//! range or a timeframe it says so with a [`MarketError`] naming the problem, and a model price
+//! (the offline options chain) is labelled `model`, never passed off as a market quote.
+#![forbid(unsafe_code)]
+#![warn(missing_debug_implementations)]
+
+mod bundled;
+mod error;
+mod model;
+mod provider;
+mod resample;
+
+pub use bundled::BundledProvider;
+pub use error::MarketError;
+pub use provider::{BarsRequest, ChainRequest, MarketData};
+pub use resample::resample;
