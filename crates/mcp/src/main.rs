@@ -1,1 +1,108 @@
-fn main(){}
+//! `quantdesk-mcp`: the MCP server Claude Desktop launches over stdio. It exposes QuantDesk's
+//! tools — market data now; trading, backtesting and analysis as they land — as thin handlers
+//! over the library crates, and writes one audit-log entry per call.
+//!
+//! It must never write anything but the MCP protocol to stdout (logs go to stderr and a rotating
+//! file in the data folder), never hold domain logic of its own, and never approve an order:
+//! approvals come only from the person, through the desktop app.
+#![forbid(unsafe_code)]
+#![warn(missing_debug_implementations)]
+
+mod input;
+mod server;
+mod tools;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use clap::{Parser, ValueEnum};
+use quantdesk_market::{BundledProvider, MarketData};
+use quantdesk_store::Store;
+use rmcp::ServiceExt;
+use tracing_subscriber::{EnvFilter, Layer, layer::SubscriberExt, util::SubscriberInitExt};
+
+/// QuantDesk's MCP server for Claude Desktop: market data, analysis, backtests and trading
+/// inside your limits. Speaks MCP over stdio; logs go to stderr and <data-dir>/logs.
+#[derive(Debug, Parser)]
+#[command(name = "quantdesk-mcp", version, about)]
+struct Cli {
+    /// Folder holding the store and logs (default: the per-user data folder, shared with the app).
+    #[arg(long, env = quantdesk_store::DATA_DIR_ENV, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+
+    /// Where market data comes from.
+    #[arg(long, env = "QUANTDESK_PROVIDER", value_enum, default_value_t = ProviderKind::Bundled)]
+    provider: ProviderKind,
+
+    /// Log filter, e.g. `info` or `quantdesk=debug`.
+    #[arg(long, env = "QUANTDESK_LOG", default_value = "info")]
+    log: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ProviderKind {
+    /// Real daily history shipped with QuantDesk; offline, no account.
+    Bundled,
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let data_dir = quantdesk_store::resolve_data_dir(cli.data_dir.clone())?;
+    let _log_guard = init_logging(&data_dir, &cli.log)?;
+
+    let store = Store::open_in(&data_dir)
+        .await
+        .with_context(|| format!("opening the QuantDesk store in {}", data_dir.display()))?;
+    let market: Arc<dyn MarketData> = match cli.provider {
+        ProviderKind::Bundled => Arc::new(BundledProvider::new()),
+    };
+    tracing::info!(data_dir = %data_dir.display(), provider = market.name(), "quantdesk-mcp starting");
+
+    let server = server::QuantDeskServer::new(store.clone(), market);
+    let running = server
+        .serve(rmcp::transport::stdio())
+        .await
+        .context("starting the MCP session on stdio")?;
+    let reason = running.waiting().await.context("MCP session")?;
+    tracing::info!(?reason, "quantdesk-mcp stopped");
+    store.close().await;
+    Ok(())
+}
+
+/// Logs to stderr (Claude Desktop shows it in its MCP log) and to a daily-rotated file in
+/// `<data-dir>/logs`, keeping a week. Never stdout: that is the protocol.
+fn init_logging(
+    data_dir: &std::path::Path,
+    filter: &str,
+) -> anyhow::Result<tracing_appender::non_blocking::WorkerGuard> {
+    let log_dir = data_dir.join("logs");
+    std::fs::create_dir_all(&log_dir)
+        .with_context(|| format!("creating the log folder {}", log_dir.display()))?;
+    let appender = tracing_appender::rolling::Builder::new()
+        .rotation(tracing_appender::rolling::Rotation::DAILY)
+        .filename_prefix("quantdesk-mcp")
+        .filename_suffix("log")
+        .max_log_files(7)
+        .build(&log_dir)
+        .context("opening the log file")?;
+    let (file_writer, guard) = tracing_appender::non_blocking(appender);
+    let filter = || EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_ansi(false)
+                .with_filter(filter()),
+        )
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(file_writer)
+                .with_ansi(false)
+                .with_filter(filter()),
+        )
+        .try_init()
+        .context("setting up logging")?;
+    Ok(guard)
+}

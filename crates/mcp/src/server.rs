@@ -1,0 +1,120 @@
+//! The MCP server: answers `initialize`, `tools/list` and `tools/call`, and writes one audit
+//! entry for every call, whatever its outcome.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use quantdesk_market::MarketData;
+use quantdesk_store::{AuditRecord, Store};
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
+    ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
+};
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData, RoleServer, ServerHandler};
+use serde_json::{Value, json};
+
+use crate::tools::{self, Ctx};
+
+const INSTRUCTIONS: &str = "QuantDesk: market data for a personal quant.\n\
+- Market data: get_stock_price, get_market_data (OHLCV bars), get_crypto_prices, get_options_chain.\n\
+Every answer names its source and as-of time: 'bundled' is real history shipped with QuantDesk \
+(not live), 'model' is computed (not traded). Tell the person which it is.";
+
+#[derive(Debug, Clone)]
+pub struct QuantDeskServer {
+    ctx: Ctx,
+    actor: Arc<str>,
+}
+
+impl QuantDeskServer {
+    pub fn new(store: Store, market: Arc<dyn MarketData>) -> Self {
+        Self {
+            ctx: Ctx { store, market },
+            actor: format!("mcp:{}", std::process::id()).into(),
+        }
+    }
+
+    /// The record of one call: what was asked, how it ended, and for answers that carry them,
+    /// the source and as-of time (not the whole answer: bars would swamp the log).
+    fn audit_record(
+        &self,
+        tool: &str,
+        args: &serde_json::Map<String, Value>,
+        result: &Result<Value, String>,
+        ms: u128,
+    ) -> AuditRecord {
+        let symbol = args
+            .get("symbol")
+            .and_then(Value::as_str)
+            .map(|s| s.trim().to_ascii_uppercase());
+        let (outcome, detail) = match result {
+            Ok(v) => (
+                "ok",
+                json!({ "source": v.get("source"), "as_of": v.get("as_of"), "ms": ms }),
+            ),
+            Err(message) => ("error", json!({ "error": message, "ms": ms })),
+        };
+        AuditRecord {
+            actor: self.actor.to_string(),
+            kind: "tool_call".into(),
+            tool: Some(tool.to_string()),
+            symbol,
+            args: Value::Object(args.clone()),
+            outcome: outcome.into(),
+            detail,
+        }
+    }
+}
+
+impl ServerHandler for QuantDeskServer {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(
+                Implementation::new("quantdesk-mcp", env!("CARGO_PKG_VERSION"))
+                    .with_title("QuantDesk"),
+            )
+            .with_instructions(INSTRUCTIONS)
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        Ok(ListToolsResult::with_all_items(tools::catalog().to_vec()))
+    }
+
+    fn get_tool(&self, name: &str) -> Option<Tool> {
+        tools::catalog().iter().find(|t| t.name == name).cloned()
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let args = request.arguments.unwrap_or_default();
+        let started = Instant::now();
+        let result = tools::call(&self.ctx, &request.name, args.clone())
+            .await
+            .map_err(|e| e.0);
+        let record =
+            self.audit_record(&request.name, &args, &result, started.elapsed().as_millis());
+        if let Err(err) = self.ctx.store.append_audit(&record).await {
+            tracing::error!(%err, tool = %request.name, "audit log write failed");
+            return Ok(CallToolResult::error(vec![ContentBlock::text(format!(
+                "QuantDesk could not record this call in its audit log, so it did not answer: {err}"
+            ))])
+            .into());
+        }
+        Ok(match result {
+            Ok(value) => CallToolResult::structured(value),
+            Err(message) => {
+                tracing::info!(tool = %request.name, %message, "tool call refused");
+                CallToolResult::error(vec![ContentBlock::text(message)])
+            }
+        }
+        .into())
+    }
+}
