@@ -6,8 +6,8 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::DomainError;
 
-/// A ticker as the person and the providers know it, normalised to upper case
-/// (`goog` and `GOOG` are one symbol; crypto and forex pairs keep their slash: `BTC/USD`).
+/// A ticker, any case (GOOG, BTC/USD).
+// Normalised to upper case: `goog` and `GOOG` are one symbol; pairs keep their slash.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, JsonSchema)]
 #[serde(transparent)]
 pub struct Symbol(String);

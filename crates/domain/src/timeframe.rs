@@ -59,7 +59,7 @@ impl Timeframe {
             Minute | Hour => {
                 matches!(finer.unit, Minute | Hour)
                     && self.approx_minutes() > fine_minutes
-                    && self.approx_minutes() % fine_minutes == 0
+                    && self.approx_minutes().is_multiple_of(fine_minutes)
                     && 1_440 % self.approx_minutes() == 0
             }
             Day => {

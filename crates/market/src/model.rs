@@ -3,16 +3,29 @@
 
 use chrono::{DateTime, Utc};
 use quantdesk_domain::{Bar, OptionChain, Symbol};
+use quantdesk_quant::options::{ModelChainParams, model_chain};
+use rust_decimal::prelude::ToPrimitive;
 
 use crate::{ChainRequest, MarketError};
 
+/// Prices a chain for `underlying` as of its last daily bar.
 pub(crate) fn chain_from_daily(
-    _underlying: &Symbol,
-    _daily: &[Bar],
-    _as_of: DateTime<Utc>,
-    _request: &ChainRequest,
+    underlying: &Symbol,
+    daily: &[Bar],
+    as_of: DateTime<Utc>,
+    request: &ChainRequest,
 ) -> Result<OptionChain, MarketError> {
-    Err(MarketError::Unsupported(
-        "model chains arrive with the quant crate".into(),
-    ))
+    let spot = daily
+        .last()
+        .map(|b| b.close)
+        .ok_or_else(|| MarketError::Pricing(format!("no daily history for {underlying}")))?;
+    let closes: Vec<f64> = daily.iter().filter_map(|b| b.close.to_f64()).collect();
+    let params = ModelChainParams {
+        expiration: request.expiration,
+        strikes_around: request.strikes_around,
+        as_of: Some(as_of),
+        ..ModelChainParams::default()
+    };
+    model_chain(underlying, spot, as_of.date_naive(), &closes, params)
+        .map_err(|e| MarketError::Pricing(e.to_string()))
 }

@@ -38,6 +38,17 @@ struct Cli {
     /// Log filter, e.g. `info` or `quantdesk=debug`.
     #[arg(long, env = "QUANTDESK_LOG", default_value = "info")]
     log: String,
+
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Serve MCP over stdio (what Claude Desktop runs; the default).
+    Serve,
+    /// Check the audit log's hash chain; prints a JSON report, exits 1 if it is broken.
+    VerifyAudit,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -55,6 +66,11 @@ async fn main() -> anyhow::Result<()> {
     let store = Store::open_in(&data_dir)
         .await
         .with_context(|| format!("opening the QuantDesk store in {}", data_dir.display()))?;
+    if let Some(Command::VerifyAudit) = cli.command {
+        let report = store.verify_audit().await.context("reading the audit log")?;
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        std::process::exit(if report.intact() { 0 } else { 1 });
+    }
     let market: Arc<dyn MarketData> = match cli.provider {
         ProviderKind::Bundled => Arc::new(BundledProvider::new()),
     };

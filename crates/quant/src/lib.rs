@@ -1,1 +1,15 @@
-//! placeholder
+//! QuantDesk's analytics: option pricing (Black-Scholes-Merton values, greeks, implied and
+//! realised volatility, expiration calendars, strike grids and whole model-priced chains) now,
+//! indicators and backtests later. Everything here is pure computation over values the caller
+//! hands in, so results are reproducible and testable against textbook numbers.
+//!
+//! This crate must never do I/O, never be async, never touch the network and never read the
+//! clock: "now" and every market input arrive as arguments. Inside, analytics run on `f64`;
+//! money stays `rust_decimal::Decimal` at the edges (spots and strikes in, chain prices out), so
+//! nothing rounded here leaks into a figure a person reads as money.
+#![forbid(unsafe_code)]
+#![warn(missing_debug_implementations)]
+
+pub mod options;
+
+pub use options::OptionsError;

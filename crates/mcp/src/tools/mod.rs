@@ -70,11 +70,10 @@ pub fn define<P: JsonSchema + 'static, O: JsonSchema + 'static>(
             .idempotent(true)
             .open_world(true),
     };
+    let output = lean_output(numbers_for_money(schema_for_output::<O>().as_ref().clone()));
     Tool::new(name, description, input)
         .with_title(title)
-        .with_raw_output_schema(Arc::new(numbers_for_money(
-            schema_for_output::<O>().as_ref().clone(),
-        )))
+        .with_raw_output_schema(Arc::new(output))
         .with_annotations(annotations)
 }
 
@@ -93,6 +92,31 @@ where
     let out = handler(params).await?;
     serde_json::to_value(out)
         .map_err(|err| ToolError(format!("could not encode the answer: {err}")))
+}
+
+/// Output schemas are for validation, not for the model to read: dropping their prose keeps the
+/// tool list small (every byte of it sits in Claude's context on every turn).
+fn lean_output(mut schema: JsonObject) -> JsonObject {
+    fn walk(v: &mut Value) {
+        match v {
+            Value::Object(o) => {
+                for key in ["description", "title", "$schema", "examples", "format", "minimum"] {
+                    // A property *named* like a keyword is data shape, not prose: keep it.
+                    if o.get(key).is_some_and(|v| !v.is_object()) {
+                        o.remove(key);
+                    }
+                }
+                o.values_mut().for_each(walk);
+            }
+            Value::Array(a) => a.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    for key in ["description", "title", "$schema"] {
+        schema.remove(key);
+    }
+    schema.values_mut().for_each(walk);
+    schema
 }
 
 /// Money is `Decimal` in Rust and a JSON number on the wire (rust_decimal's `serde-float`), but

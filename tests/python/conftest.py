@@ -1,0 +1,66 @@
+"""Shared set-up for the cross-process tests: the built sidecar, a throw-away data folder, and
+an MCP session through the official Python SDK (the client Claude Desktop's protocol is defined by)."""
+
+import csv
+import json
+import os
+import subprocess
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+from mcp import ClientSession, StdioServerParameters
+from mcp.client.stdio import stdio_client
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "tests" / "fixtures"
+
+
+def sidecar_bin() -> str:
+    path = os.environ.get("QUANTDESK_MCP_BIN") or str(ROOT / "target" / "debug" / "quantdesk-mcp")
+    if not Path(path).exists():
+        pytest.fail(f"sidecar binary not found at {path}; run `cargo build -p quantdesk-mcp` (cargo xtask test does)")
+    return path
+
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"
+
+
+@pytest.fixture
+def data_dir(tmp_path):
+    d = tmp_path / "data"
+    d.mkdir()
+    return d
+
+
+@asynccontextmanager
+async def session(data_dir, *args, env=None):
+    """An initialised MCP session with a fresh sidecar process on `data_dir`."""
+    params = StdioServerParameters(
+        command=sidecar_bin(),
+        args=["--data-dir", str(data_dir), *args],
+        env={"QUANTDESK_LOG": "warn", **(env or {})},
+    )
+    with open(data_dir / "sidecar-stderr.log", "a") as errlog:
+        async with stdio_client(params, errlog=errlog) as (read, write):
+            async with ClientSession(read, write) as s:
+                await s.initialize()
+                yield s
+
+
+def verify_audit(data_dir):
+    """Runs the sidecar's own chain check; returns (exit code, report)."""
+    out = subprocess.run(
+        [sidecar_bin(), "--data-dir", str(data_dir), "verify-audit"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return out.returncode, json.loads(out.stdout)
+
+
+def read_csv(name):
+    with open(FIXTURES / name, newline="") as f:
+        return list(csv.DictReader(f))
