@@ -64,3 +64,31 @@ def verify_audit(data_dir):
 def read_csv(name):
     with open(FIXTURES / name, newline="") as f:
         return list(csv.DictReader(f))
+
+
+def standin_bin() -> str:
+    path = os.environ.get("QUANTDESK_STANDIN_BIN") or str(ROOT / "target" / "debug" / "quantdesk-alpaca-standin")
+    if not Path(path).exists():
+        pytest.fail(f"stand-in binary not found at {path}; run `cargo build -p quantdesk-alpaca-standin`")
+    return path
+
+
+@pytest.fixture
+def alpaca_standin():
+    """A stand-in Alpaca server on 127.0.0.1 for this test; stops when its stdin closes."""
+    proc = subprocess.Popen([standin_bin()], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        url = proc.stdout.readline().strip()
+        assert url.startswith("http://127.0.0.1:"), url
+        yield url
+    finally:
+        proc.stdin.close()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+# The stand-in's well-known test key (crates/alpaca-standin): not a secret.
+STANDIN_KEY_ID = "PKSTANDIN00000000000"
+STANDIN_SECRET = "standin-secret-not-a-real-alpaca-secret0"

@@ -130,6 +130,7 @@ mod tests {
             Symbol::parse("x").unwrap(),
             dec!(105),
             &bar,
+            Timeframe::DAY,
             Some(dec!(100)),
             p,
         );

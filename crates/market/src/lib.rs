@@ -1,6 +1,7 @@
 //! Market data for QuantDesk: one [`MarketData`] trait and the providers behind it — `bundled`
-//! (real daily history shipped with the app, offline, the default) and `alpaca` (Alpaca Market
-//! Data v2 through the `apca` client) — plus resampling of bars to coarser timeframes.
+//! (real daily history shipped with the app, offline, the default) and `alpaca` (Alpaca's market
+//! data for US stocks, crypto and options, through the `apca` client) — plus resampling of bars
+//! to coarser timeframes.
 //!
 //! Every answer carries its [`Provenance`](quantdesk_domain::Provenance): where the numbers came
 //! from and as of when. This crate must never invent a price: when a provider lacks a symbol, a
@@ -9,13 +10,17 @@
 #![forbid(unsafe_code)]
 #![warn(missing_debug_implementations)]
 
+mod alpaca;
 mod bundled;
+mod cache;
 mod error;
 mod model;
 mod provider;
 mod resample;
 
+pub use alpaca::{AlpacaConfig, AlpacaConfigError, AlpacaFeed, AlpacaProvider, DEFAULT_DATA_URL};
 pub use bundled::BundledProvider;
+pub use cache::CachedProvider;
 pub use error::MarketError;
 pub use provider::{BarsRequest, ChainRequest, MarketData};
 pub use resample::resample;

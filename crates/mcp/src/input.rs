@@ -98,10 +98,11 @@ fn coerce(root: &Map<String, Value>, node: &Map<String, Value>, value: &mut Valu
             if let Some(parsed) = parsed {
                 *value = parsed;
             }
-        } else if types.contains(&"array") && text.trim_start().starts_with('[') {
-            if let Ok(parsed @ Value::Array(_)) = serde_json::from_str::<Value>(text.trim()) {
-                *value = parsed;
-            }
+        } else if types.contains(&"array")
+            && text.trim_start().starts_with('[')
+            && let Ok(parsed @ Value::Array(_)) = serde_json::from_str::<Value>(text.trim())
+        {
+            *value = parsed;
         }
     }
     match value {

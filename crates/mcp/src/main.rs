@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::{Parser, ValueEnum};
-use quantdesk_market::{BundledProvider, MarketData};
+use quantdesk_market::{AlpacaConfig, AlpacaProvider, BundledProvider, CachedProvider, MarketData};
 use quantdesk_store::Store;
 use rmcp::ServiceExt;
 use tracing_subscriber::{EnvFilter, Layer, layer::SubscriberExt, util::SubscriberInitExt};
@@ -55,6 +55,25 @@ enum Command {
 enum ProviderKind {
     /// Real daily history shipped with QuantDesk; offline, no account.
     Bundled,
+    /// Alpaca Market Data v2 with the account's key (APCA_API_KEY_ID / APCA_API_SECRET_KEY).
+    Alpaca,
+}
+
+/// The Alpaca data provider from the environment. Until the desktop app links brokers through
+/// the OS keychain, the key comes from the environment of the process that starts the sidecar.
+fn alpaca_from_env() -> anyhow::Result<AlpacaProvider> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let (Some(key_id), Some(secret)) = (var("APCA_API_KEY_ID"), var("APCA_API_SECRET_KEY")) else {
+        anyhow::bail!("--provider alpaca needs APCA_API_KEY_ID and APCA_API_SECRET_KEY");
+    };
+    let mut config = AlpacaConfig::new(key_id, secret);
+    if let Some(url) = var("QUANTDESK_ALPACA_DATA_URL") {
+        config.data_url = url;
+    }
+    if let Some(feed) = var("QUANTDESK_ALPACA_FEED") {
+        config.feed = feed.parse().context("QUANTDESK_ALPACA_FEED")?;
+    }
+    AlpacaProvider::new(config).context("configuring the Alpaca data provider")
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -67,12 +86,16 @@ async fn main() -> anyhow::Result<()> {
         .await
         .with_context(|| format!("opening the QuantDesk store in {}", data_dir.display()))?;
     if let Some(Command::VerifyAudit) = cli.command {
-        let report = store.verify_audit().await.context("reading the audit log")?;
+        let report = store
+            .verify_audit()
+            .await
+            .context("reading the audit log")?;
         println!("{}", serde_json::to_string_pretty(&report)?);
         std::process::exit(if report.intact() { 0 } else { 1 });
     }
     let market: Arc<dyn MarketData> = match cli.provider {
         ProviderKind::Bundled => Arc::new(BundledProvider::new()),
+        ProviderKind::Alpaca => Arc::new(CachedProvider::new(alpaca_from_env()?, store.clone())),
     };
     tracing::info!(data_dir = %data_dir.display(), provider = market.name(), "quantdesk-mcp starting");
 

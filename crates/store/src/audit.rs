@@ -226,8 +226,7 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         let mut expected_prev = GENESIS_HASH.to_string();
-        let mut expected_seq = 1;
-        for row in &rows {
+        for (expected_seq, row) in (1_i64..).zip(rows.iter()) {
             let seq: i64 = row.try_get("seq")?;
             let text = |col: &str| -> Result<String, sqlx::Error> { row.try_get(col) };
             let opt = |col: &str| -> Result<Option<String>, sqlx::Error> { row.try_get(col) };
@@ -275,7 +274,6 @@ impl Store {
                 )));
             }
             expected_prev = hash;
-            expected_seq += 1;
         }
         Ok(ChainReport {
             entries: rows.len() as i64,

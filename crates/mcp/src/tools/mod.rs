@@ -100,7 +100,14 @@ fn lean_output(mut schema: JsonObject) -> JsonObject {
     fn walk(v: &mut Value) {
         match v {
             Value::Object(o) => {
-                for key in ["description", "title", "$schema", "examples", "format", "minimum"] {
+                for key in [
+                    "description",
+                    "title",
+                    "$schema",
+                    "examples",
+                    "format",
+                    "minimum",
+                ] {
                     // A property *named* like a keyword is data shape, not prose: keep it.
                     if o.get(key).is_some_and(|v| !v.is_object()) {
                         o.remove(key);

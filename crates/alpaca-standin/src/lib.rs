@@ -1,0 +1,343 @@
+//! A stand-in for Alpaca's HTTP APIs, for QuantDesk's tests only: a small axum server on
+//! 127.0.0.1 that answers the market-data requests QuantDesk makes with responses shaped exactly
+//! like Alpaca's (field names, RFC 3339 UTC timestamps, numbers as JSON numbers, the same error
+//! bodies), read from the JSON fixtures in `fixtures/` (see `fixtures/README.md` for where their
+//! numbers come from). It checks the API key headers like Alpaca does and keeps a log of every
+//! request that reached it, so tests can assert what was — and what was never — sent to the
+//! broker.
+//!
+//! It must never be used by the product (it is a dev-dependency only and `publish = false`), and
+//! must never listen on anything but 127.0.0.1: it holds canned data that must not be mistaken
+//! for a market, and it accepts a well-known test key.
+#![forbid(unsafe_code)]
+#![warn(missing_debug_implementations)]
+
+mod fixtures;
+mod market_data;
+mod routes;
+mod trading;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use thiserror::Error;
+use tokio::sync::oneshot;
+
+pub use routes::Route;
+
+use fixtures::Fixtures;
+
+/// The header carrying the API key ID, as Alpaca names it.
+pub const KEY_ID_HEADER: &str = "APCA-API-KEY-ID";
+/// The header carrying the API secret, as Alpaca names it.
+pub const SECRET_HEADER: &str = "APCA-API-SECRET-KEY";
+
+/// Why the stand-in could not start.
+#[derive(Debug, Error)]
+pub enum StandInError {
+    #[error("fixture {path}: {reason}")]
+    Fixture { path: PathBuf, reason: String },
+    #[error("could not listen on 127.0.0.1: {0}")]
+    Bind(#[from] std::io::Error),
+}
+
+/// One request as it reached the stand-in. The secret header's value is replaced by
+/// `<redacted>` so a log printed by a failing test never shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedRequest {
+    pub method: String,
+    pub path: String,
+    /// Query parameters in the order sent, percent-decoded.
+    pub query: Vec<(String, String)>,
+    /// Header names lower-cased, in the order received; the secret redacted.
+    pub headers: Vec<(String, String)>,
+    /// The body as text (empty for GET); kept for the trading endpoints to come.
+    pub body: String,
+    /// Whether the key headers matched the stand-in's credentials.
+    pub authorized: bool,
+}
+
+impl RecordedRequest {
+    /// The first value of query parameter `name`.
+    pub fn query(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The first value of header `name` (any case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let name = name.to_ascii_lowercase();
+        self.headers
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// The parsed request handed to the route tables.
+#[derive(Debug)]
+pub(crate) struct Incoming {
+    pub method: Method,
+    pub path: String,
+    pub query: Vec<(String, String)>,
+    #[allow(dead_code)] // read by the trading endpoints once they exist
+    pub body: Bytes,
+}
+
+impl Incoming {
+    pub fn query(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A response body and status, always JSON like Alpaca's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Reply {
+    pub status: u16,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn json(status: u16, value: &serde_json::Value) -> Self {
+        Self {
+            status,
+            body: value.to_string(),
+        }
+    }
+
+    /// Alpaca's error body: `{"code": <status><5 digits>, "message": ...}`.
+    pub fn error(status: u16, code: u64, message: &str) -> Self {
+        Self::json(
+            status,
+            &serde_json::json!({ "code": code, "message": message }),
+        )
+    }
+}
+
+impl IntoResponse for Reply {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = (status, self.body).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json; charset=UTF-8"),
+        );
+        response
+    }
+}
+
+struct Shared {
+    key_id: String,
+    secret: String,
+    fixtures: Fixtures,
+    log: Arc<Mutex<Vec<RecordedRequest>>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A test that panicked while holding the log must not hide the log from the next assertion.
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Configures a stand-in before it starts: other credentials, extra canned routes (which take
+/// precedence over the fixtures), or none of the shipped fixtures at all.
+#[derive(Debug, Clone)]
+pub struct StandInBuilder {
+    key_id: String,
+    secret: String,
+    routes: Vec<Route>,
+    with_fixtures: bool,
+}
+
+impl StandInBuilder {
+    pub fn credentials(mut self, key_id: impl Into<String>, secret: impl Into<String>) -> Self {
+        self.key_id = key_id.into();
+        self.secret = secret.into();
+        self
+    }
+
+    /// Adds a canned response, checked before the shipped fixtures.
+    pub fn route(mut self, route: Route) -> Self {
+        self.routes.push(route);
+        self
+    }
+
+    /// Serves only the routes added with [`route`](Self::route).
+    pub fn without_fixtures(mut self) -> Self {
+        self.with_fixtures = false;
+        self
+    }
+
+    /// Loads the fixtures and starts listening on 127.0.0.1 on a free port.
+    pub async fn start(self) -> Result<StandIn, StandInError> {
+        let mut fixtures = if self.with_fixtures {
+            Fixtures::load(&fixtures::dir())?
+        } else {
+            Fixtures::default()
+        };
+        fixtures.add_custom(self.routes);
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let shared = Arc::new(Shared {
+            key_id: self.key_id,
+            secret: self.secret,
+            fixtures,
+            log: Arc::clone(&log),
+        });
+        let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+        let addr = listener.local_addr()?;
+        let app = Router::new().fallback(handle).with_state(shared);
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let served = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    // A dropped sender (the StandIn went away) stops the server just the same.
+                    let _ = stopped.await;
+                })
+                .await;
+            if let Err(err) = served {
+                tracing::warn!(%err, "alpaca stand-in stopped with an error");
+            }
+        });
+        Ok(StandIn {
+            addr,
+            log,
+            shutdown: Some(shutdown),
+        })
+    }
+}
+
+/// A running stand-in. Stops (gracefully) when dropped.
+#[derive(Debug)]
+pub struct StandIn {
+    addr: SocketAddr,
+    log: Arc<Mutex<Vec<RecordedRequest>>>,
+    shutdown: Option<oneshot::Sender<()>>,
+}
+
+impl StandIn {
+    /// The key ID the stand-in accepts unless told otherwise. Not a real Alpaca key.
+    pub const KEY_ID: &'static str = "PKSTANDIN00000000000";
+    /// The secret the stand-in accepts unless told otherwise. Not a real Alpaca secret.
+    pub const SECRET: &'static str = "standin-secret-not-a-real-alpaca-secret0";
+
+    /// Starts a stand-in with the shipped fixtures and the default test credentials.
+    ///
+    /// # Panics
+    /// If the fixtures are broken or no port on 127.0.0.1 is free: a test cannot go on without
+    /// its server, and the message says which fixture is wrong.
+    pub async fn start() -> StandIn {
+        match Self::builder().start().await {
+            Ok(standin) => standin,
+            Err(err) => panic!("alpaca stand-in failed to start: {err}"),
+        }
+    }
+
+    pub fn builder() -> StandInBuilder {
+        StandInBuilder {
+            key_id: Self::KEY_ID.to_string(),
+            secret: Self::SECRET.to_string(),
+            routes: Vec::new(),
+            with_fixtures: true,
+        }
+    }
+
+    /// `http://127.0.0.1:<port>`, to configure as the Alpaca base URL.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Every request that reached the stand-in so far, oldest first.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        lock(&self.log).clone()
+    }
+
+    /// Forgets the requests logged so far.
+    pub fn clear_requests(&self) {
+        lock(&self.log).clear();
+    }
+}
+
+impl Drop for StandIn {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+async fn handle(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Reply {
+    let query = Query::<Vec<(String, String)>>::try_from_uri(&uri)
+        .map(|Query(q)| q)
+        .unwrap_or_default();
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let authorized = header(KEY_ID_HEADER) == Some(shared.key_id.as_str())
+        && header(SECRET_HEADER) == Some(shared.secret.as_str());
+    let recorded_headers = headers
+        .iter()
+        .map(|(name, value)| {
+            let value = if name.as_str().eq_ignore_ascii_case(SECRET_HEADER) {
+                "<redacted>".to_string()
+            } else {
+                String::from_utf8_lossy(value.as_bytes()).into_owned()
+            };
+            (name.as_str().to_string(), value)
+        })
+        .collect();
+    lock(&shared.log).push(RecordedRequest {
+        method: method.to_string(),
+        path: uri.path().to_string(),
+        query: query.clone(),
+        headers: recorded_headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+        authorized,
+    });
+    if !authorized {
+        return Reply::error(401, 40110000, "request is not authorized");
+    }
+    let incoming = Incoming {
+        method,
+        path: uri.path().to_string(),
+        query,
+        body,
+    };
+    dispatch(&shared.fixtures, &incoming)
+}
+
+/// Exact canned routes first, then the endpoints computed from data (bars, and the trading
+/// endpoints once they exist), then canned routes with a `{symbol}` placeholder, then Alpaca's
+/// 404 for an unknown endpoint.
+fn dispatch(fixtures: &Fixtures, request: &Incoming) -> Reply {
+    if let Some(reply) = fixtures.exact(request) {
+        return reply;
+    }
+    if let Some(reply) = market_data::handle(fixtures, request) {
+        return reply;
+    }
+    if let Some(reply) = trading::handle(request) {
+        return reply;
+    }
+    if let Some(reply) = fixtures.pattern(request) {
+        return reply;
+    }
+    Reply::error(404, 40410000, "endpoint not found")
+}
