@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_debug_implementations)]
 
+pub mod indicators;
 pub mod options;
 
 pub use options::OptionsError;

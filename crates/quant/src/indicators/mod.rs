@@ -1,0 +1,132 @@
+//! Technical indicators with TA-Lib's definitions, warm-up and conventions (EMA seeded with the
+//! SMA of its first `n` values; Wilder smoothing for RSI, ATR and ADX; population standard
+//! deviation for Bollinger Bands), so a number QuantDesk prints is the number a quant's TA-Lib
+//! prints.
+//!
+//! Every indicator comes in two forms that must give the same numbers (a property test checks):
+//! - **batch**: a function over whole columns returning one `Vec<f64>` per output, as long as the
+//!   input, `NaN` during warm-up (where TA-Lib emits nothing);
+//! - **streaming**: a struct fed one [`Candle`] at a time through [`Streaming::update`], `None`
+//!   during warm-up — what a live strategy or a bar-by-bar backtest uses.
+//!
+//! The [`catalog`] names every indicator, its parameters (with defaults) and its outputs; the MCP
+//! tools, the screener and the strategy language all go through [`compute`].
+
+mod registry;
+
+pub use registry::{IndicatorSpec, OutputSpec, ParamSpec, catalog, compute, spec};
+
+use thiserror::Error;
+
+/// One bar as indicators see it: analytics run on `f64`. `time` (Unix seconds, UTC) is used only
+/// by session-based indicators (VWAP).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Candle {
+    pub time: i64,
+    pub open: f64,
+    pub high: f64,
+    pub low: f64,
+    pub close: f64,
+    pub volume: f64,
+}
+
+/// Whole columns, oldest first, all the same length (structure of arrays: the batch forms are
+/// tight loops over these).
+#[derive(Debug, Clone, Copy)]
+pub struct Columns<'a> {
+    pub time: &'a [i64],
+    pub open: &'a [f64],
+    pub high: &'a [f64],
+    pub low: &'a [f64],
+    pub close: &'a [f64],
+    pub volume: &'a [f64],
+}
+
+impl Columns<'_> {
+    pub fn len(&self) -> usize {
+        self.close.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.close.is_empty()
+    }
+
+    pub fn candle(&self, i: usize) -> Candle {
+        Candle {
+            time: self.time.get(i).copied().unwrap_or_default(),
+            open: self.open[i],
+            high: self.high[i],
+            low: self.low[i],
+            close: self.close[i],
+            volume: self.volume[i],
+        }
+    }
+}
+
+/// Owned columns, e.g. built from domain bars.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OwnedColumns {
+    pub time: Vec<i64>,
+    pub open: Vec<f64>,
+    pub high: Vec<f64>,
+    pub low: Vec<f64>,
+    pub close: Vec<f64>,
+    pub volume: Vec<f64>,
+}
+
+impl OwnedColumns {
+    pub fn view(&self) -> Columns<'_> {
+        Columns {
+            time: &self.time,
+            open: &self.open,
+            high: &self.high,
+            low: &self.low,
+            close: &self.close,
+            volume: &self.volume,
+        }
+    }
+
+    pub fn push(&mut self, c: Candle) {
+        self.time.push(c.time);
+        self.open.push(c.open);
+        self.high.push(c.high);
+        self.low.push(c.low);
+        self.close.push(c.close);
+        self.volume.push(c.volume);
+    }
+}
+
+/// A streaming indicator: fed bars in order, it answers once warmed up.
+pub trait Streaming {
+    /// One value per output, in the order of the indicator's [`IndicatorSpec::outputs`].
+    type Output;
+    fn update(&mut self, candle: &Candle) -> Option<Self::Output>;
+}
+
+/// Why an indicator cannot be computed. Messages name the indicator and parameter.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum IndicatorError {
+    #[error("unknown indicator '{name}'; available: {available}")]
+    Unknown { name: String, available: String },
+    #[error("{indicator}: unknown parameter '{param}'; it takes: {accepted}")]
+    UnknownParam {
+        indicator: String,
+        param: String,
+        accepted: String,
+    },
+    #[error("{indicator}: '{param}' must be {expected}, got {value}")]
+    InvalidParam {
+        indicator: String,
+        param: String,
+        expected: String,
+        value: f64,
+    },
+    #[error("{indicator}: columns have different lengths")]
+    LengthMismatch { indicator: String },
+}
+
+/// `NaN`-filled output of length `n`, the batch forms' starting point.
+#[allow(dead_code)] // used by the family modules as they land
+pub(crate) fn nan_vec(n: usize) -> Vec<f64> {
+    vec![f64::NAN; n]
+}
