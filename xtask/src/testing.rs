@@ -1,8 +1,10 @@
 //! `cargo xtask test`: everything CI checks, in the order that fails fastest.
 //!
 //! The UI is built first because `--workspace` includes src-tauri, whose
-//! `tauri::generate_context!` needs `ui/dist`. The binaries are built before the Python tests
-//! because those drive the real `quantdesk-mcp` over stdio, across a process boundary.
+//! `tauri::generate_context!` needs `ui/dist`. `cargo test` also builds the binaries the
+//! Python tests drive (`quantdesk-mcp`, the Alpaca stand-in), because their packages have
+//! integration tests that run them; building them once, with the test feature set, is why there
+//! is no separate `cargo build` step (a second feature set would recompile half the tree).
 
 use anyhow::Result;
 
@@ -25,10 +27,6 @@ pub fn test() -> Result<()> {
             "-D",
             "warnings",
         ]),
-    )?;
-    step::run(
-        "cargo build --bins",
-        step::cargo().args(["build", "--workspace", "--bins"]),
     )?;
     step::run("cargo test", step::cargo().args(["test", "--workspace"]))?;
     python::pytest()

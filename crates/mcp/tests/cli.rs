@@ -4,10 +4,8 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use quantdesk_tests::built_binary;
-
 fn sidecar() -> Command {
-    Command::new(built_binary("quantdesk-mcp"))
+    Command::new(env!("CARGO_BIN_EXE_quantdesk-mcp"))
 }
 
 #[test]
