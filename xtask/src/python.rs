@@ -21,9 +21,7 @@ pub fn pytest() -> Result<()> {
         eprintln!("    skipped: no test files (test_*.py or *_test.py) in tests/python yet");
         return Ok(());
     }
-    let venv = step::target_dir().join("py-venv");
-    ensure_venv(&venv)?;
-    install_requirements(&venv, &tests.join("requirements.txt"))?;
+    let venv = venv("py-venv", &tests.join("requirements.txt"))?;
 
     let mcp = step::debug_bin("quantdesk-mcp");
     if !mcp.is_file() {
@@ -38,12 +36,20 @@ pub fn pytest() -> Result<()> {
     )
 }
 
+/// A virtualenv at `target/<name>` with `requirements` installed; returns its path.
+pub fn venv(name: &str, requirements: &Path) -> Result<std::path::PathBuf> {
+    let venv = step::target_dir().join(name);
+    ensure_venv(&venv)?;
+    install_requirements(&venv, requirements)?;
+    Ok(venv)
+}
+
 fn ensure_venv(venv: &Path) -> Result<()> {
     if venv_bin(venv, "python").is_file() {
         return Ok(());
     }
     step::run(
-        "python: create target/py-venv",
+        &format!("python: create {}", venv.display()),
         Command::new("python3").args(["-m", "venv"]).arg(venv),
     )
 }
@@ -62,7 +68,7 @@ fn install_requirements(venv: &Path, requirements: &Path) -> Result<()> {
         return Ok(());
     }
     step::run(
-        "python: pip install -r tests/python/requirements.txt",
+        &format!("python: pip install -r {}", requirements.display()),
         Command::new(venv_bin(venv, "python"))
             .args([
                 "-m",
@@ -77,7 +83,7 @@ fn install_requirements(venv: &Path, requirements: &Path) -> Result<()> {
     fs::write(&stamp, format!("{hash}\n")).context("writing the requirements stamp")
 }
 
-fn venv_bin(venv: &Path, name: &str) -> std::path::PathBuf {
+pub fn venv_bin(venv: &Path, name: &str) -> std::path::PathBuf {
     if cfg!(windows) {
         venv.join("Scripts").join(format!("{name}.exe"))
     } else {

@@ -108,8 +108,14 @@ fn coerce(root: &Map<String, Value>, node: &Map<String, Value>, value: &mut Valu
     match value {
         Value::Object(fields) => {
             let props = node.get("properties").and_then(Value::as_object);
+            // Maps (`{"period": "14"}`) describe their values with `additionalProperties`.
+            let rest = node.get("additionalProperties").and_then(Value::as_object);
             for (key, field) in fields.iter_mut() {
-                if let Some(sub) = props.and_then(|p| p.get(key)).and_then(Value::as_object) {
+                if let Some(sub) = props
+                    .and_then(|p| p.get(key))
+                    .and_then(Value::as_object)
+                    .or(rest)
+                {
                     coerce(root, sub, field);
                 }
             }

@@ -2,6 +2,7 @@
 //! tool's input schema), a typed output (its output schema), annotations, and a handler a few
 //! lines long over the library crates.
 
+mod analysis;
 mod market;
 
 use std::sync::{Arc, LazyLock};
@@ -27,13 +28,22 @@ pub struct Ctx {
 /// The tool catalogue, built once: `tools/list` is answered from it without allocation beyond a
 /// clone, which keeps the sidecar's cold start short.
 pub fn catalog() -> &'static [Tool] {
-    static CATALOG: LazyLock<Vec<Tool>> = LazyLock::new(|| market::tools().into_iter().collect());
+    static CATALOG: LazyLock<Vec<Tool>> = LazyLock::new(|| {
+        market::tools()
+            .into_iter()
+            .chain(analysis::tools())
+            .collect()
+    });
     &CATALOG
 }
 
 /// Runs the tool `name` with Claude's `args`.
 pub async fn call(ctx: &Ctx, name: &str, args: Map<String, Value>) -> Result<Value, ToolError> {
-    match market::call(ctx, name, args).await {
+    let result = match market::call(ctx, name, args.clone()).await {
+        Some(result) => Some(result),
+        None => analysis::call(ctx, name, args).await,
+    };
+    match result {
         Some(result) => result,
         None => Err(ToolError(format!(
             "there is no tool '{name}'; available: {}",

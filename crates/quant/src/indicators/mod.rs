@@ -130,3 +130,30 @@ pub enum IndicatorError {
 pub(crate) fn nan_vec(n: usize) -> Vec<f64> {
     vec![f64::NAN; n]
 }
+
+impl OwnedColumns {
+    /// Columns from domain bars: prices leave `Decimal` here, at the analytics boundary.
+    pub fn from_bars(bars: &[quantdesk_domain::Bar]) -> Self {
+        use rust_decimal::prelude::ToPrimitive;
+        let f = |d: rust_decimal::Decimal| d.to_f64().unwrap_or(f64::NAN);
+        let mut out = OwnedColumns {
+            time: Vec::with_capacity(bars.len()),
+            open: Vec::with_capacity(bars.len()),
+            high: Vec::with_capacity(bars.len()),
+            low: Vec::with_capacity(bars.len()),
+            close: Vec::with_capacity(bars.len()),
+            volume: Vec::with_capacity(bars.len()),
+        };
+        for b in bars {
+            out.push(Candle {
+                time: b.time.timestamp(),
+                open: f(b.open),
+                high: f(b.high),
+                low: f(b.low),
+                close: f(b.close),
+                volume: f(b.volume),
+            });
+        }
+        out
+    }
+}
