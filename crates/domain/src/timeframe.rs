@@ -47,6 +47,20 @@ impl Timeframe {
         per_unit * u64::from(self.amount)
     }
 
+    /// How many bars of this length a year holds, for annualising: trading days (252, 6.5-hour
+    /// sessions) for markets that close, calendar time for those that trade around the clock.
+    pub fn periods_per_year(self, trades_24h: bool) -> f64 {
+        let amount = f64::from(self.amount);
+        let (days, hours_per_day) = if trades_24h { (365.0, 24.0) } else { (252.0, 6.5) };
+        match self.unit {
+            TimeframeUnit::Minute => days * hours_per_day * 60.0 / amount,
+            TimeframeUnit::Hour => days * hours_per_day / amount,
+            TimeframeUnit::Day => days / amount,
+            TimeframeUnit::Week => 52.0 / amount,
+            TimeframeUnit::Month => 12.0 / amount,
+        }
+    }
+
     /// Whether bars of `self` can be built exactly by aggregating bars of `finer`
     /// (e.g. 4Hour from 1Hour, 1Week from 1Day; not 1Hour from 1Day, not 90Min from 1Hour).
     pub fn can_resample_from(self, finer: Timeframe) -> bool {

@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_debug_implementations)]
 
+mod access;
 mod input;
 mod server;
 mod tools;
@@ -17,6 +18,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::{Parser, ValueEnum};
+use quantdesk_keys::{RevocationSource, Verifier, account};
 use quantdesk_market::{AlpacaConfig, AlpacaProvider, BundledProvider, CachedProvider, MarketData};
 use quantdesk_store::Store;
 use rmcp::ServiceExt;
@@ -99,7 +101,8 @@ async fn main() -> anyhow::Result<()> {
     };
     tracing::info!(data_dir = %data_dir.display(), provider = market.name(), "quantdesk-mcp starting");
 
-    let server = server::QuantDeskServer::new(store.clone(), market);
+    let access = account_access(&store).await?;
+    let server = server::QuantDeskServer::new(store.clone(), market, access);
     let running = server
         .serve(rmcp::transport::stdio())
         .await
@@ -108,6 +111,21 @@ async fn main() -> anyhow::Result<()> {
     tracing::info!(?reason, "quantdesk-mcp stopped");
     store.close().await;
     Ok(())
+}
+
+/// The account key gate: the platform public key (`QUANTDESK_PUBLIC_KEY` overrides the built-in
+/// one), the revocation lists (cached in the store, and `QUANTDESK_REVOCATIONS`), the keychain
+/// (`QUANTDESK_KEYCHAIN`). A bad public key or keychain name is a configuration error and stops
+/// the sidecar; a bad *key* does not: the sidecar starts and refuses every call with the reason.
+async fn account_access(store: &Store) -> anyhow::Result<access::Access> {
+    let mut verifier = Verifier::from_env().context(quantdesk_keys::PUBLIC_KEY_ENV)?;
+    let keychain = quantdesk_secrets::Backend::from_env()?;
+    let source = RevocationSource::from_env();
+    let revocations = account::refresh_revocations(store, &mut verifier, source.as_ref()).await;
+    for problem in &revocations.problems {
+        tracing::warn!(%problem, "revocation list");
+    }
+    Ok(access::Access::start(store, verifier, keychain).await)
 }
 
 /// Logs to stderr (Claude Desktop shows it in its MCP log) and to a daily-rotated file in

@@ -1,9 +1,11 @@
 //! The MCP server: answers `initialize`, `tools/list` and `tools/call`, and writes one audit
-//! entry for every call, whatever its outcome.
+//! entry for every call, whatever its outcome. Before a call is dispatched, the access gate
+//! (scope, then rate limit) may refuse or throttle it; that too gets its one audit entry.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
+use quantdesk_keys::Scope;
 use quantdesk_market::MarketData;
 use quantdesk_store::{AuditRecord, Store};
 use rmcp::model::{
@@ -14,6 +16,7 @@ use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 use serde_json::{Value, json};
 
+use crate::access::{Access, Verdict};
 use crate::tools::{self, Ctx};
 
 const INSTRUCTIONS: &str = "QuantDesk: market data for a personal quant.\n\
@@ -24,13 +27,29 @@ Every answer names its source and as-of time: 'bundled' is real history shipped 
 #[derive(Debug, Clone)]
 pub struct QuantDeskServer {
     ctx: Ctx,
+    access: Arc<Access>,
     actor: Arc<str>,
 }
 
+/// How a call ended, for its audit entry.
+enum Outcome {
+    Answered(Result<Value, String>),
+    Refused {
+        scope: Option<Scope>,
+        message: String,
+    },
+    Throttled {
+        family: Scope,
+        retry_after: Duration,
+        message: String,
+    },
+}
+
 impl QuantDeskServer {
-    pub fn new(store: Store, market: Arc<dyn MarketData>) -> Self {
+    pub fn new(store: Store, market: Arc<dyn MarketData>, access: Access) -> Self {
         Self {
             ctx: Ctx { store, market },
+            access: Arc::new(access),
             actor: format!("mcp:{}", std::process::id()).into(),
         }
     }
@@ -41,19 +60,35 @@ impl QuantDeskServer {
         &self,
         tool: &str,
         args: &serde_json::Map<String, Value>,
-        result: &Result<Value, String>,
+        outcome: &Outcome,
         ms: u128,
     ) -> AuditRecord {
         let symbol = args
             .get("symbol")
             .and_then(Value::as_str)
             .map(|s| s.trim().to_ascii_uppercase());
-        let (outcome, detail) = match result {
-            Ok(v) => (
+        let (outcome, detail) = match outcome {
+            Outcome::Answered(Ok(v)) => (
                 "ok",
                 json!({ "source": v.get("source"), "as_of": v.get("as_of"), "ms": ms }),
             ),
-            Err(message) => ("error", json!({ "error": message, "ms": ms })),
+            Outcome::Answered(Err(message)) => ("error", json!({ "error": message, "ms": ms })),
+            Outcome::Refused { scope, message } => (
+                "refused",
+                json!({ "missing_scope": scope.map(|s| s.as_str()), "error": message }),
+            ),
+            Outcome::Throttled {
+                family,
+                retry_after,
+                message,
+            } => (
+                "throttled",
+                json!({
+                    "family": family.as_str(),
+                    "retry_after_s": retry_after.as_secs(),
+                    "error": message,
+                }),
+            ),
         };
         AuditRecord {
             actor: self.actor.to_string(),
@@ -96,11 +131,36 @@ impl ServerHandler for QuantDeskServer {
     ) -> Result<CallToolResponse, ErrorData> {
         let args = request.arguments.unwrap_or_default();
         let started = Instant::now();
-        let result = tools::call(&self.ctx, &request.name, args.clone())
-            .await
-            .map_err(|e| e.0);
-        let record =
-            self.audit_record(&request.name, &args, &result, started.elapsed().as_millis());
+        // The gate runs before dispatch for every catalogued tool; an unknown name goes on to
+        // dispatch, which says there is no such tool.
+        let verdict = if self.get_tool(&request.name).is_some() {
+            self.access.check(&self.ctx.store, &request.name).await
+        } else {
+            Verdict::Allow
+        };
+        let outcome = match verdict {
+            Verdict::Allow => Outcome::Answered(
+                tools::call(&self.ctx, &request.name, args.clone())
+                    .await
+                    .map_err(|e| e.0),
+            ),
+            Verdict::Refuse { scope, message } => Outcome::Refused { scope, message },
+            Verdict::Throttle {
+                family,
+                retry_after,
+                message,
+            } => Outcome::Throttled {
+                family,
+                retry_after,
+                message,
+            },
+        };
+        let record = self.audit_record(
+            &request.name,
+            &args,
+            &outcome,
+            started.elapsed().as_millis(),
+        );
         if let Err(err) = self.ctx.store.append_audit(&record).await {
             tracing::error!(%err, tool = %request.name, "audit log write failed");
             return Ok(CallToolResult::error(vec![ContentBlock::text(format!(
@@ -108,10 +168,14 @@ impl ServerHandler for QuantDeskServer {
             ))])
             .into());
         }
-        Ok(match result {
-            Ok(value) => CallToolResult::structured(value),
-            Err(message) => {
+        Ok(match outcome {
+            Outcome::Answered(Ok(value)) => CallToolResult::structured(value),
+            Outcome::Answered(Err(message)) => {
                 tracing::info!(tool = %request.name, %message, "tool call refused");
+                CallToolResult::error(vec![ContentBlock::text(message)])
+            }
+            Outcome::Refused { message, .. } | Outcome::Throttled { message, .. } => {
+                tracing::info!(tool = %request.name, %message, "tool call not allowed");
                 CallToolResult::error(vec![ContentBlock::text(message)])
             }
         }

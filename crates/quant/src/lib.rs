@@ -10,7 +10,11 @@
 #![forbid(unsafe_code)]
 #![warn(missing_debug_implementations)]
 
+pub mod backtest;
 pub mod indicators;
 pub mod options;
+pub mod patterns;
+pub mod risk;
+pub mod screen;
 
 pub use options::OptionsError;

@@ -1,6 +1,6 @@
 //! QuantDesk's one SQLite store (sqlx, WAL), shared by the desktop app and every sidecar process:
-//! settings, the market-data cache and the hash-chained audit log; later the order journal,
-//! paper-broker state and pending approvals.
+//! settings, the market-data cache, the hash-chained audit log, the account key's id and hash,
+//! and the rate-limit buckets; later the order journal, paper-broker state and pending approvals.
 //!
 //! Several processes open the same file at once, so every write that reads before it writes
 //! runs in an immediate transaction. This crate must never hold a secret: keys and passwords
@@ -8,10 +8,12 @@
 #![forbid(unsafe_code)]
 #![warn(missing_debug_implementations)]
 
+mod account;
 mod audit;
 mod cache;
 mod error;
 mod paths;
+mod ratelimit;
 mod settings;
 
 use std::path::{Path, PathBuf};
@@ -21,9 +23,11 @@ use std::time::Duration;
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
+pub use account::AccountKeyRecord;
 pub use audit::{AuditEntry, AuditFilter, AuditRecord, BrokenLink, ChainReport, GENESIS_HASH};
 pub use error::StoreError;
 pub use paths::{DATA_DIR_ENV, DB_FILE, default_data_dir, resolve_data_dir};
+pub use ratelimit::{BucketLimit, Take};
 
 /// How long a writer waits for another process's write to finish before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(15);

@@ -132,6 +132,15 @@ fn lean_output(mut schema: JsonObject) -> JsonObject {
     for key in ["description", "title", "$schema"] {
         schema.remove(key);
     }
+    // Nested types keep their kind but not their fields: the top level is what a client checks
+    // and reads; spelling out every nested record would cost more context than it is worth.
+    if let Some(Value::Object(defs)) = schema.get_mut("$defs") {
+        for def in defs.values_mut() {
+            if let Value::Object(d) = def {
+                d.retain(|k, _| k == "type" || k == "enum");
+            }
+        }
+    }
     schema.values_mut().for_each(walk);
     schema
 }

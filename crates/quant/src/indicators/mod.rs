@@ -12,7 +12,11 @@
 //! The [`catalog`] names every indicator, its parameters (with defaults) and its outputs; the MCP
 //! tools, the screener and the strategy language all go through [`compute`].
 
+pub mod momentum;
+pub mod overlap;
 mod registry;
+pub mod volatility;
+pub mod volume;
 
 pub use registry::{IndicatorSpec, OutputSpec, ParamSpec, catalog, compute, spec};
 

@@ -39,6 +39,10 @@ pub fn catalog() -> &'static [IndicatorSpec] {
     static CATALOG: std::sync::LazyLock<Vec<IndicatorSpec>> = std::sync::LazyLock::new(|| {
         let mut all: Vec<IndicatorSpec> = Vec::new();
         // Family modules register here as they land.
+        all.extend(super::momentum::specs());
+        all.extend(super::overlap::specs());
+        all.extend(super::volatility::specs());
+        all.extend(super::volume::specs());
         all.sort_by_key(|s| s.name);
         all
     });

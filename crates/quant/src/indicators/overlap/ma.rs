@@ -1,0 +1,653 @@
+//! Moving averages: SMA, EMA, WMA, DEMA, TEMA and KAMA, with TA-Lib's warm-up, seeding and
+//! arithmetic order.
+
+use super::{Window, check_period};
+use crate::indicators::{Candle, IndicatorError, Streaming, nan_vec};
+
+/// `NaN` for the first `lookback` bars, room for the rest: the batch forms push their values
+/// after it, so the output is written once.
+fn warmup(n: usize, lookback: usize) -> Vec<f64> {
+    let mut out = Vec::with_capacity(n);
+    out.resize(lookback.min(n), f64::NAN);
+    out
+}
+
+/// [`warmup`] into a reused buffer; an input too short for any value gets all `NaN`s.
+pub(super) fn start(out: &mut Vec<f64>, n: usize, lookback: usize) {
+    out.clear();
+    out.reserve(n);
+    out.resize(if n <= lookback { n } else { lookback }, f64::NAN);
+}
+
+/// TA-Lib's EMA smoothing factor `2 / (period + 1)`.
+fn ema_k(period: usize) -> f64 {
+    2.0 / (period + 1) as f64
+}
+
+// ---------------------------------------------------------------------------------------------
+// SMA
+
+/// Simple moving average over `period` bars.
+///
+/// TA-Lib SMA: lookback `period - 1`; one running total (add the new bar, divide, subtract the
+/// bar leaving), so the value is TA-Lib's to the last bit.
+pub fn sma(input: &[f64], period: usize) -> Result<Vec<f64>, IndicatorError> {
+    let mut out = Vec::new();
+    sma_into(input, period, &mut out)?;
+    Ok(out)
+}
+
+/// [`sma`] into a caller-owned buffer (cleared first), so a hot loop reuses its allocation.
+pub fn sma_into(input: &[f64], period: usize, out: &mut Vec<f64>) -> Result<(), IndicatorError> {
+    let period = check_period("sma", "period", period, 1)?;
+    let n = input.len();
+    let lookback = period - 1;
+    start(out, n, lookback);
+    if n <= lookback {
+        return Ok(());
+    }
+    let p = period as f64;
+    let mut total = 0.0;
+    for &x in &input[..lookback] {
+        total += x;
+    }
+    for (&x, &old) in input[lookback..].iter().zip(input) {
+        total += x;
+        let t = total;
+        total -= old;
+        out.push(t / p);
+    }
+    Ok(())
+}
+
+/// Streaming [`sma`].
+#[derive(Debug, Clone)]
+pub struct Sma {
+    period: usize,
+    window: Window,
+    total: f64,
+}
+
+impl Sma {
+    pub fn new(period: usize) -> Result<Self, IndicatorError> {
+        let period = check_period("sma", "period", period, 1)?;
+        Ok(Sma {
+            period,
+            window: Window::new(period),
+            total: 0.0,
+        })
+    }
+
+    /// Feeds one value of any series.
+    pub fn update_value(&mut self, x: f64) -> Option<f64> {
+        self.total += x;
+        self.window.push(x);
+        if self.window.len() < self.period {
+            return None;
+        }
+        let t = self.total;
+        self.total -= self.window.pop_front();
+        Some(t / self.period as f64)
+    }
+}
+
+impl Streaming for Sma {
+    type Output = f64;
+    fn update(&mut self, candle: &Candle) -> Option<f64> {
+        self.update_value(candle.close)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// EMA
+
+/// Exponential moving average, `k = 2 / (period + 1)`.
+///
+/// TA-Lib EMA: lookback `period - 1`; seeded with the SMA of the first `period` values, then
+/// `ema += (x - ema) * k` (TA-Lib fuses that into one FMA; the batch form here runs the same
+/// recursion four bars per step, see [`ema_extend`], and agrees to a few ulps).
+pub fn ema(input: &[f64], period: usize) -> Result<Vec<f64>, IndicatorError> {
+    let mut out = Vec::new();
+    ema_into(input, period, &mut out)?;
+    Ok(out)
+}
+
+/// [`ema`] into a caller-owned buffer (cleared first), so a hot loop reuses its allocation.
+pub fn ema_into(input: &[f64], period: usize, out: &mut Vec<f64>) -> Result<(), IndicatorError> {
+    let period = check_period("ema", "period", period, 1)?;
+    let n = input.len();
+    let lookback = period - 1;
+    start(out, n, lookback);
+    if n <= lookback {
+        return Ok(());
+    }
+    let k = ema_k(period);
+    let mut sum = 0.0;
+    for &x in &input[..period] {
+        sum += x;
+    }
+    let seed = sum / period as f64;
+    out.push(seed);
+    ema_extend(out, seed, &input[period..], k);
+    Ok(())
+}
+
+/// Appends the EMA of `xs` continuing from `prev` and returns the last value.
+///
+/// Why four bars per step: the recursion `y = y·(1−k) + k·x` is one long dependency chain
+/// (multiply, then add, per bar) — TA-Lib's build runs it as a fused multiply-add, which plain
+/// Rust cannot emit without target flags. Unrolled, `y[i+3] = (1−k)⁴·y[i−1] + (block terms)`
+/// leaves one multiply-add on the chain per four bars and the rest is independent work the CPU
+/// overlaps. Being a contraction, the recursion does not accumulate the few-ulp differences.
+#[inline(always)]
+pub(super) fn ema_extend(out: &mut Vec<f64>, mut prev: f64, xs: &[f64], k: f64) -> f64 {
+    let a = 1.0 - k;
+    let a2 = a * a;
+    let a3 = a2 * a;
+    let a4 = a2 * a2;
+    let mut chunks = xs.chunks_exact(4);
+    for c in &mut chunks {
+        let t0 = k * c[0];
+        let t1 = t0 * a + k * c[1];
+        let t2 = t1 * a + k * c[2];
+        let t3 = t2 * a + k * c[3];
+        let y0 = prev * a + t0;
+        let y1 = prev * a2 + t1;
+        let y2 = prev * a3 + t2;
+        let y3 = prev * a4 + t3;
+        out.extend_from_slice(&[y0, y1, y2, y3]);
+        prev = y3;
+    }
+    for &x in chunks.remainder() {
+        prev = prev * a + k * x;
+        out.push(prev);
+    }
+    prev
+}
+
+/// The EMA recursion shared by the streaming EMA-based indicators: seeded with the mean of the
+/// first `period` inputs, summed from `0.0` in input order exactly as TA-Lib's batch loops do.
+#[derive(Debug, Clone)]
+pub(super) struct EmaCore {
+    period: usize,
+    k: f64,
+    seen: usize,
+    sum: f64,
+    prev: f64,
+}
+
+impl EmaCore {
+    pub(super) fn new(period: usize) -> Self {
+        EmaCore {
+            period,
+            k: ema_k(period),
+            seen: 0,
+            sum: 0.0,
+            prev: 0.0,
+        }
+    }
+
+    pub(super) fn update(&mut self, x: f64) -> Option<f64> {
+        if self.seen < self.period {
+            self.sum += x;
+            self.seen += 1;
+            if self.seen < self.period {
+                return None;
+            }
+            self.prev = self.sum / self.period as f64;
+        } else {
+            self.prev = (x - self.prev) * self.k + self.prev;
+        }
+        Some(self.prev)
+    }
+}
+
+/// Streaming [`ema`].
+#[derive(Debug, Clone)]
+pub struct Ema {
+    core: EmaCore,
+}
+
+impl Ema {
+    pub fn new(period: usize) -> Result<Self, IndicatorError> {
+        let period = check_period("ema", "period", period, 1)?;
+        Ok(Ema {
+            core: EmaCore::new(period),
+        })
+    }
+
+    /// Feeds one value of any series.
+    pub fn update_value(&mut self, x: f64) -> Option<f64> {
+        self.core.update(x)
+    }
+}
+
+impl Streaming for Ema {
+    type Output = f64;
+    fn update(&mut self, candle: &Candle) -> Option<f64> {
+        self.core.update(candle.close)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// WMA
+
+/// Linearly weighted moving average: weights 1 (oldest) to `period` (newest), divided by
+/// `period * (period + 1) / 2`.
+///
+/// TA-Lib WMA: lookback `period - 1`; period 1 copies the input; otherwise TA-Lib's O(1) update
+/// (a running weighted sum corrected by the running plain sum) with its re-anchoring: both sums
+/// are rebuilt from the window every `8 * period` bars so rounding cannot build up.
+pub fn wma(input: &[f64], period: usize) -> Result<Vec<f64>, IndicatorError> {
+    let period = check_period("wma", "period", period, 1)?;
+    let n = input.len();
+    if period == 1 {
+        return Ok(input.to_vec());
+    }
+    let lookback = period - 1;
+    if n <= lookback {
+        return Ok(nan_vec(n));
+    }
+    let p = period as f64;
+    let divider = wma_divider(period);
+    let (mut sub, mut sum) = wma_sums(&input[..lookback]);
+    let reseed_every = 8 * period;
+    let mut bars = reseed_every;
+    let mut trailing = 0.0;
+    let mut out = warmup(n, lookback);
+    for t in lookback..n {
+        let x = input[t];
+        sub += x;
+        sub -= trailing;
+        sum += x * p;
+        bars -= 1;
+        if bars == 0 {
+            bars = reseed_every;
+            (sub, sum) = wma_sums(&input[t - lookback..=t]);
+        }
+        trailing = input[t - lookback];
+        out.push(sum / divider);
+        sum -= sub;
+    }
+    Ok(out)
+}
+
+/// TA-Lib's WMA denominator `period * (period + 1) / 2`, in floating point.
+fn wma_divider(period: usize) -> f64 {
+    period as f64 * (period + 1) as f64 / 2.0
+}
+
+/// Plain and weighted sums of a window given oldest first, weights counting up from 1 — the
+/// priming scan's order, so a re-anchored bar equals a fresh start there.
+fn wma_sums(values: &[f64]) -> (f64, f64) {
+    let mut sub = 0.0;
+    let mut sum = 0.0;
+    for (i, &x) in values.iter().enumerate() {
+        sub += x;
+        sum += x * (i + 1) as f64;
+    }
+    (sub, sum)
+}
+
+/// Streaming [`wma`].
+#[derive(Debug, Clone)]
+pub struct Wma {
+    period: usize,
+    divider: f64,
+    window: Window,
+    /// The window as a contiguous slice for re-anchoring (allocated once).
+    scratch: Vec<f64>,
+    sub: f64,
+    sum: f64,
+    trailing: f64,
+    bars: usize,
+}
+
+impl Wma {
+    pub fn new(period: usize) -> Result<Self, IndicatorError> {
+        let period = check_period("wma", "period", period, 1)?;
+        Ok(Wma {
+            period,
+            divider: wma_divider(period),
+            window: Window::new(period),
+            scratch: Vec::with_capacity(period),
+            sub: 0.0,
+            sum: 0.0,
+            trailing: 0.0,
+            bars: 8 * period,
+        })
+    }
+
+    /// Feeds one value of any series.
+    pub fn update_value(&mut self, x: f64) -> Option<f64> {
+        if self.period == 1 {
+            return Some(x);
+        }
+        let filled = self.window.len();
+        if filled < self.period - 1 {
+            self.sub += x;
+            self.sum += x * (filled + 1) as f64;
+            self.window.push(x);
+            return None;
+        }
+        self.sub += x;
+        self.sub -= self.trailing;
+        self.sum += x * self.period as f64;
+        self.window.push(x);
+        self.bars -= 1;
+        if self.bars == 0 {
+            self.bars = 8 * self.period;
+            self.scratch.clear();
+            self.scratch.extend(self.window.iter());
+            (self.sub, self.sum) = wma_sums(&self.scratch);
+        }
+        self.trailing = self.window.pop_front();
+        let out = self.sum / self.divider;
+        self.sum -= self.sub;
+        Some(out)
+    }
+}
+
+impl Streaming for Wma {
+    type Output = f64;
+    fn update(&mut self, candle: &Candle) -> Option<f64> {
+        self.update_value(candle.close)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// DEMA / TEMA
+
+/// Double exponential moving average, `2 * EMA - EMA(EMA)`.
+///
+/// TA-Lib DEMA: lookback `2 * (period - 1)`; the inner EMA seeded with the SMA of the first
+/// `period` outer-EMA values; period 1 copies the input.
+pub fn dema(input: &[f64], period: usize) -> Result<Vec<f64>, IndicatorError> {
+    let period = check_period("dema", "period", period, 1)?;
+    let n = input.len();
+    if period == 1 {
+        return Ok(input.to_vec());
+    }
+    let lb = period - 1;
+    if n <= 2 * lb {
+        return Ok(nan_vec(n));
+    }
+    let k = ema_k(period);
+    let pf = period as f64;
+    let mut s = 0.0;
+    for &x in &input[..period] {
+        s += x;
+    }
+    let mut e1 = s / pf;
+    let mut s2 = 0.0;
+    s2 += e1;
+    for &x in &input[period..period + lb] {
+        e1 = (x - e1) * k + e1;
+        s2 += e1;
+    }
+    let mut e2 = s2 / pf;
+    let mut out = warmup(n, 2 * lb);
+    out.push(2.0 * e1 - e2);
+    for &x in &input[period + lb..] {
+        e1 = (x - e1) * k + e1;
+        e2 = (e1 - e2) * k + e2;
+        out.push(2.0 * e1 - e2);
+    }
+    Ok(out)
+}
+
+/// Streaming [`dema`].
+#[derive(Debug, Clone)]
+pub struct Dema {
+    copy: bool,
+    e1: EmaCore,
+    e2: EmaCore,
+}
+
+impl Dema {
+    pub fn new(period: usize) -> Result<Self, IndicatorError> {
+        let period = check_period("dema", "period", period, 1)?;
+        Ok(Dema {
+            copy: period == 1,
+            e1: EmaCore::new(period),
+            e2: EmaCore::new(period),
+        })
+    }
+
+    /// Feeds one value of any series.
+    pub fn update_value(&mut self, x: f64) -> Option<f64> {
+        if self.copy {
+            return Some(x);
+        }
+        let v1 = self.e1.update(x)?;
+        let v2 = self.e2.update(v1)?;
+        Some(2.0 * v1 - v2)
+    }
+}
+
+impl Streaming for Dema {
+    type Output = f64;
+    fn update(&mut self, candle: &Candle) -> Option<f64> {
+        self.update_value(candle.close)
+    }
+}
+
+/// Triple exponential moving average, `3 * EMA - 3 * EMA(EMA) + EMA(EMA(EMA))`.
+///
+/// TA-Lib TEMA: lookback `3 * (period - 1)`; each inner EMA seeded with the SMA of its first
+/// `period` inputs; combined as `e3 + (3 * e1 - 3 * e2)`; period 1 copies the input.
+pub fn tema(input: &[f64], period: usize) -> Result<Vec<f64>, IndicatorError> {
+    let period = check_period("tema", "period", period, 1)?;
+    let n = input.len();
+    if period == 1 {
+        return Ok(input.to_vec());
+    }
+    let lb = period - 1;
+    if n <= 3 * lb {
+        return Ok(nan_vec(n));
+    }
+    let k = ema_k(period);
+    let pf = period as f64;
+    let mut s = 0.0;
+    for &x in &input[..period] {
+        s += x;
+    }
+    let mut e1 = s / pf;
+    let mut s2 = 0.0;
+    s2 += e1;
+    for &x in &input[period..period + lb] {
+        e1 = (x - e1) * k + e1;
+        s2 += e1;
+    }
+    let mut e2 = s2 / pf;
+    let mut s3 = 0.0;
+    s3 += e2;
+    for &x in &input[period + lb..period + 2 * lb] {
+        e1 = (x - e1) * k + e1;
+        e2 = (e1 - e2) * k + e2;
+        s3 += e2;
+    }
+    let mut e3 = s3 / pf;
+    let mut out = warmup(n, 3 * lb);
+    out.push(e3 + (3.0 * e1 - 3.0 * e2));
+    for &x in &input[period + 2 * lb..] {
+        e1 = (x - e1) * k + e1;
+        e2 = (e1 - e2) * k + e2;
+        e3 = (e2 - e3) * k + e3;
+        out.push(e3 + (3.0 * e1 - 3.0 * e2));
+    }
+    Ok(out)
+}
+
+/// Streaming [`tema`].
+#[derive(Debug, Clone)]
+pub struct Tema {
+    copy: bool,
+    e1: EmaCore,
+    e2: EmaCore,
+    e3: EmaCore,
+}
+
+impl Tema {
+    pub fn new(period: usize) -> Result<Self, IndicatorError> {
+        let period = check_period("tema", "period", period, 1)?;
+        Ok(Tema {
+            copy: period == 1,
+            e1: EmaCore::new(period),
+            e2: EmaCore::new(period),
+            e3: EmaCore::new(period),
+        })
+    }
+
+    /// Feeds one value of any series.
+    pub fn update_value(&mut self, x: f64) -> Option<f64> {
+        if self.copy {
+            return Some(x);
+        }
+        let v1 = self.e1.update(x)?;
+        let v2 = self.e2.update(v1)?;
+        let v3 = self.e3.update(v2)?;
+        Some(v3 + (3.0 * v1 - 3.0 * v2))
+    }
+}
+
+impl Streaming for Tema {
+    type Output = f64;
+    fn update(&mut self, candle: &Candle) -> Option<f64> {
+        self.update_value(candle.close)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// KAMA
+
+/// Slowest and fastest KAMA smoothing: EMA(30) and EMA(2) factors, as TA-Lib hard-codes them.
+const KAMA_CONST_MAX: f64 = 2.0 / (30.0 + 1.0);
+fn kama_const_diff() -> f64 {
+    2.0 / (2.0 + 1.0) - KAMA_CONST_MAX
+}
+
+/// TA-Lib's `TA_IS_ZERO` band (`TA_EPSILON`, 1e-14 in TA-Lib 0.8).
+const TA_EPSILON: f64 = 1e-14;
+
+/// The KAMA smoothing constant for one bar: `(er * (fast - slow) + slow)^2`, where the efficiency
+/// ratio `er = |net change| / sum |bar changes|` is taken as 1 when the path length is zero or not
+/// above the (signed) net change, exactly as TA-Lib tests it.
+#[inline]
+fn kama_sc(sum_roc1: f64, period_roc: f64, const_diff: f64) -> f64 {
+    let er = if sum_roc1 <= period_roc || (-TA_EPSILON < sum_roc1 && sum_roc1 < TA_EPSILON) {
+        1.0
+    } else {
+        (period_roc / sum_roc1).abs()
+    };
+    let sc = er * const_diff + KAMA_CONST_MAX;
+    sc * sc
+}
+
+/// Kaufman adaptive moving average.
+///
+/// TA-Lib KAMA: lookback `period`; seeded with the previous bar's value; efficiency ratio over
+/// `period` bar-to-bar changes; smoothing between EMA(2) and EMA(30); period 1 copies the input.
+pub fn kama(input: &[f64], period: usize) -> Result<Vec<f64>, IndicatorError> {
+    let period = check_period("kama", "period", period, 1)?;
+    let n = input.len();
+    if period == 1 {
+        return Ok(input.to_vec());
+    }
+    if n <= period {
+        return Ok(nan_vec(n));
+    }
+    let const_diff = kama_const_diff();
+    let mut sum_roc1 = 0.0;
+    for w in input[..=period].windows(2) {
+        sum_roc1 += (w[0] - w[1]).abs();
+    }
+    let mut prev = input[period - 1];
+    let x = input[period];
+    let period_roc = x - input[0];
+    let mut trailing = input[0];
+    let sc = kama_sc(sum_roc1, period_roc, const_diff);
+    prev = (x - prev) * sc + prev;
+    let mut out = warmup(n, period);
+    out.push(prev);
+    for t in period + 1..n {
+        let x = input[t];
+        let t2 = input[t - period];
+        let period_roc = x - t2;
+        sum_roc1 -= (trailing - t2).abs();
+        sum_roc1 += (x - input[t - 1]).abs();
+        trailing = t2;
+        let sc = kama_sc(sum_roc1, period_roc, const_diff);
+        prev = (x - prev) * sc + prev;
+        out.push(prev);
+    }
+    Ok(out)
+}
+
+/// Streaming [`kama`].
+#[derive(Debug, Clone)]
+pub struct Kama {
+    period: usize,
+    const_diff: f64,
+    window: Window,
+    seen: usize,
+    sum_roc1: f64,
+    prev: f64,
+    trailing: f64,
+    last: f64,
+}
+
+impl Kama {
+    pub fn new(period: usize) -> Result<Self, IndicatorError> {
+        let period = check_period("kama", "period", period, 1)?;
+        Ok(Kama {
+            period,
+            const_diff: kama_const_diff(),
+            window: Window::new(period + 1),
+            seen: 0,
+            sum_roc1: 0.0,
+            prev: 0.0,
+            trailing: 0.0,
+            last: 0.0,
+        })
+    }
+
+    /// Feeds one value of any series.
+    pub fn update_value(&mut self, x: f64) -> Option<f64> {
+        if self.period == 1 {
+            return Some(x);
+        }
+        let t = self.seen;
+        self.seen += 1;
+        self.window.push(x);
+        if t < self.period {
+            if t >= 1 {
+                self.sum_roc1 += (self.last - x).abs();
+            }
+            self.last = x;
+            return None;
+        }
+        // The window now holds bars t - period ..= t.
+        let t2 = self.window.get(0);
+        let period_roc = x - t2;
+        if t == self.period {
+            self.sum_roc1 += (self.last - x).abs();
+            self.prev = self.last;
+        } else {
+            self.sum_roc1 -= (self.trailing - t2).abs();
+            self.sum_roc1 += (x - self.last).abs();
+        }
+        self.trailing = t2;
+        let sc = kama_sc(self.sum_roc1, period_roc, self.const_diff);
+        self.prev = (x - self.prev) * sc + self.prev;
+        self.last = x;
+        Some(self.prev)
+    }
+}
+
+impl Streaming for Kama {
+    type Output = f64;
+    fn update(&mut self, candle: &Candle) -> Option<f64> {
+        self.update_value(candle.close)
+    }
+}
