@@ -51,7 +51,11 @@ impl Timeframe {
     /// sessions) for markets that close, calendar time for those that trade around the clock.
     pub fn periods_per_year(self, trades_24h: bool) -> f64 {
         let amount = f64::from(self.amount);
-        let (days, hours_per_day) = if trades_24h { (365.0, 24.0) } else { (252.0, 6.5) };
+        let (days, hours_per_day) = if trades_24h {
+            (365.0, 24.0)
+        } else {
+            (252.0, 6.5)
+        };
         match self.unit {
             TimeframeUnit::Minute => days * hours_per_day * 60.0 / amount,
             TimeframeUnit::Hour => days * hours_per_day / amount,

@@ -31,7 +31,14 @@ fn series() -> OwnedColumns {
         let high = open.max(close) * (1.0 + next() * 0.01);
         let low = open.min(close) * (1.0 - next() * 0.01);
         let volume = 1_000.0 + next() * 1_000_000.0;
-        cols.push(quantdesk_quant::indicators::Candle { time: i as i64 * 86_400, open, high, low, close, volume });
+        cols.push(quantdesk_quant::indicators::Candle {
+            time: i as i64 * 86_400,
+            open,
+            high,
+            low,
+            close,
+            volume,
+        });
         price = close;
     }
     cols
@@ -60,7 +67,9 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("indicators_1m");
     group.sample_size(20);
     for name in COMPARED {
-        group.bench_function(name, |b| b.iter(|| black_box(compute(name, &params, &view).map(|o| o.len()))));
+        group.bench_function(name, |b| {
+            b.iter(|| black_box(compute(name, &params, &view).map(|o| o.len())))
+        });
     }
     group.finish();
 }

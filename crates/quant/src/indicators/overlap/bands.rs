@@ -336,12 +336,16 @@ pub fn bbands_into(
         divide(sums, pf, mid);
         if up == dn {
             scaled_sqrt(var, up, w);
-            out.upper.extend(mid.iter().zip(w.iter()).map(|(&m, &w)| m + w));
-            out.lower.extend(mid.iter().zip(w.iter()).map(|(&m, &w)| m - w));
+            out.upper
+                .extend(mid.iter().zip(w.iter()).map(|(&m, &w)| m + w));
+            out.lower
+                .extend(mid.iter().zip(w.iter()).map(|(&m, &w)| m - w));
         } else {
             scaled_sqrt(var, 1.0, w);
-            out.upper.extend(mid.iter().zip(w.iter()).map(|(&m, &d)| m + d * up));
-            out.lower.extend(mid.iter().zip(w.iter()).map(|(&m, &d)| m - d * dn));
+            out.upper
+                .extend(mid.iter().zip(w.iter()).map(|(&m, &d)| m + d * up));
+            out.lower
+                .extend(mid.iter().zip(w.iter()).map(|(&m, &d)| m - d * dn));
         }
         out.middle.extend_from_slice(mid);
     });

@@ -179,7 +179,7 @@ impl Streaming for Vwap {
             if let Some(old) = self.v.push(v) {
                 self.sum_v -= old;
             }
-            if self.seen % self.period == 0 {
+            if self.seen.is_multiple_of(self.period) {
                 (self.sum_pv, self.sum_v) = (0.0, 0.0);
                 for (a, b) in self.pv.iter().zip(self.v.iter()) {
                     self.sum_pv += a;
