@@ -1,0 +1,1 @@
+//! The optimiser (to come).

@@ -1,0 +1,432 @@
+//! backtesting.py 0.6.6's statistics (`compute_stats`), key for key in snake_case, computed in
+//! its arithmetic order: geometric mean of (daily-resampled) equity returns, annualised with 252
+//! trading days (365 when a quarter or more of the bars fall on weekends, 52/12/1 for weekly,
+//! monthly, yearly bars), Sortino, Calmar, CAPM alpha/beta against buy-and-hold, drawdown
+//! durations, SQN and Kelly.
+//!
+//! Undefined figures (no trades, no losing trade, …) are `None`, never a made-up number.
+
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use super::Trade;
+use super::numeric::{geometric_mean, mean, np_sum, var};
+use crate::indicators::Columns;
+
+/// What the statistics need from the bars alone, computed once per series and shared by every
+/// run over it (the optimiser runs hundreds).
+#[derive(Debug, Clone)]
+pub struct MarketContext {
+    time: Vec<i64>,
+    close: Vec<f64>,
+    /// `ln(c[i+1] / c[i])`.
+    market_log_returns: Vec<f64>,
+    /// For each bar, its resampling bin (day, week, month or year); bins only increase.
+    bin: Vec<i64>,
+    annual_periods: f64,
+    /// Durations are rounded up to this many seconds (the bar period's resolution).
+    resolution: i64,
+}
+
+impl MarketContext {
+    pub fn new(columns: &Columns<'_>) -> Self {
+        let time = columns.time.to_vec();
+        let close = columns.close.to_vec();
+        let market_log_returns = close.windows(2).map(|w| (w[1] / w[0]).ln()).collect();
+        // pandas: median of the last 100 index differences.
+        let tail = &time[time.len().saturating_sub(100)..];
+        let mut diffs: Vec<i64> = tail.windows(2).map(|w| w[1] - w[0]).collect();
+        diffs.sort_unstable();
+        let period = match diffs.len() {
+            0 => 86_400.0,
+            k if k % 2 == 1 => diffs[k / 2] as f64,
+            k => (diffs[k / 2 - 1] as f64 + diffs[k / 2] as f64) / 2.0,
+        };
+        let freq_days = (period / 86_400.0).floor() as i64;
+        let weekend_share = if time.is_empty() {
+            0.0
+        } else {
+            time.iter()
+                .filter(|&&t| {
+                    // 1970-01-01 was a Thursday: Monday = 0.
+                    let dow = (t.div_euclid(86_400) + 3).rem_euclid(7);
+                    dow >= 5
+                })
+                .count() as f64
+                / time.len() as f64
+        };
+        let annual_periods = match freq_days {
+            7 => 52.0,
+            31 => 12.0,
+            365 => 1.0,
+            _ if weekend_share > 2.0 / 7.0 * 0.6 => 365.0,
+            _ => 252.0,
+        };
+        let bin = time
+            .iter()
+            .map(|&t| {
+                let day = t.div_euclid(86_400);
+                match freq_days {
+                    // Weeks ending on Sunday (pandas 'W').
+                    7 => (day + 3).div_euclid(7),
+                    31 | 365 => {
+                        let d = DateTime::<Utc>::from_timestamp(t, 0).unwrap_or_default();
+                        use chrono::Datelike;
+                        if freq_days == 31 {
+                            i64::from(d.year()) * 12 + i64::from(d.month())
+                        } else {
+                            i64::from(d.year())
+                        }
+                    }
+                    _ => day,
+                }
+            })
+            .collect();
+        let p = period.round() as i64;
+        let resolution = if p % 86_400 == 0 {
+            86_400
+        } else if p % 3_600 == 0 {
+            3_600
+        } else if p % 60 == 0 {
+            60
+        } else {
+            1
+        };
+        MarketContext {
+            time,
+            close,
+            market_log_returns,
+            bin,
+            annual_periods,
+            resolution,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.close.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.close.is_empty()
+    }
+
+    pub fn time(&self) -> &[i64] {
+        &self.time
+    }
+
+    fn round_up_days(&self, seconds: f64) -> f64 {
+        let r = self.resolution as f64;
+        (seconds / r).ceil() * r / 86_400.0
+    }
+}
+
+/// backtesting.py's statistics, snake_case. Percentages are in percent.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct Stats {
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub duration_days: f64,
+    pub exposure_time_pct: f64,
+    pub equity_final: f64,
+    pub equity_peak: f64,
+    pub commissions: f64,
+    pub return_pct: f64,
+    pub buy_and_hold_return_pct: Option<f64>,
+    pub return_ann_pct: Option<f64>,
+    pub volatility_ann_pct: Option<f64>,
+    pub cagr_pct: Option<f64>,
+    pub sharpe_ratio: Option<f64>,
+    pub sortino_ratio: Option<f64>,
+    pub calmar_ratio: Option<f64>,
+    pub alpha_pct: Option<f64>,
+    pub beta: Option<f64>,
+    pub max_drawdown_pct: f64,
+    pub avg_drawdown_pct: Option<f64>,
+    pub max_drawdown_duration_days: Option<f64>,
+    pub avg_drawdown_duration_days: Option<f64>,
+    pub trades: usize,
+    pub win_rate_pct: Option<f64>,
+    pub best_trade_pct: Option<f64>,
+    pub worst_trade_pct: Option<f64>,
+    pub avg_trade_pct: Option<f64>,
+    pub max_trade_duration_days: Option<f64>,
+    pub avg_trade_duration_days: Option<f64>,
+    pub profit_factor: Option<f64>,
+    pub expectancy_pct: Option<f64>,
+    pub sqn: Option<f64>,
+    pub kelly_criterion: Option<f64>,
+}
+
+impl Stats {
+    /// Every numeric statistic's key, e.g. for "maximise `sharpe_ratio`".
+    pub const KEYS: &'static [&'static str] = &[
+        "duration_days",
+        "exposure_time_pct",
+        "equity_final",
+        "equity_peak",
+        "commissions",
+        "return_pct",
+        "buy_and_hold_return_pct",
+        "return_ann_pct",
+        "volatility_ann_pct",
+        "cagr_pct",
+        "sharpe_ratio",
+        "sortino_ratio",
+        "calmar_ratio",
+        "alpha_pct",
+        "beta",
+        "max_drawdown_pct",
+        "avg_drawdown_pct",
+        "max_drawdown_duration_days",
+        "avg_drawdown_duration_days",
+        "trades",
+        "win_rate_pct",
+        "best_trade_pct",
+        "worst_trade_pct",
+        "avg_trade_pct",
+        "max_trade_duration_days",
+        "avg_trade_duration_days",
+        "profit_factor",
+        "expectancy_pct",
+        "sqn",
+        "kelly_criterion",
+    ];
+
+    /// The statistic called `key` (one of [`Stats::KEYS`]); `None` if unknown or undefined.
+    pub fn get(&self, key: &str) -> Option<f64> {
+        Some(match key {
+            "duration_days" => self.duration_days,
+            "exposure_time_pct" => self.exposure_time_pct,
+            "equity_final" => self.equity_final,
+            "equity_peak" => self.equity_peak,
+            "commissions" => self.commissions,
+            "return_pct" => self.return_pct,
+            "buy_and_hold_return_pct" => self.buy_and_hold_return_pct?,
+            "return_ann_pct" => self.return_ann_pct?,
+            "volatility_ann_pct" => self.volatility_ann_pct?,
+            "cagr_pct" => self.cagr_pct?,
+            "sharpe_ratio" => self.sharpe_ratio?,
+            "sortino_ratio" => self.sortino_ratio?,
+            "calmar_ratio" => self.calmar_ratio?,
+            "alpha_pct" => self.alpha_pct?,
+            "beta" => self.beta?,
+            "max_drawdown_pct" => self.max_drawdown_pct,
+            "avg_drawdown_pct" => self.avg_drawdown_pct?,
+            "max_drawdown_duration_days" => self.max_drawdown_duration_days?,
+            "avg_drawdown_duration_days" => self.avg_drawdown_duration_days?,
+            "trades" => self.trades as f64,
+            "win_rate_pct" => self.win_rate_pct?,
+            "best_trade_pct" => self.best_trade_pct?,
+            "worst_trade_pct" => self.worst_trade_pct?,
+            "avg_trade_pct" => self.avg_trade_pct?,
+            "max_trade_duration_days" => self.max_trade_duration_days?,
+            "avg_trade_duration_days" => self.avg_trade_duration_days?,
+            "profit_factor" => self.profit_factor?,
+            "expectancy_pct" => self.expectancy_pct?,
+            "sqn" => self.sqn?,
+            "kelly_criterion" => self.kelly_criterion?,
+            _ => return None,
+        })
+    }
+}
+
+fn fin(x: f64) -> Option<f64> {
+    x.is_finite().then_some(x)
+}
+
+fn max_of(v: &[f64]) -> f64 {
+    v.iter()
+        .copied()
+        .fold(f64::NAN, |a, b| if a >= b { a } else { b })
+}
+
+/// The drawdown series (fraction below the running peak, 0 at a new high) of `equity`.
+pub fn drawdown(equity: &[f64]) -> Vec<f64> {
+    let mut peak = f64::NEG_INFINITY;
+    equity
+        .iter()
+        .map(|&e| {
+            peak = peak.max(e);
+            1.0 - e / peak
+        })
+        .collect()
+}
+
+/// backtesting.py's `compute_stats` for a run over the bars behind `ctx`; `warmup` is the plan's
+/// first trading bar (buy-and-hold starts at its close).
+pub fn compute_stats(
+    trades: &[Trade],
+    equity: &[f64],
+    ctx: &MarketContext,
+    warmup: usize,
+) -> Stats {
+    let n = equity.len().min(ctx.len());
+    let time = &ctx.time;
+    let ts = |i: usize| DateTime::<Utc>::from_timestamp(time[i], 0).unwrap_or_default();
+    let start = if n > 0 { ts(0) } else { DateTime::default() };
+    let end = if n > 0 {
+        ts(n - 1)
+    } else {
+        DateTime::default()
+    };
+    let duration_secs = (end - start).num_seconds();
+    let e0 = equity.first().copied().unwrap_or(f64::NAN);
+    let e_last = equity.last().copied().unwrap_or(f64::NAN);
+
+    // Drawdowns and their durations between successive new highs.
+    let dd = drawdown(&equity[..n]);
+    let mut zero_idx: Vec<usize> = (0..n).filter(|&i| dd[i] == 0.0).collect();
+    if n > 0 && zero_idx.last() != Some(&(n - 1)) {
+        zero_idx.push(n - 1);
+    }
+    let mut dur_secs: Vec<i64> = Vec::new();
+    let mut peaks_full = vec![0.0; n];
+    let mut peak_count = 0usize;
+    for w in zero_idx.windows(2) {
+        let (prev, cur) = (w[0], w[1]);
+        if cur > prev + 1 {
+            dur_secs.push(time[cur] - time[prev]);
+            peaks_full[cur] = max_of(&dd[prev..=cur]);
+            peak_count += 1;
+        }
+    }
+    let max_dd = {
+        let m = max_of(&dd);
+        if m.is_nan() { 0.0 } else { m }
+    };
+
+    let mut have_position = vec![false; n];
+    for t in trades {
+        let hi = t.exit_bar.min(n.saturating_sub(1));
+        for h in have_position.iter_mut().take(hi + 1).skip(t.entry_bar) {
+            *h = true;
+        }
+    }
+    let exposure = have_position.iter().filter(|&&h| h).count() as f64 / n as f64 * 100.0;
+
+    let c = &ctx.close;
+    let bh = if warmup < c.len() {
+        fin((c[c.len() - 1] - c[warmup]) / c[warmup] * 100.0)
+    } else {
+        None
+    };
+    let return_pct = (e_last - e0) / e0 * 100.0;
+
+    // Equity resampled to the period's bins (last value per bin), then simple returns.
+    let mut last_per_bin: Vec<f64> = Vec::new();
+    for (i, &e) in equity[..n].iter().enumerate() {
+        if i + 1 == n || ctx.bin[i + 1] != ctx.bin[i] {
+            last_per_bin.push(e);
+        }
+    }
+    let day_returns: Vec<f64> = last_per_bin.windows(2).map(|w| w[1] / w[0] - 1.0).collect();
+    let g = geometric_mean(&day_returns);
+    let g = if day_returns.is_empty() { f64::NAN } else { g };
+    let ann_days = ctx.annual_periods;
+    let annualized = (1.0 + g).powf(ann_days) - 1.0;
+    let vol = ((var(&day_returns, 1) + (1.0 + g).powi(2)).powf(ann_days)
+        - (1.0 + g).powf(2.0 * ann_days))
+    .sqrt()
+        * 100.0;
+    let years = (duration_secs.div_euclid(86_400) as f64
+        + duration_secs.rem_euclid(86_400) as f64 / 86_400.0)
+        / 365.25;
+    let cagr = if years != 0.0 {
+        ((e_last / e0).powf(1.0 / years) - 1.0) * 100.0
+    } else {
+        f64::NAN
+    };
+    let return_ann_pct = annualized * 100.0;
+    let sharpe = return_ann_pct / if vol == 0.0 { f64::NAN } else { vol };
+    let downside: Vec<f64> = day_returns
+        .iter()
+        .map(|r| {
+            let x = r.min(0.0);
+            x * x
+        })
+        .collect();
+    let sortino = annualized / (mean(&downside).sqrt() * ann_days.sqrt());
+    let calmar = annualized / if max_dd == 0.0 { f64::NAN } else { max_dd };
+
+    let equity_log: Vec<f64> = equity[..n].windows(2).map(|w| (w[1] / w[0]).ln()).collect();
+    let beta = if equity_log.len() > 1 && ctx.market_log_returns.len() > 1 {
+        let m = &ctx.market_log_returns[..equity_log.len()];
+        let (ax, ay) = (mean(&equity_log), mean(m));
+        let (mut sxy, mut syy) = (0.0, 0.0);
+        for (x, y) in equity_log.iter().zip(m) {
+            sxy += (x - ax) * (y - ay);
+            syy += (y - ay) * (y - ay);
+        }
+        let f = 1.0 / (equity_log.len() - 1) as f64;
+        (sxy * f) / (syy * f)
+    } else {
+        f64::NAN
+    };
+    let alpha = return_pct - beta * bh.unwrap_or(f64::NAN);
+
+    let returns: Vec<f64> = trades.iter().map(|t| t.return_pct).collect();
+    let pl: Vec<f64> = trades.iter().map(|t| t.pnl).collect();
+    let durations: Vec<i64> = trades
+        .iter()
+        .map(|t| time[t.exit_bar.min(n - 1)] - time[t.entry_bar.min(n - 1)])
+        .collect();
+    let n_trades = trades.len();
+    let win_rate = if n_trades == 0 {
+        f64::NAN
+    } else {
+        pl.iter().filter(|&&p| p > 0.0).count() as f64 / n_trades as f64
+    };
+    let winners: Vec<f64> = returns.iter().copied().filter(|&r| r > 0.0).collect();
+    let losers: Vec<f64> = returns.iter().copied().filter(|&r| r < 0.0).collect();
+    let neg_sum = np_sum(&losers).abs();
+    let profit_factor = np_sum(&winners) / if neg_sum == 0.0 { f64::NAN } else { neg_sum };
+    let pl_std = var(&pl, 1).sqrt();
+    let sqn = (n_trades as f64).sqrt() * mean(&pl) / if pl_std == 0.0 { f64::NAN } else { pl_std };
+    let wins: Vec<f64> = pl.iter().copied().filter(|&p| p > 0.0).collect();
+    let losses: Vec<f64> = pl.iter().copied().filter(|&p| p < 0.0).collect();
+    let kelly = win_rate - (1.0 - win_rate) / (mean(&wins) / -mean(&losses));
+
+    let ceil_days = |secs: f64| ctx.round_up_days(secs);
+    Stats {
+        start,
+        end,
+        duration_days: duration_secs as f64 / 86_400.0,
+        exposure_time_pct: exposure,
+        equity_final: e_last,
+        equity_peak: max_of(equity),
+        commissions: trades.iter().map(|t| t.commission).sum(),
+        return_pct,
+        buy_and_hold_return_pct: bh,
+        return_ann_pct: fin(return_ann_pct),
+        volatility_ann_pct: fin(vol),
+        cagr_pct: fin(cagr),
+        sharpe_ratio: fin(sharpe),
+        sortino_ratio: fin(sortino),
+        calmar_ratio: fin(calmar),
+        alpha_pct: fin(alpha),
+        beta: fin(beta),
+        max_drawdown_pct: -max_dd * 100.0,
+        avg_drawdown_pct: (peak_count > 0)
+            .then(|| -(np_sum(&peaks_full) / peak_count as f64) * 100.0),
+        max_drawdown_duration_days: dur_secs.iter().max().map(|&d| ceil_days(d as f64)),
+        avg_drawdown_duration_days: (!dur_secs.is_empty())
+            .then(|| ceil_days(dur_secs.iter().sum::<i64>() as f64 / dur_secs.len() as f64)),
+        trades: n_trades,
+        win_rate_pct: fin(win_rate * 100.0),
+        best_trade_pct: fin(max_of(&returns) * 100.0),
+        worst_trade_pct: fin(returns
+            .iter()
+            .copied()
+            .fold(f64::NAN, |a, b| if a <= b { a } else { b })
+            * 100.0),
+        avg_trade_pct: fin(geometric_mean(&returns) * 100.0),
+        max_trade_duration_days: durations.iter().max().map(|&d| ceil_days(d as f64)),
+        avg_trade_duration_days: (!durations.is_empty())
+            .then(|| ceil_days(durations.iter().sum::<i64>() as f64 / durations.len() as f64)),
+        profit_factor: fin(profit_factor),
+        expectancy_pct: fin(mean(&returns) * 100.0),
+        sqn: fin(sqn),
+        kelly_criterion: fin(kelly),
+    }
+}

@@ -1,0 +1,1 @@
+//! The strategy language (to come).

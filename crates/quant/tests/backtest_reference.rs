@@ -1,0 +1,233 @@
+//! The engine reproduces backtesting.py 0.6.6: the SMA(10)/SMA(20) cross on GOOG with its
+//! example settings gives `smacross_10_20_trades.csv` trade for trade and every statistic in
+//! `smacross_10_20.json` to 1e-9 relative.
+
+use std::path::PathBuf;
+
+use quantdesk_quant::backtest::{
+    MarketContext, Plan, Settings, Signals, Sizing, Stats, StopRules, compute_stats, run,
+};
+use quantdesk_quant::indicators::OwnedColumns;
+use quantdesk_quant::indicators::overlap::sma;
+
+fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures")
+}
+
+fn days(date: &str) -> i64 {
+    let d = chrono::NaiveDate::parse_from_str(&date[..10], "%Y-%m-%d").expect("date");
+    d.and_hms_opt(0, 0, 0)
+        .expect("midnight")
+        .and_utc()
+        .timestamp()
+}
+
+fn goog() -> OwnedColumns {
+    let text = std::fs::read_to_string(fixtures().join("GOOG.csv")).expect("GOOG.csv");
+    let mut cols = OwnedColumns::default();
+    for line in text.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        cols.time.push(days(f[0]));
+        cols.open.push(f[1].parse().unwrap());
+        cols.high.push(f[2].parse().unwrap());
+        cols.low.push(f[3].parse().unwrap());
+        cols.close.push(f[4].parse().unwrap());
+        cols.volume.push(f[5].parse().unwrap());
+    }
+    cols
+}
+
+/// backtesting.py's `crossover(a, b)`: strictly below at the previous bar, strictly above now.
+fn crossover(a: &[f64], b: &[f64]) -> Vec<bool> {
+    (0..a.len())
+        .map(|i| i > 0 && a[i - 1] < b[i - 1] && a[i] > b[i])
+        .collect()
+}
+
+fn close_rel(got: f64, want: f64, what: &str) {
+    let tol = 1e-9 * want.abs().max(1e-12);
+    assert!(
+        (got - want).abs() <= tol,
+        "{what}: got {got}, want {want} (rel {:e})",
+        ((got - want) / want).abs()
+    );
+}
+
+fn sma_cross_plan(cols: &OwnedColumns, fast: usize, slow: usize) -> Plan {
+    let a = sma(&cols.close, fast).unwrap();
+    let b = sma(&cols.close, slow).unwrap();
+    Plan {
+        signals: Signals {
+            enter_long: crossover(&a, &b),
+            enter_short: crossover(&b, &a),
+            exit_long: vec![],
+            exit_short: vec![],
+        },
+        sizing: Sizing::FractionOfEquity(1.0),
+        stops: StopRules::default(),
+        warmup: slow - 1,
+    }
+}
+
+pub fn check_stats(stats: &Stats, want: &serde_json::Value) {
+    let num = |k: &str| want[k].as_f64().unwrap_or_else(|| panic!("{k} in fixture"));
+    let dur = |k: &str| -> f64 {
+        let s = want[k].as_str().unwrap();
+        s.split(' ').next().unwrap().parse().unwrap()
+    };
+    let pairs: Vec<(&str, Option<f64>, f64)> = vec![
+        ("duration_days", Some(stats.duration_days), dur("Duration")),
+        (
+            "exposure_time_pct",
+            Some(stats.exposure_time_pct),
+            num("Exposure Time [%]"),
+        ),
+        (
+            "equity_final",
+            Some(stats.equity_final),
+            num("Equity Final [$]"),
+        ),
+        (
+            "equity_peak",
+            Some(stats.equity_peak),
+            num("Equity Peak [$]"),
+        ),
+        (
+            "commissions",
+            Some(stats.commissions),
+            num("Commissions [$]"),
+        ),
+        ("return_pct", Some(stats.return_pct), num("Return [%]")),
+        (
+            "buy_and_hold_return_pct",
+            stats.buy_and_hold_return_pct,
+            num("Buy & Hold Return [%]"),
+        ),
+        (
+            "return_ann_pct",
+            stats.return_ann_pct,
+            num("Return (Ann.) [%]"),
+        ),
+        (
+            "volatility_ann_pct",
+            stats.volatility_ann_pct,
+            num("Volatility (Ann.) [%]"),
+        ),
+        ("cagr_pct", stats.cagr_pct, num("CAGR [%]")),
+        ("sharpe_ratio", stats.sharpe_ratio, num("Sharpe Ratio")),
+        ("sortino_ratio", stats.sortino_ratio, num("Sortino Ratio")),
+        ("calmar_ratio", stats.calmar_ratio, num("Calmar Ratio")),
+        ("alpha_pct", stats.alpha_pct, num("Alpha [%]")),
+        ("beta", stats.beta, num("Beta")),
+        (
+            "max_drawdown_pct",
+            Some(stats.max_drawdown_pct),
+            num("Max. Drawdown [%]"),
+        ),
+        (
+            "avg_drawdown_pct",
+            stats.avg_drawdown_pct,
+            num("Avg. Drawdown [%]"),
+        ),
+        (
+            "max_drawdown_duration_days",
+            stats.max_drawdown_duration_days,
+            dur("Max. Drawdown Duration"),
+        ),
+        (
+            "avg_drawdown_duration_days",
+            stats.avg_drawdown_duration_days,
+            dur("Avg. Drawdown Duration"),
+        ),
+        ("trades", Some(stats.trades as f64), num("# Trades")),
+        ("win_rate_pct", stats.win_rate_pct, num("Win Rate [%]")),
+        (
+            "best_trade_pct",
+            stats.best_trade_pct,
+            num("Best Trade [%]"),
+        ),
+        (
+            "worst_trade_pct",
+            stats.worst_trade_pct,
+            num("Worst Trade [%]"),
+        ),
+        ("avg_trade_pct", stats.avg_trade_pct, num("Avg. Trade [%]")),
+        (
+            "max_trade_duration_days",
+            stats.max_trade_duration_days,
+            dur("Max. Trade Duration"),
+        ),
+        (
+            "avg_trade_duration_days",
+            stats.avg_trade_duration_days,
+            dur("Avg. Trade Duration"),
+        ),
+        ("profit_factor", stats.profit_factor, num("Profit Factor")),
+        (
+            "expectancy_pct",
+            stats.expectancy_pct,
+            num("Expectancy [%]"),
+        ),
+        ("sqn", stats.sqn, num("SQN")),
+        (
+            "kelly_criterion",
+            stats.kelly_criterion,
+            num("Kelly Criterion"),
+        ),
+    ];
+    for (key, got, want) in pairs {
+        close_rel(
+            got.unwrap_or_else(|| panic!("{key} is undefined")),
+            want,
+            key,
+        );
+    }
+}
+
+#[test]
+fn sma_cross_10_20_on_goog_reproduces_backtesting_py_trade_for_trade() {
+    let cols = goog();
+    let plan = sma_cross_plan(&cols, 10, 20);
+    let settings = Settings {
+        commission_rate: 0.002,
+        ..Settings::default()
+    };
+    let out = run(&cols.view(), &plan, &settings).unwrap();
+
+    let text = std::fs::read_to_string(fixtures().join("smacross_10_20_trades.csv")).unwrap();
+    let want: Vec<Vec<String>> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(str::to_string).collect())
+        .collect();
+    assert_eq!(out.trades.len(), want.len(), "number of trades");
+    for (k, (t, w)) in out.trades.iter().zip(&want).enumerate() {
+        let f = |i: usize| w[i].parse::<f64>().unwrap();
+        assert_eq!(t.size, f(0), "trade {k} size");
+        assert_eq!(
+            t.entry_bar,
+            w[1].parse::<usize>().unwrap(),
+            "trade {k} entry bar"
+        );
+        assert_eq!(
+            t.exit_bar,
+            w[2].parse::<usize>().unwrap(),
+            "trade {k} exit bar"
+        );
+        close_rel(t.entry_price, f(3), &format!("trade {k} entry price"));
+        close_rel(t.exit_price, f(4), &format!("trade {k} exit price"));
+        close_rel(t.pnl, f(7), &format!("trade {k} pnl"));
+        close_rel(t.commission, f(8), &format!("trade {k} commission"));
+        close_rel(t.return_pct, f(9), &format!("trade {k} return"));
+        assert_eq!(cols.time[t.entry_bar], days(&w[10]), "trade {k} entry time");
+        assert_eq!(cols.time[t.exit_bar], days(&w[11]), "trade {k} exit time");
+    }
+
+    let ctx = MarketContext::new(&cols.view());
+    let stats = compute_stats(&out.trades, &out.equity, &ctx, plan.warmup);
+    let want: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(fixtures().join("smacross_10_20.json")).unwrap(),
+    )
+    .unwrap();
+    check_stats(&stats, &want);
+}
