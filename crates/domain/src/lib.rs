@@ -9,6 +9,7 @@
 mod bar;
 mod error;
 mod option;
+mod order;
 mod symbol;
 mod timeframe;
 
@@ -17,6 +18,7 @@ pub use error::DomainError;
 pub use option::{
     Greeks, ModelInputs, OptionChain, OptionContract, OptionKind, OptionQuote, occ_symbol,
 };
+pub use order::{OrderRequest, OrderStatus, OrderType, Side, TimeInForce};
 pub use symbol::{AssetClass, Symbol, SymbolInfo};
 pub use timeframe::{Timeframe, TimeframeUnit};
 

@@ -1,0 +1,21 @@
+use thiserror::Error;
+
+/// Why the guard could not decide. Any of these refuses the order: the guard never lets an order
+/// through on a failed read.
+#[derive(Debug, Error)]
+pub enum GuardError {
+    #[error(transparent)]
+    Store(#[from] quantdesk_store::StoreError),
+    #[error("the order journal holds a value QuantDesk cannot read: {0}")]
+    Corrupt(String),
+    #[error("there is no order with client order id '{0}'")]
+    UnknownOrder(String),
+    #[error("'{0}' is not a usable client order id: use up to 48 letters, digits, '-', '_' or '.'")]
+    BadClientOrderId(String),
+}
+
+impl From<sqlx::Error> for GuardError {
+    fn from(err: sqlx::Error) -> Self {
+        GuardError::Store(quantdesk_store::StoreError::from(err))
+    }
+}
