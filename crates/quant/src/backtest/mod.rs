@@ -115,4 +115,42 @@ pub enum BacktestError {
     },
     #[error("{0}")]
     Indicator(#[from] crate::indicators::IndicatorError),
+    #[error("{0}")]
+    Strategy(#[from] strategy::StrategyError),
+}
+
+/// Everything one backtest produces.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    /// Parameter values used (defaults filled in).
+    pub params: std::collections::BTreeMap<String, f64>,
+    pub warmup: usize,
+    pub trades: Vec<Trade>,
+    pub equity: Vec<f64>,
+    pub open_trades: usize,
+    pub stats: Stats,
+}
+
+/// Runs `strategy` with parameter `values` (missing ones take their defaults) over `columns`.
+pub fn run_strategy(
+    strategy: &strategy::Strategy,
+    values: &std::collections::BTreeMap<String, f64>,
+    columns: &crate::indicators::Columns<'_>,
+    settings: &Settings,
+) -> Result<Outcome, BacktestError> {
+    let params = strategy.values(values)?;
+    let plan = strategy
+        .bind(&params)?
+        .plan(columns, &mut strategy::IndicatorCache::new())?;
+    let run = run(columns, &plan, settings)?;
+    let ctx = MarketContext::new(columns);
+    let stats = compute_stats(&run.trades, &run.equity, &ctx, plan.warmup);
+    Ok(Outcome {
+        params,
+        warmup: plan.warmup,
+        trades: run.trades,
+        equity: run.equity,
+        open_trades: run.open_trades,
+        stats,
+    })
 }

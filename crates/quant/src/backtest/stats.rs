@@ -320,7 +320,12 @@ pub fn compute_stats(
             last_per_bin.push(e);
         }
     }
-    let day_returns: Vec<f64> = last_per_bin.windows(2).map(|w| w[1] / w[0] - 1.0).collect();
+    // pandas `pct_change().dropna()`: 0/0 after running out of money is dropped.
+    let day_returns: Vec<f64> = last_per_bin
+        .windows(2)
+        .map(|w| w[1] / w[0] - 1.0)
+        .filter(|r| !r.is_nan())
+        .collect();
     let g = geometric_mean(&day_returns);
     let g = if day_returns.is_empty() { f64::NAN } else { g };
     let ann_days = ctx.annual_periods;

@@ -52,6 +52,7 @@ mod parse;
 mod screener;
 
 pub use eval::{EvalError, Evaluator, SeriesValue, Value};
+pub(crate) use parse::CallKey;
 pub use parse::{ArithOp, Call, CmpOp, Column, Expr, Expression, Kind, ParseError};
 pub use screener::{ScreenError, ScreenMatch, ScreenResult, Skipped, screen};
 

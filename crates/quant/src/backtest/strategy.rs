@@ -1,1 +1,0 @@
-//! The strategy language (to come).

@@ -1,0 +1,368 @@
+//! Binding parameter values into a [`Strategy`] and evaluating its rules over the bars, column
+//! by column, into an engine [`Plan`].
+//!
+//! Evaluation is vectorised (one pass per operator over whole columns) and every indicator call
+//! is computed once per distinct (indicator, input, parameters) in an [`IndicatorCache`], which
+//! the optimiser shares across its whole grid. Values at bar i come from bars ≤ i only: the
+//! indicators are causal and the only look-back operator, a crossing, reads bar i-1.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use super::{Strategy, StrategyError, err, sizing, stop_distance};
+use crate::backtest::{Plan, Signals, Sizing, StopRules};
+use crate::indicators::{Columns, compute};
+use crate::screen::{ArithOp, Call, CallKey, CmpOp, Column, Expr, Expression, Kind};
+
+/// Indicator outputs computed over one series, keyed by call (indicator, input, parameters).
+#[derive(Debug, Default, Clone)]
+pub struct IndicatorCache {
+    map: HashMap<CallKey, Arc<Vec<Vec<f64>>>>,
+}
+
+impl IndicatorCache {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Distinct indicator computations held.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// Computes every call `bound` needs that is not cached yet.
+    pub fn prepare(&mut self, bound: &Bound, cols: &Columns<'_>) -> Result<(), StrategyError> {
+        for (path, expr) in bound.rules() {
+            for call in expr.calls() {
+                let key = call.key();
+                if self.map.contains_key(&key) {
+                    continue;
+                }
+                let mut c = *cols;
+                if let Some(src) = call.source {
+                    c.close = column(cols, src);
+                }
+                let params: BTreeMap<String, f64> = call
+                    .spec
+                    .params
+                    .iter()
+                    .zip(&call.params)
+                    .map(|(p, v)| (p.name.to_string(), *v))
+                    .collect();
+                let outs = compute(call.spec.name, &params, &c).map_err(|e| StrategyError {
+                    path: path.to_string(),
+                    message: format!("{}: {e}", call.canonical()),
+                })?;
+                self.map
+                    .insert(key, Arc::new(outs.into_iter().map(|(_, v)| v).collect()));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A strategy with its parameter values fixed: parsed rules, sizing and stops.
+#[derive(Debug, Clone)]
+pub struct Bound {
+    long_entry: Option<Expression>,
+    long_exit: Option<Expression>,
+    short_entry: Option<Expression>,
+    short_exit: Option<Expression>,
+    sizing: Sizing,
+    stops: StopRules,
+}
+
+fn substitute(
+    text: &str,
+    values: &BTreeMap<String, f64>,
+    path: &str,
+) -> Result<String, StrategyError> {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, ch)) = chars.next() {
+        if ch != '$' {
+            out.push(ch);
+            continue;
+        }
+        let mut end = i + 1;
+        while let Some(&(j, c)) = chars.peek() {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                end = j + c.len_utf8();
+                chars.next();
+            } else {
+                break;
+            }
+        }
+        let name = &text[i + 1..end];
+        let Some(v) = values.get(name) else {
+            return err(
+                path,
+                format!("unknown parameter '${name}' in \"{text}\"; declare it under 'params'"),
+            );
+        };
+        if v.fract() == 0.0 && v.abs() < 1e15 {
+            out.push_str(&format!("{}", *v as i64));
+        } else {
+            out.push_str(&format!("({v})"));
+        }
+    }
+    Ok(out)
+}
+
+pub(super) fn bind(s: &Strategy, values: &BTreeMap<String, f64>) -> Result<Bound, StrategyError> {
+    let parse = |text: &Option<String>, path: &str| -> Result<Option<Expression>, StrategyError> {
+        let Some(text) = text else { return Ok(None) };
+        let text = substitute(text, values, path)?;
+        let expr = Expression::parse(&text).map_err(|e| StrategyError {
+            path: path.to_string(),
+            message: format!("{e} in \"{text}\""),
+        })?;
+        if expr.kind() != Kind::Condition {
+            return err(
+                path,
+                format!("\"{text}\" is a number, not a condition; compare it, e.g. \"{text} > 0\""),
+            );
+        }
+        Ok(Some(expr))
+    };
+    let stops = StopRules {
+        stop_loss: stop_distance(&s.stop_loss, values, "strategy.stops.stop_loss")?,
+        take_profit: stop_distance(&s.take_profit, values, "strategy.stops.take_profit")?,
+        trailing_stop: stop_distance(&s.trailing_stop, values, "strategy.stops.trailing_stop")?,
+    };
+    Ok(Bound {
+        long_entry: parse(&s.long.entry, "strategy.long.entry")?,
+        long_exit: parse(&s.long.exit, "strategy.long.exit")?,
+        short_entry: parse(&s.short.entry, "strategy.short.entry")?,
+        short_exit: parse(&s.short.exit, "strategy.short.exit")?,
+        sizing: sizing(&s.sizing, values)?,
+        stops,
+    })
+}
+
+/// Three-valued condition per bar: unknown where an operand has no value (warm-up).
+const F: u8 = 0;
+const T: u8 = 1;
+const U: u8 = 2;
+
+impl Bound {
+    fn rules(&self) -> impl Iterator<Item = (&'static str, &Expression)> {
+        [
+            ("strategy.long.entry", &self.long_entry),
+            ("strategy.long.exit", &self.long_exit),
+            ("strategy.short.entry", &self.short_entry),
+            ("strategy.short.exit", &self.short_exit),
+        ]
+        .into_iter()
+        .filter_map(|(p, e)| e.as_ref().map(|e| (p, e)))
+    }
+
+    /// The engine plan over `cols`, computing missing indicators into `cache`.
+    pub fn plan(
+        &self,
+        cols: &Columns<'_>,
+        cache: &mut IndicatorCache,
+    ) -> Result<Plan, StrategyError> {
+        cache.prepare(self, cols)?;
+        self.plan_cached(cols, cache)
+    }
+
+    /// The engine plan over `cols` from an already prepared cache (read-only, so optimiser
+    /// threads can share it).
+    pub fn plan_cached(
+        &self,
+        cols: &Columns<'_>,
+        cache: &IndicatorCache,
+    ) -> Result<Plan, StrategyError> {
+        let n = cols.len();
+        let ev = Eval { cols, cache, n };
+        let signal = |e: &Option<Expression>, path: &str| -> Result<Vec<bool>, StrategyError> {
+            match e {
+                None => Ok(Vec::new()),
+                Some(e) => Ok(ev
+                    .cond(e.root(), path)?
+                    .into_iter()
+                    .map(|v| v == T)
+                    .collect()),
+            }
+        };
+        // Warm-up: the first bar where every indicator the rules read has all its outputs.
+        let mut warmup = 0usize;
+        for (_, expr) in self.rules() {
+            for call in expr.calls() {
+                if let Some(outs) = cache.map.get(&call.key()) {
+                    for out in outs.iter() {
+                        let first = out.iter().position(|v| !v.is_nan()).unwrap_or(n);
+                        warmup = warmup.max(first);
+                    }
+                }
+            }
+        }
+        for d in [
+            self.stops.stop_loss,
+            self.stops.take_profit,
+            self.stops.trailing_stop,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if let crate::backtest::StopDistance::Atr { period, .. } = d {
+                warmup = warmup.max(period);
+            }
+        }
+        if let Sizing::VolatilityTarget { lookback, .. } = self.sizing {
+            warmup = warmup.max(lookback);
+        }
+        Ok(Plan {
+            signals: Signals {
+                enter_long: signal(&self.long_entry, "strategy.long.entry")?,
+                exit_long: signal(&self.long_exit, "strategy.long.exit")?,
+                enter_short: signal(&self.short_entry, "strategy.short.entry")?,
+                exit_short: signal(&self.short_exit, "strategy.short.exit")?,
+            },
+            sizing: self.sizing,
+            stops: self.stops,
+            warmup,
+        })
+    }
+}
+
+struct Eval<'a, 'c> {
+    cols: &'a Columns<'c>,
+    cache: &'a IndicatorCache,
+    n: usize,
+}
+
+impl Eval<'_, '_> {
+    fn call(&self, c: &Call, path: &str) -> Result<Arc<Vec<Vec<f64>>>, StrategyError> {
+        self.cache.map.get(&c.key()).cloned().map_or_else(
+            || err(path, format!("{} was not computed", c.canonical())),
+            Ok,
+        )
+    }
+
+    fn num(&self, e: &Expr, path: &str) -> Result<Vec<f64>, StrategyError> {
+        Ok(match e {
+            Expr::Number(v) => vec![*v; self.n],
+            Expr::Column(c) => column(self.cols, *c).to_vec(),
+            Expr::Indicator(call) => {
+                let outs = self.call(call, path)?;
+                outs.get(call.output)
+                    .cloned()
+                    .unwrap_or_else(|| vec![f64::NAN; self.n])
+            }
+            Expr::Neg(a) => self.num(a, path)?.into_iter().map(|x| -x).collect(),
+            Expr::Arith(op, a, b) => {
+                let (mut x, y) = (self.num(a, path)?, self.num(b, path)?);
+                for (x, y) in x.iter_mut().zip(&y) {
+                    *x = match op {
+                        ArithOp::Add => *x + y,
+                        ArithOp::Sub => *x - y,
+                        ArithOp::Mul => *x * y,
+                        ArithOp::Div => *x / y,
+                    };
+                }
+                x
+            }
+            Expr::Compare(..) | Expr::And(..) | Expr::Or(..) | Expr::Not(_) => {
+                return err(path, "a condition where a number was expected");
+            }
+        })
+    }
+
+    fn cond(&self, e: &Expr, path: &str) -> Result<Vec<u8>, StrategyError> {
+        Ok(match e {
+            Expr::Compare(op, a, b) => {
+                let (x, y) = (self.num(a, path)?, self.num(b, path)?);
+                let known = |i: usize| !x[i].is_nan() && !y[i].is_nan();
+                (0..self.n)
+                    .map(|i| {
+                        if !known(i) {
+                            return U;
+                        }
+                        let v = match op {
+                            CmpOp::Lt => x[i] < y[i],
+                            CmpOp::Le => x[i] <= y[i],
+                            CmpOp::Gt => x[i] > y[i],
+                            CmpOp::Ge => x[i] >= y[i],
+                            CmpOp::Eq => x[i] == y[i],
+                            CmpOp::Ne => x[i] != y[i],
+                            // backtesting.py's crossover: strict on both bars.
+                            CmpOp::CrossesAbove | CmpOp::CrossesBelow => {
+                                if i == 0 || !known(i - 1) {
+                                    return U;
+                                }
+                                if *op == CmpOp::CrossesAbove {
+                                    x[i - 1] < y[i - 1] && x[i] > y[i]
+                                } else {
+                                    x[i - 1] > y[i - 1] && x[i] < y[i]
+                                }
+                            }
+                        };
+                        if v { T } else { F }
+                    })
+                    .collect()
+            }
+            Expr::And(a, b) => {
+                let (x, y) = (self.cond(a, path)?, self.cond(b, path)?);
+                x.iter()
+                    .zip(&y)
+                    .map(|(&p, &q)| {
+                        if p == F || q == F {
+                            F
+                        } else if p == T && q == T {
+                            T
+                        } else {
+                            U
+                        }
+                    })
+                    .collect()
+            }
+            Expr::Or(a, b) => {
+                let (x, y) = (self.cond(a, path)?, self.cond(b, path)?);
+                x.iter()
+                    .zip(&y)
+                    .map(|(&p, &q)| {
+                        if p == T || q == T {
+                            T
+                        } else if p == F && q == F {
+                            F
+                        } else {
+                            U
+                        }
+                    })
+                    .collect()
+            }
+            Expr::Not(a) => self
+                .cond(a, path)?
+                .into_iter()
+                .map(|p| match p {
+                    T => F,
+                    F => T,
+                    _ => U,
+                })
+                .collect(),
+            Expr::Number(_)
+            | Expr::Column(_)
+            | Expr::Indicator(_)
+            | Expr::Neg(_)
+            | Expr::Arith(..) => {
+                return err(path, "a number where a condition was expected");
+            }
+        })
+    }
+}
+
+fn column<'a>(cols: &Columns<'a>, c: Column) -> &'a [f64] {
+    match c {
+        Column::Open => cols.open,
+        Column::High => cols.high,
+        Column::Low => cols.low,
+        Column::Close => cols.close,
+        Column::Volume => cols.volume,
+    }
+}
