@@ -1,0 +1,116 @@
+//! Brokers for QuantDesk behind one [`Broker`] trait — the built-in paper broker (the default:
+//! its own cash, positions, orders and fills in the store, priced from the market-data provider,
+//! with a replay clock over the bundled history offline) and Alpaca (through `apca`) — and the
+//! [`Desk`], which takes an order from request to broker: guard, approval, send once, record.
+//!
+//! It must never send an order the guard has not accepted in the same process's journal (every
+//! send starts with a compare-and-set on the journal row, so a client order id reaches a broker
+//! at most once), never send an order whose approval expired or was rejected, and never hide
+//! which money moves: every answer names the broker and says `paper` or `live`.
+#![forbid(unsafe_code)]
+#![warn(missing_debug_implementations)]
+
+mod desk;
+mod error;
+mod paper;
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use quantdesk_domain::{Decimal, OrderStatus, Symbol};
+use quantdesk_guard::{OrderRecord, PricePoint};
+use serde::Serialize;
+
+pub use desk::{Desk, OrderView, Placed};
+pub use error::BrokerError;
+pub use paper::{PaperBroker, PaperConfig, REPLAY_START};
+
+/// The market's clock as the broker sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct MarketClock {
+    pub now: DateTime<Utc>,
+    pub is_open: bool,
+    /// The trading day `now` belongs to.
+    pub session_date: NaiveDate,
+}
+
+/// Cash and value of the account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AccountInfo {
+    pub broker: String,
+    /// `paper` or `live`.
+    pub mode: String,
+    pub currency: String,
+    pub cash: Decimal,
+    pub equity: Decimal,
+    pub buying_power: Decimal,
+    pub positions_value: Decimal,
+    pub realized_pnl: Decimal,
+    pub unrealized_pnl: Decimal,
+    pub as_of: DateTime<Utc>,
+}
+
+/// One position.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PositionInfo {
+    pub symbol: Symbol,
+    /// Shares; negative when short.
+    pub qty: Decimal,
+    pub avg_entry_price: Decimal,
+    pub current_price: Option<Decimal>,
+    pub market_value: Option<Decimal>,
+    pub unrealized_pnl: Option<Decimal>,
+}
+
+/// What the broker did with a sent order (already written to the journal by the broker).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Sent {
+    pub status: OrderStatus,
+    pub broker_order_id: Option<String>,
+    pub filled_qty: Decimal,
+    pub avg_fill_price: Option<Decimal>,
+    pub reason: Option<String>,
+}
+
+/// Something that happened to an order at the broker outside a tool call (a resting order
+/// filled, a day order expired), for the audit log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BrokerEvent {
+    pub client_order_id: String,
+    pub symbol: Symbol,
+    pub status: OrderStatus,
+    pub filled_qty: Decimal,
+    pub price: Option<Decimal>,
+    pub reason: Option<String>,
+}
+
+/// A broker account. Implementations record what they did in the order journal themselves,
+/// because for the paper broker the fill and the journal change are one transaction.
+#[async_trait]
+pub trait Broker: Send + Sync + std::fmt::Debug {
+    /// `paper`, `alpaca`.
+    fn name(&self) -> &'static str;
+    /// Whether real money moves.
+    fn live(&self) -> bool;
+    /// Whether positions live in QuantDesk's store (the paper broker): the guard then reads them
+    /// inside its admission transaction.
+    fn positions_in_store(&self) -> bool {
+        false
+    }
+    async fn clock(&self) -> Result<MarketClock, BrokerError>;
+    async fn last_price(&self, symbol: &Symbol) -> Result<Option<PricePoint>, BrokerError>;
+    async fn account(&self) -> Result<AccountInfo, BrokerError>;
+    async fn positions(&self) -> Result<Vec<PositionInfo>, BrokerError>;
+    /// Sends an order the desk has claimed (status `sending`) and records the outcome.
+    async fn submit(&self, order: &OrderRecord) -> Result<Sent, BrokerError>;
+    /// Cancels an open order at the broker and records it.
+    async fn cancel(&self, order: &OrderRecord) -> Result<(), BrokerError>;
+    /// The broker's view of an order by client order id; `None` if it never arrived.
+    async fn lookup(&self, order: &OrderRecord) -> Result<Option<Sent>, BrokerError>;
+    /// Brings open orders up to date (fills, expiries) and records them.
+    async fn sync(&self) -> Result<Vec<BrokerEvent>, BrokerError>;
+}
+
+pub(crate) fn parse_dec(s: &str) -> Result<Decimal, BrokerError> {
+    s.parse::<Decimal>()
+        .map_err(|e| BrokerError::Corrupt(format!("decimal '{s}': {e}")))
+}

@@ -1,0 +1,194 @@
+//! The paper broker through the desk, on the bundled history's replay clock.
+
+use std::sync::Arc;
+
+use quantdesk_broker::{Broker, Desk, PaperBroker, PaperConfig};
+use quantdesk_domain::{Decimal, OrderRequest, OrderStatus, Side, Symbol, TimeInForce};
+use quantdesk_guard::{ApprovalPolicy, Limits, set_approval_policy, set_limits};
+use quantdesk_market::BundledProvider;
+use quantdesk_store::Store;
+use rust_decimal_macros::dec;
+
+fn goog() -> Symbol {
+    Symbol::parse("GOOG").unwrap()
+}
+
+async fn desk(dir: &std::path::Path) -> (Store, Arc<PaperBroker>, Desk) {
+    let store = Store::open_in(dir).await.unwrap();
+    let paper = Arc::new(PaperBroker::new(
+        store.clone(),
+        Arc::new(BundledProvider::new()),
+        PaperConfig::default(),
+    ));
+    let desk = Desk::new(store.clone(), paper.clone(), "test");
+    (store, paper, desk)
+}
+
+#[tokio::test]
+async fn buying_ten_goog_moves_cash_into_a_position_and_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, paper, desk) = desk(dir.path()).await;
+    let price = paper.last_price(&goog()).await.unwrap().unwrap().price;
+    let placed = desk
+        .place(&OrderRequest::market(goog(), Side::Buy, dec!(10)), None)
+        .await
+        .unwrap();
+    assert_eq!(placed.outcome, "filled", "{placed:?}");
+    assert_eq!(
+        (placed.broker.as_str(), placed.mode.as_str()),
+        ("paper", "paper")
+    );
+    let order = placed.order.unwrap();
+    let fill = order.avg_fill_price.unwrap();
+    // Five basis points of slippage on a buy.
+    assert_eq!(fill, (price * dec!(1.0005)).round_dp(4));
+    let account = desk.account().await.unwrap();
+    assert_eq!(account.cash, (dec!(100000) - fill * dec!(10)).round_dp(2));
+    let positions = desk.positions().await.unwrap();
+    assert_eq!(positions.len(), 1);
+    assert_eq!(positions[0].qty, dec!(10));
+    // Nothing is reserved once the order is filled: the position carries the exposure.
+    assert_eq!(
+        desk.guard().reserved_notional().await.unwrap(),
+        Decimal::ZERO
+    );
+    store.close().await;
+
+    let (_store, _paper, desk) = self::desk(dir.path()).await;
+    assert_eq!(desk.positions().await.unwrap()[0].qty, dec!(10));
+    assert_eq!(desk.account().await.unwrap().cash, account.cash);
+}
+
+#[tokio::test]
+async fn a_limit_order_rests_and_fills_when_the_price_crosses() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_store, paper, desk) = desk(dir.path()).await;
+    let price = paper.last_price(&goog()).await.unwrap().unwrap().price;
+    let limit = (price * dec!(0.97)).round_dp(2);
+    let mut req = OrderRequest::limit(goog(), Side::Buy, dec!(5), limit);
+    req.time_in_force = TimeInForce::Gtc;
+    let placed = desk.place(&req, Some("rest-1")).await.unwrap();
+    assert_eq!(placed.outcome, "open", "{placed:?}");
+    assert_eq!(
+        desk.guard().reserved_notional().await.unwrap(),
+        price * dec!(5)
+    );
+    let mut days = 0;
+    loop {
+        paper.advance_clock(1).await.unwrap();
+        days += 1;
+        desk.refresh().await.unwrap();
+        let o = desk.order("rest-1").await.unwrap();
+        if o.status == OrderStatus::Filled {
+            assert!(o.avg_fill_price.unwrap() <= limit);
+            break;
+        }
+        assert_eq!(o.status, OrderStatus::Open);
+        assert!(days < 250, "never filled");
+    }
+    assert_eq!(desk.positions().await.unwrap()[0].qty, dec!(5));
+}
+
+#[tokio::test]
+async fn a_day_order_expires_with_its_session_and_cancel_works() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_store, paper, desk) = desk(dir.path()).await;
+    let price = paper.last_price(&goog()).await.unwrap().unwrap().price;
+    let req = OrderRequest::limit(goog(), Side::Buy, dec!(1), (price * dec!(0.96)).round_dp(2));
+    desk.place(&req, Some("day-1")).await.unwrap();
+    let mut gtc = OrderRequest::limit(goog(), Side::Buy, dec!(1), (price * dec!(0.95)).round_dp(2));
+    gtc.time_in_force = TimeInForce::Gtc;
+    desk.place(&gtc, Some("gtc-1")).await.unwrap();
+    let c = desk.cancel("gtc-1").await.unwrap();
+    assert_eq!(c.status, OrderStatus::Canceled);
+    assert!(desk.cancel("gtc-1").await.is_err(), "cancelled twice");
+    paper.advance_clock(1).await.unwrap();
+    desk.refresh().await.unwrap();
+    let o = desk.order("day-1").await.unwrap();
+    assert!(
+        matches!(o.status, OrderStatus::Expired | OrderStatus::Filled),
+        "{o:?}"
+    );
+    assert_eq!(
+        desk.guard().reserved_notional().await.unwrap(),
+        Decimal::ZERO
+    );
+}
+
+#[tokio::test]
+async fn an_order_over_the_limit_never_reaches_the_book() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_store, _paper, desk) = desk(dir.path()).await;
+    let placed = desk
+        .place(&OrderRequest::market(goog(), Side::Buy, dec!(100)), None)
+        .await
+        .unwrap();
+    assert_eq!(placed.outcome, "refused");
+    assert_eq!(placed.rule.as_deref(), Some("max_order_value"));
+    assert!(
+        placed.message.contains("max_order_value $10000"),
+        "{}",
+        placed.message
+    );
+    assert!(desk.positions().await.unwrap().is_empty());
+    assert!(desk.orders(&[], 10).await.unwrap().is_empty());
+}
+
+/// A process that died after claiming an order (`sending`) leaves it for the next start:
+/// reconciliation sends it exactly once.
+#[tokio::test]
+async fn reconcile_sends_a_stranded_order_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _paper, desk) = desk(dir.path()).await;
+    set_approval_policy(&store, &ApprovalPolicy::Always)
+        .await
+        .unwrap();
+    let placed = desk
+        .place(
+            &OrderRequest::market(goog(), Side::Buy, dec!(2)),
+            Some("stranded"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(placed.outcome, "pending_approval");
+    set_limits(&store, &Limits::default()).await.unwrap();
+    // Approve through the guard only, then strand it as a dead process would: claimed, unsent.
+    desk.guard()
+        .admit_approved(
+            &quantdesk_guard::Venue {
+                broker: "paper".into(),
+                live: false,
+            },
+            "stranded",
+            "test",
+            &quantdesk_guard::MarketFacts {
+                last: desk.broker().last_price(&goog()).await.unwrap(),
+                market_now: desk.broker().clock().await.unwrap().now,
+                market_open: true,
+                session_date: desk.broker().clock().await.unwrap().session_date,
+                equity: dec!(100000),
+                position_qty: None,
+            },
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
+    sqlx::query(
+        "UPDATE orders SET status = 'sending', sending_by = 'dead', \
+         sending_at = '2000-01-01T00:00:00.000000Z', updated_at = '2000-01-01T00:00:00.000000Z' \
+         WHERE client_order_id = 'stranded'",
+    )
+    .execute(store.pool())
+    .await
+    .unwrap();
+    let done = desk.reconcile().await.unwrap();
+    assert_eq!(done.len(), 1);
+    assert_eq!(done[0].status, OrderStatus::Filled);
+    assert!(desk.reconcile().await.unwrap().is_empty());
+    let (fills,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM paper_fills")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(fills, 1);
+    assert_eq!(desk.positions().await.unwrap()[0].qty, dec!(2));
+}
