@@ -131,7 +131,7 @@ impl Tally {
                 self.worst = err;
                 self.worst_at = format!("{label}[{i}]");
             }
-            if !(err <= 1e-9) && reported < 3 {
+            if (err.is_nan() || err > 1e-9) && reported < 3 {
                 self.failures.push(format!(
                     "{label}[{i}]: ours {a:e}, TA-Lib {b:e}, scaled error {err:e}"
                 ));
