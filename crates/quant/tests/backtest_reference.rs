@@ -381,3 +381,51 @@ fn strategy_language_cases_match_backtesting_py() {
         }
     }
 }
+
+/// The 78-combination SMA grid (windows 5..65 step 5, fast < slow) maximising final equity
+/// gives backtesting.py's `optimize` table, value for value, and its best parameters.
+#[test]
+fn sma_grid_matches_backtesting_py_optimize() {
+    use quantdesk_quant::backtest::optimize::{Constraint, Request, Search, optimize};
+    use quantdesk_quant::backtest::strategy::Strategy;
+    let cols = goog();
+    let want: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(fixtures().join("backtest/optimize_sma_grid.json")).unwrap(),
+    )
+    .unwrap();
+    let strategy = Strategy::from_json(&want["strategy"]).unwrap();
+    let req = Request {
+        strategy: &strategy,
+        ranges: Default::default(),
+        constraint: Some(Constraint::parse("fast < slow", &strategy).unwrap()),
+        maximize: "equity_final".into(),
+        search: Search::Grid,
+        settings: settings_from(&want["settings"]),
+    };
+    let ctx = MarketContext::new(&cols.view());
+    let opt = optimize(&cols.view(), &ctx, &req).unwrap();
+    let table = want["table"].as_array().unwrap();
+    assert_eq!(opt.rows.len(), 78);
+    assert_eq!(table.len(), 78);
+    // 13 windows: one SMA each, shared by the whole grid.
+    assert_eq!(opt.indicator_computations, 13);
+    for w in table {
+        let (f, s) = (w["fast"].as_f64().unwrap(), w["slow"].as_f64().unwrap());
+        let row = opt
+            .rows
+            .iter()
+            .find(|r| r.params["fast"] == f && r.params["slow"] == s)
+            .unwrap_or_else(|| panic!("({f}, {s}) missing"));
+        close_rel(
+            row.value.unwrap(),
+            w["equity_final"].as_f64().unwrap(),
+            &format!("({f}, {s})"),
+        );
+    }
+    let best = opt.best().unwrap();
+    assert_eq!(best.params["fast"], want["best"]["fast"].as_f64().unwrap());
+    assert_eq!(best.params["slow"], want["best"]["slow"].as_f64().unwrap());
+    let heat = opt.heatmap.as_ref().unwrap();
+    assert_eq!((heat.x.as_str(), heat.y.as_str()), ("fast", "slow"));
+    assert_eq!(heat.xs.len(), 12);
+}

@@ -203,12 +203,13 @@ impl<'a> Broker<'a> {
     }
 
     fn position_size(&self) -> f64 {
-        if self.s.fractional {
-            self.trades.iter().map(|t| t.size).sum()
-        } else {
-            // Python sums int(trade.size): exact for whole units.
-            self.trades.iter().map(|t| t.size.trunc()).sum()
+        // Python sums int(trade.size); whole-unit sizes are already whole, and fractional ones
+        // must not be truncated.
+        let mut total = 0.0;
+        for t in &self.trades {
+            total += t.size;
         }
+        total
     }
 
     fn equity(&self, i: usize) -> f64 {

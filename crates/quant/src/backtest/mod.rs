@@ -19,7 +19,7 @@ mod stats;
 pub mod strategy;
 
 pub use engine::{Run, Settings, Trade, run};
-pub use stats::{MarketContext, Stats, compute_stats};
+pub use stats::{MarketContext, Stats, compute_stats, drawdown};
 
 use thiserror::Error;
 

@@ -75,6 +75,29 @@ pub(crate) fn py_floor_div(a: f64, b: f64) -> f64 {
     }
 }
 
+/// `ln(a / b)`. Equity and price ratios between neighbouring bars sit near 1, where the series
+/// `2·atanh(u / (2 + u))` (u = a/b − 1) converges in a few terms to within an ulp or two of
+/// libm's `ln`, several times faster; elsewhere libm's `ln`.
+#[inline]
+pub(crate) fn ln_ratio(a: f64, b: f64) -> f64 {
+    let r = a / b;
+    let u = r - 1.0;
+    if u.abs() < 0.0625 {
+        let s = u / (2.0 + u);
+        let s2 = s * s;
+        // |s| < 0.033: s^15 / 15 is below 1e-23 of s.
+        let p = 1.0 / 13.0;
+        let p = p * s2 + 1.0 / 11.0;
+        let p = p * s2 + 1.0 / 9.0;
+        let p = p * s2 + 1.0 / 7.0;
+        let p = p * s2 + 1.0 / 5.0;
+        let p = p * s2 + 1.0 / 3.0;
+        2.0 * (s + s * s2 * p)
+    } else {
+        r.ln()
+    }
+}
+
 /// Geometric mean of returns as backtesting.py computes it: NaN counts as 0, any return at or
 /// below -100 % makes it 0.
 pub(crate) fn geometric_mean(returns: &[f64]) -> f64 {
@@ -103,6 +126,19 @@ mod tests {
         assert_eq!(py_floor_div(10000.0, 169.35804), 59.0);
         // 1 // 0.1 is 9.0 in Python although 1 / 0.1 == 10.0.
         assert_eq!(py_floor_div(1.0, 0.1), 9.0);
+    }
+
+    #[test]
+    fn ln_ratio_agrees_with_ln() {
+        for k in 0..20_000 {
+            let r = 0.9 + k as f64 * 1e-5;
+            let (got, want) = (ln_ratio(r * 3.0, 3.0), (r * 3.0 / 3.0).ln());
+            assert!(
+                (got - want).abs() <= 4.0 * f64::EPSILON * want.abs().max(1e-300),
+                "{r}: {got} vs {want}"
+            );
+        }
+        assert_eq!(ln_ratio(5.0, 5.0), 0.0);
     }
 
     #[test]

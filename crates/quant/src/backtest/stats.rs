@@ -11,29 +11,37 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::Trade;
-use super::numeric::{geometric_mean, mean, np_sum, var};
+use super::numeric::{geometric_mean, ln_ratio, mean, np_sum, var};
 use crate::indicators::Columns;
 
 /// What the statistics need from the bars alone, computed once per series and shared by every
 /// run over it (the optimiser runs hundreds).
 #[derive(Debug, Clone)]
-pub struct MarketContext {
-    time: Vec<i64>,
-    close: Vec<f64>,
-    /// `ln(c[i+1] / c[i])`.
-    market_log_returns: Vec<f64>,
-    /// For each bar, its resampling bin (day, week, month or year); bins only increase.
-    bin: Vec<i64>,
+pub struct MarketContext<'a> {
+    time: &'a [i64],
+    close: &'a [f64],
+    /// `ln(c[i+1] / c[i]) - mean`: the market side of beta, centred once for every run.
+    market_centred: Vec<f64>,
+    /// Sum of squares of `market_centred`.
+    market_ss: f64,
+    /// Whole days per bar (pandas `_data_period(...).days`): picks the resampling bin.
+    freq_days: i64,
     annual_periods: f64,
     /// Durations are rounded up to this many seconds (the bar period's resolution).
     resolution: i64,
 }
 
-impl MarketContext {
-    pub fn new(columns: &Columns<'_>) -> Self {
-        let time = columns.time.to_vec();
-        let close = columns.close.to_vec();
-        let market_log_returns = close.windows(2).map(|w| (w[1] / w[0]).ln()).collect();
+impl<'a> MarketContext<'a> {
+    pub fn new(columns: &Columns<'a>) -> Self {
+        let time = columns.time;
+        let close = columns.close;
+        let mut market_centred: Vec<f64> = close.windows(2).map(|w| ln_ratio(w[1], w[0])).collect();
+        let avg = mean(&market_centred);
+        let mut market_ss = 0.0;
+        for y in market_centred.iter_mut() {
+            *y -= avg;
+            market_ss += *y * *y;
+        }
         // pandas: median of the last 100 index differences.
         let tail = &time[time.len().saturating_sub(100)..];
         let mut diffs: Vec<i64> = tail.windows(2).map(|w| w[1] - w[0]).collect();
@@ -63,26 +71,6 @@ impl MarketContext {
             _ if weekend_share > 2.0 / 7.0 * 0.6 => 365.0,
             _ => 252.0,
         };
-        let bin = time
-            .iter()
-            .map(|&t| {
-                let day = t.div_euclid(86_400);
-                match freq_days {
-                    // Weeks ending on Sunday (pandas 'W').
-                    7 => (day + 3).div_euclid(7),
-                    31 | 365 => {
-                        let d = DateTime::<Utc>::from_timestamp(t, 0).unwrap_or_default();
-                        use chrono::Datelike;
-                        if freq_days == 31 {
-                            i64::from(d.year()) * 12 + i64::from(d.month())
-                        } else {
-                            i64::from(d.year())
-                        }
-                    }
-                    _ => day,
-                }
-            })
-            .collect();
         let p = period.round() as i64;
         let resolution = if p % 86_400 == 0 {
             86_400
@@ -96,8 +84,9 @@ impl MarketContext {
         MarketContext {
             time,
             close,
-            market_log_returns,
-            bin,
+            market_centred,
+            market_ss,
+            freq_days,
             annual_periods,
             resolution,
         }
@@ -111,8 +100,28 @@ impl MarketContext {
         self.close.is_empty()
     }
 
-    pub fn time(&self) -> &[i64] {
-        &self.time
+    pub fn time(&self) -> &'a [i64] {
+        self.time
+    }
+
+    /// The resampling bin (day, week ending Sunday, month or year) of bar `i`; bins only
+    /// increase along the series.
+    fn bin(&self, i: usize) -> i64 {
+        let t = self.time[i];
+        let day = t.div_euclid(86_400);
+        match self.freq_days {
+            7 => (day + 3).div_euclid(7),
+            31 | 365 => {
+                use chrono::Datelike;
+                let d = DateTime::<Utc>::from_timestamp(t, 0).unwrap_or_default();
+                if self.freq_days == 31 {
+                    i64::from(d.year()) * 12 + i64::from(d.month())
+                } else {
+                    i64::from(d.year())
+                }
+            }
+            _ => day,
+        }
     }
 
     fn round_up_days(&self, seconds: f64) -> f64 {
@@ -258,11 +267,11 @@ pub fn drawdown(equity: &[f64]) -> Vec<f64> {
 pub fn compute_stats(
     trades: &[Trade],
     equity: &[f64],
-    ctx: &MarketContext,
+    ctx: &MarketContext<'_>,
     warmup: usize,
 ) -> Stats {
     let n = equity.len().min(ctx.len());
-    let time = &ctx.time;
+    let time = ctx.time;
     let ts = |i: usize| DateTime::<Utc>::from_timestamp(time[i], 0).unwrap_or_default();
     let start = if n > 0 { ts(0) } else { DateTime::default() };
     let end = if n > 0 {
@@ -274,38 +283,64 @@ pub fn compute_stats(
     let e0 = equity.first().copied().unwrap_or(f64::NAN);
     let e_last = equity.last().copied().unwrap_or(f64::NAN);
 
-    // Drawdowns and their durations between successive new highs.
-    let dd = drawdown(&equity[..n]);
-    let mut zero_idx: Vec<usize> = (0..n).filter(|&i| dd[i] == 0.0).collect();
-    if n > 0 && zero_idx.last() != Some(&(n - 1)) {
-        zero_idx.push(n - 1);
-    }
+    // One pass: drawdown, its segments between successive new highs (backtesting.py's
+    // `compute_drawdown_duration_peaks`), equity at the end of each resampling bin and equity
+    // log returns.
     let mut dur_secs: Vec<i64> = Vec::new();
-    let mut peaks_full = vec![0.0; n];
-    let mut peak_count = 0usize;
-    for w in zero_idx.windows(2) {
-        let (prev, cur) = (w[0], w[1]);
-        if cur > prev + 1 {
-            dur_secs.push(time[cur] - time[prev]);
-            peaks_full[cur] = max_of(&dd[prev..=cur]);
-            peak_count += 1;
+    let mut peaks: Vec<f64> = Vec::new();
+    let mut last_per_bin: Vec<f64> = Vec::new();
+    // Beta's covariance against the pre-centred market returns: the market side sums to zero,
+    // so the equity side needs no centring (numpy's np.cov to ~1e-15).
+    let pair_beta = ctx.market_centred.len() + 1 == n;
+    let mut sxy = 0.0;
+    let mut running_peak = f64::NEG_INFINITY;
+    let mut max_dd = f64::NAN;
+    let (mut prev_zero, mut seg_max) = (0usize, f64::NAN);
+    let mut bin = if n > 0 { ctx.bin(0) } else { 0 };
+    for i in 0..n {
+        let e = equity[i];
+        running_peak = running_peak.max(e);
+        let dd = 1.0 - e / running_peak;
+        if max_dd.is_nan() || dd > max_dd {
+            max_dd = dd;
+        }
+        seg_max = if seg_max >= dd { seg_max } else { dd };
+        if dd == 0.0 || i + 1 == n {
+            if i > prev_zero + 1 {
+                dur_secs.push(time[i] - time[prev_zero]);
+                peaks.push(seg_max);
+            }
+            prev_zero = i;
+            seg_max = dd;
+        }
+        let next_bin = if i + 1 < n { ctx.bin(i + 1) } else { i64::MAX };
+        if next_bin != bin {
+            last_per_bin.push(e);
+        }
+        bin = next_bin;
+        if i > 0 && pair_beta {
+            sxy += ln_ratio(e, equity[i - 1]) * ctx.market_centred[i - 1];
         }
     }
-    let max_dd = {
-        let m = max_of(&dd);
-        if m.is_nan() { 0.0 } else { m }
-    };
+    let max_dd = if max_dd.is_nan() { 0.0 } else { max_dd };
 
-    let mut have_position = vec![false; n];
-    for t in trades {
-        let hi = t.exit_bar.min(n.saturating_sub(1));
-        for h in have_position.iter_mut().take(hi + 1).skip(t.entry_bar) {
-            *h = true;
+    // Exposure: bars inside any closed trade (entry to exit, inclusive).
+    let mut spans: Vec<(usize, usize)> = trades
+        .iter()
+        .map(|t| (t.entry_bar, t.exit_bar.min(n.saturating_sub(1))))
+        .collect();
+    spans.sort_unstable();
+    let (mut covered, mut upto) = (0usize, 0usize);
+    for (a, b) in spans {
+        let a = a.max(upto);
+        if b + 1 > a {
+            covered += b + 1 - a;
+            upto = b + 1;
         }
     }
-    let exposure = have_position.iter().filter(|&&h| h).count() as f64 / n as f64 * 100.0;
+    let exposure = covered as f64 / n as f64 * 100.0;
 
-    let c = &ctx.close;
+    let c = ctx.close;
     let bh = if warmup < c.len() {
         fin((c[c.len() - 1] - c[warmup]) / c[warmup] * 100.0)
     } else {
@@ -313,13 +348,6 @@ pub fn compute_stats(
     };
     let return_pct = (e_last - e0) / e0 * 100.0;
 
-    // Equity resampled to the period's bins (last value per bin), then simple returns.
-    let mut last_per_bin: Vec<f64> = Vec::new();
-    for (i, &e) in equity[..n].iter().enumerate() {
-        if i + 1 == n || ctx.bin[i + 1] != ctx.bin[i] {
-            last_per_bin.push(e);
-        }
-    }
     // pandas `pct_change().dropna()`: 0/0 after running out of money is dropped.
     let day_returns: Vec<f64> = last_per_bin
         .windows(2)
@@ -354,17 +382,9 @@ pub fn compute_stats(
     let sortino = annualized / (mean(&downside).sqrt() * ann_days.sqrt());
     let calmar = annualized / if max_dd == 0.0 { f64::NAN } else { max_dd };
 
-    let equity_log: Vec<f64> = equity[..n].windows(2).map(|w| (w[1] / w[0]).ln()).collect();
-    let beta = if equity_log.len() > 1 && ctx.market_log_returns.len() > 1 {
-        let m = &ctx.market_log_returns[..equity_log.len()];
-        let (ax, ay) = (mean(&equity_log), mean(m));
-        let (mut sxy, mut syy) = (0.0, 0.0);
-        for (x, y) in equity_log.iter().zip(m) {
-            sxy += (x - ax) * (y - ay);
-            syy += (y - ay) * (y - ay);
-        }
-        let f = 1.0 / (equity_log.len() - 1) as f64;
-        (sxy * f) / (syy * f)
+    let beta = if pair_beta && n > 2 {
+        let f = 1.0 / (n - 2) as f64;
+        (sxy * f) / (ctx.market_ss * f)
     } else {
         f64::NAN
     };
@@ -412,8 +432,8 @@ pub fn compute_stats(
         alpha_pct: fin(alpha),
         beta: fin(beta),
         max_drawdown_pct: -max_dd * 100.0,
-        avg_drawdown_pct: (peak_count > 0)
-            .then(|| -(np_sum(&peaks_full) / peak_count as f64) * 100.0),
+        avg_drawdown_pct: (!peaks.is_empty())
+            .then(|| -(np_sum(&peaks) / peaks.len() as f64) * 100.0),
         max_drawdown_duration_days: dur_secs.iter().max().map(|&d| ceil_days(d as f64)),
         avg_drawdown_duration_days: (!dur_secs.is_empty())
             .then(|| ceil_days(dur_secs.iter().sum::<i64>() as f64 / dur_secs.len() as f64)),

@@ -6,6 +6,7 @@
 //! the optimiser shares across its whole grid. Values at bar i come from bars ≤ i only: the
 //! indicators are causal and the only look-back operator, a crossing, reads bar i-1.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -237,36 +238,36 @@ struct Eval<'a, 'c> {
     n: usize,
 }
 
-impl Eval<'_, '_> {
-    fn call(&self, c: &Call, path: &str) -> Result<Arc<Vec<Vec<f64>>>, StrategyError> {
-        self.cache.map.get(&c.key()).cloned().map_or_else(
+impl<'a> Eval<'a, '_> {
+    fn call(&self, c: &Call, path: &str) -> Result<&'a Arc<Vec<Vec<f64>>>, StrategyError> {
+        self.cache.map.get(&c.key()).map_or_else(
             || err(path, format!("{} was not computed", c.canonical())),
             Ok,
         )
     }
 
-    fn num(&self, e: &Expr, path: &str) -> Result<Vec<f64>, StrategyError> {
+    /// A numeric operand per bar; columns and indicator outputs are borrowed, not copied.
+    fn num(&self, e: &Expr, path: &str) -> Result<Cow<'a, [f64]>, StrategyError> {
         Ok(match e {
-            Expr::Number(v) => vec![*v; self.n],
-            Expr::Column(c) => column(self.cols, *c).to_vec(),
+            Expr::Number(v) => Cow::Owned(vec![*v; self.n]),
+            Expr::Column(c) => Cow::Borrowed(column(self.cols, *c)),
             Expr::Indicator(call) => {
-                let outs = self.call(call, path)?;
-                outs.get(call.output)
-                    .cloned()
-                    .unwrap_or_else(|| vec![f64::NAN; self.n])
-            }
-            Expr::Neg(a) => self.num(a, path)?.into_iter().map(|x| -x).collect(),
-            Expr::Arith(op, a, b) => {
-                let (mut x, y) = (self.num(a, path)?, self.num(b, path)?);
-                for (x, y) in x.iter_mut().zip(&y) {
-                    *x = match op {
-                        ArithOp::Add => *x + y,
-                        ArithOp::Sub => *x - y,
-                        ArithOp::Mul => *x * y,
-                        ArithOp::Div => *x / y,
-                    };
+                let outs: &'a Vec<Vec<f64>> = self.call(call, path)?.as_ref();
+                match outs.get(call.output) {
+                    Some(v) => Cow::Borrowed(v.as_slice()),
+                    None => Cow::Owned(vec![f64::NAN; self.n]),
                 }
-                x
+            }
+            Expr::Neg(a) => Cow::Owned(self.num(a, path)?.iter().map(|x| -x).collect()),
+            Expr::Arith(op, a, b) => {
+                let (x, y) = (self.num(a, path)?, self.num(b, path)?);
+                let f = |x: f64, y: f64| match op {
+                    ArithOp::Add => x + y,
+                    ArithOp::Sub => x - y,
+                    ArithOp::Mul => x * y,
+                    ArithOp::Div => x / y,
+                };
+                Cow::Owned(x.iter().zip(y.iter()).map(|(&x, &y)| f(x, y)).collect())
             }
             Expr::Compare(..) | Expr::And(..) | Expr::Or(..) | Expr::Not(_) => {
                 return err(path, "a condition where a number was expected");

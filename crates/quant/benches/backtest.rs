@@ -1,0 +1,122 @@
+//! Backtest speed: the GOOG SMA(10)/SMA(20) cross (backtesting.py's example, compared with
+//! backtesting.py and vectorbt by `cargo xtask bench`), the same strategy on 1,000,000 bars
+//! (target < 10 ms), and the 78-combination SMA grid on GOOG (target < 5 ms on 2 cores).
+//! Each run is the whole thing a tool call does after loading bars: rules evaluated,
+//! indicators computed, the engine run and every statistic computed.
+
+use std::collections::BTreeMap;
+use std::hint::black_box;
+use std::path::PathBuf;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use quantdesk_quant::backtest::optimize::{Constraint, Request, Search, optimize};
+use quantdesk_quant::backtest::strategy::{IndicatorCache, Strategy, example};
+use quantdesk_quant::backtest::{MarketContext, Settings, compute_stats, run};
+use quantdesk_quant::indicators::{Candle, OwnedColumns};
+
+fn goog() -> OwnedColumns {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/GOOG.csv");
+    let text = std::fs::read_to_string(path).expect("GOOG.csv");
+    let mut cols = OwnedColumns::default();
+    for line in text.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        let d = chrono::NaiveDate::parse_from_str(f[0], "%Y-%m-%d").expect("date");
+        cols.push(Candle {
+            time: d
+                .and_hms_opt(0, 0, 0)
+                .expect("midnight")
+                .and_utc()
+                .timestamp(),
+            open: f[1].parse().expect("open"),
+            high: f[2].parse().expect("high"),
+            low: f[3].parse().expect("low"),
+            close: f[4].parse().expect("close"),
+            volume: f[5].parse().expect("volume"),
+        });
+    }
+    cols
+}
+
+/// A seeded random walk of one-minute bars (xorshift; same numbers everywhere).
+fn walk(n: usize) -> OwnedColumns {
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let mut cols = OwnedColumns::default();
+    let mut price = 100.0;
+    for i in 0..n {
+        let open = price;
+        let close = (open * (1.0 + (next() - 0.5) * 0.004)).max(0.01);
+        cols.push(Candle {
+            time: 1_600_000_000 + i as i64 * 60,
+            open,
+            high: open.max(close) * (1.0 + next() * 0.001),
+            low: open.min(close) * (1.0 - next() * 0.001),
+            close,
+            volume: 1_000.0,
+        });
+        price = close;
+    }
+    cols
+}
+
+fn sma_cross() -> Strategy {
+    let text = example("sma_cross").expect("example");
+    Strategy::from_json(&serde_json::from_str(text).expect("json")).expect("valid")
+}
+
+fn settings() -> Settings {
+    Settings {
+        commission_rate: 0.002,
+        ..Settings::default()
+    }
+}
+
+/// Strategy → plan → engine → statistics, as `run_backtest` does after loading bars.
+fn backtest_once(s: &Strategy, cols: &OwnedColumns) -> f64 {
+    let bound = s.bind(&BTreeMap::new()).expect("bind");
+    let view = cols.view();
+    let plan = bound.plan(&view, &mut IndicatorCache::new()).expect("plan");
+    let out = run(&view, &plan, &settings()).expect("run");
+    let ctx = MarketContext::new(&view);
+    compute_stats(&out.trades, &out.equity, &ctx, plan.warmup).equity_final
+}
+
+fn benches(c: &mut Criterion) {
+    let s = sma_cross();
+    let goog = goog();
+    let big = walk(1_000_000);
+    let mut g = c.benchmark_group("backtest");
+    g.bench_function("goog_sma_cross", |b| {
+        b.iter(|| black_box(backtest_once(&s, &goog)))
+    });
+    g.sample_size(20);
+    g.bench_function("sma_cross_1m", |b| {
+        b.iter(|| black_box(backtest_once(&s, &big)))
+    });
+    g.sample_size(50);
+    let ctx = MarketContext::new(&goog.view());
+    g.bench_function("sma_grid_78", |b| {
+        b.iter(|| {
+            let req = Request {
+                strategy: &s,
+                ranges: BTreeMap::new(),
+                constraint: Some(Constraint::parse("fast < slow", &s).expect("constraint")),
+                maximize: "equity_final".into(),
+                search: Search::Grid,
+                settings: settings(),
+            };
+            let opt = optimize(&goog.view(), &ctx, &req).expect("optimize");
+            assert_eq!(opt.rows.len(), 78);
+            black_box(opt.best().map(|r| r.value))
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(backtest, benches);
+criterion_main!(backtest);
