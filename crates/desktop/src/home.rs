@@ -1,0 +1,212 @@
+//! The Home screen, gathered in one call.
+
+use quantdesk_domain::{Decimal, OrderStatus};
+use quantdesk_guard::{LIVE_TRADING_SETTING, OrderRecord};
+use quantdesk_store::AuditFilter;
+
+use crate::fmt::{cents, dec};
+use crate::views::{AccountSummary, DailyLoss, Home, OrderRow, PositionRow, ToolCallRow};
+use crate::{Desktop, DesktopError};
+
+/// Statuses of orders that are at (or on their way to) the broker.
+pub(crate) const OPEN: [OrderStatus; 4] = [
+    OrderStatus::Accepted,
+    OrderStatus::Sending,
+    OrderStatus::Open,
+    OrderStatus::PartiallyFilled,
+];
+
+/// How many recent tool calls Home lists.
+const RECENT_CALLS: i64 = 8;
+
+pub(crate) fn position_row(p: &quantdesk_broker::PositionInfo) -> PositionRow {
+    PositionRow {
+        symbol: p.symbol.to_string(),
+        qty: dec(p.qty),
+        avg_entry_price: cents(p.avg_entry_price),
+        current_price: p.current_price.map(cents),
+        market_value: p.market_value.map(cents),
+        unrealized_pnl: p.unrealized_pnl.map(cents),
+    }
+}
+
+pub(crate) fn order_row(o: &OrderRecord) -> OrderRow {
+    let r = &o.request;
+    OrderRow {
+        client_order_id: o.client_order_id.clone(),
+        symbol: r.symbol.to_string(),
+        side: r.side.to_string(),
+        order_type: r.order_type.to_string(),
+        qty: r.qty.map(dec),
+        notional: r.notional.map(cents),
+        limit_price: r.limit_price.map(dec),
+        stop_price: r.stop_price.map(dec),
+        status: o.status.to_string(),
+        filled_qty: dec(o.filled_qty),
+        created_at: o.created_at.to_rfc3339(),
+    }
+}
+
+impl Desktop {
+    pub async fn home(&self) -> Result<Home, DesktopError> {
+        let broker = self.desk.broker();
+        let limits = quantdesk_guard::limits(&self.store).await?;
+        let (account, account_problem) = match self.desk.account().await {
+            Ok(a) => (Some(a), None),
+            Err(err) => (None, Some(err.to_string())),
+        };
+        let positions = match self.desk.positions().await {
+            Ok(p) => p.iter().map(position_row).collect(),
+            Err(_) => Vec::new(),
+        };
+        let today_pnl = match &account {
+            Some(a) => self.session_pnl(a.equity).await?,
+            None => None,
+        };
+        let daily_loss = daily_loss(limits.max_daily_loss, today_pnl);
+        let open_orders = self
+            .desk
+            .orders(&OPEN, 100)
+            .await?
+            .iter()
+            .map(order_row)
+            .collect();
+        let recent_tool_calls = self
+            .store
+            .audit_entries(&AuditFilter {
+                kind: Some("tool_call".into()),
+                limit: Some(RECENT_CALLS),
+                ..AuditFilter::default()
+            })
+            .await?
+            .into_iter()
+            .map(|e| ToolCallRow {
+                seq: e.seq,
+                time: e.ts.to_rfc3339(),
+                tool: e.tool.clone().unwrap_or_else(|| "tool".into()),
+                outcome: e.outcome.clone(),
+                summary: crate::audit::summary(&e),
+            })
+            .collect();
+        Ok(Home {
+            broker: broker.name().into(),
+            mode: self.desk.mode().into(),
+            account: account.map(|a| AccountSummary {
+                currency: a.currency,
+                equity: cents(a.equity),
+                cash: cents(a.cash),
+                buying_power: cents(a.buying_power),
+                positions_value: cents(a.positions_value),
+                realized_pnl: cents(a.realized_pnl),
+                unrealized_pnl: cents(a.unrealized_pnl),
+                as_of: a.as_of.to_rfc3339(),
+            }),
+            account_problem,
+            positions,
+            daily_loss,
+            open_orders,
+            pending_approvals: self.pending_approvals().await?,
+            recent_tool_calls,
+            claude: self.claude_status(),
+            kill_switch: limits.kill_switch,
+            live_trading: self.live_trading().await?,
+            identity: self.identity().await?,
+        })
+    }
+
+    pub(crate) async fn live_trading(&self) -> Result<bool, DesktopError> {
+        Ok(self
+            .store
+            .setting::<bool>(LIVE_TRADING_SETTING)
+            .await?
+            .unwrap_or(false))
+    }
+
+    /// Equity now minus the equity the guard recorded when this session opened (the same
+    /// baseline the daily-loss limit is measured from). `None` before the session's first order.
+    async fn session_pnl(&self, equity: Decimal) -> Result<Option<Decimal>, DesktopError> {
+        let broker = self.desk.broker();
+        let clock = broker.clock().await?;
+        let row: Option<(String,)> = sqlx_query_open_equity(
+            &self.store,
+            broker.name(),
+            self.desk.mode(),
+            &clock.session_date.to_string(),
+        )
+        .await?;
+        Ok(row
+            .and_then(|(text,)| text.parse::<Decimal>().ok())
+            .map(|open| equity - open))
+    }
+}
+
+async fn sqlx_query_open_equity(
+    store: &quantdesk_store::Store,
+    broker: &str,
+    mode: &str,
+    date: &str,
+) -> Result<Option<(String,)>, DesktopError> {
+    sqlx::query_as(
+        "SELECT open_equity FROM trading_sessions WHERE broker = ? AND mode = ? AND date = ?",
+    )
+    .bind(broker)
+    .bind(mode)
+    .bind(date)
+    .fetch_optional(store.pool())
+    .await
+    .map_err(|e| DesktopError::Store(e.into()))
+}
+
+/// Room left under the daily-loss limit: the limit minus today's loss (a gain leaves the whole
+/// limit), never below zero.
+pub(crate) fn daily_loss(limit: Option<Decimal>, today_pnl: Option<Decimal>) -> DailyLoss {
+    let loss = today_pnl.map_or(Decimal::ZERO, |p| (-p).max(Decimal::ZERO));
+    let room = limit.map(|l| (l - loss).max(Decimal::ZERO));
+    let used = limit.and_then(|l| {
+        if l.is_zero() {
+            None
+        } else {
+            let share = (loss / l).min(Decimal::ONE);
+            share.to_string().parse::<f64>().ok()
+        }
+    });
+    DailyLoss {
+        limit: limit.map(cents),
+        today_pnl: today_pnl.map(cents),
+        room_left: room.map(cents),
+        used,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+
+    #[test]
+    fn room_left_is_the_limit_minus_todays_loss() {
+        let d = daily_loss(Some(dec!(2000)), Some(dec!(-500)));
+        assert_eq!(d.room_left.as_deref(), Some("1500"));
+        assert_eq!(d.used, Some(0.25));
+    }
+
+    #[test]
+    fn a_gain_leaves_the_whole_limit_and_a_big_loss_leaves_none() {
+        assert_eq!(
+            daily_loss(Some(dec!(2000)), Some(dec!(300)))
+                .room_left
+                .as_deref(),
+            Some("2000")
+        );
+        let over = daily_loss(Some(dec!(2000)), Some(dec!(-2500)));
+        assert_eq!(over.room_left.as_deref(), Some("0"));
+        assert_eq!(over.used, Some(1.0));
+    }
+
+    #[test]
+    fn no_limit_means_no_room_figure() {
+        let d = daily_loss(None, Some(dec!(-10)));
+        assert_eq!(d.room_left, None);
+        assert_eq!(d.today_pnl.as_deref(), Some("-10"));
+    }
+}

@@ -1,0 +1,120 @@
+//! What the QuantDesk desktop app shows and changes, without a window: the onboarding steps, the
+//! Home screen (account, positions, today's P&L against the daily-loss limit, open orders,
+//! pending approvals, the last tool calls, whether Claude Desktop is connected), the settings
+//! (limits, approval policy, scopes, live trading, the kill switch, brokers), the approval
+//! decisions, and the audit viewer (filters, search, CSV export, chain verification). The Tauri
+//! shell in `src-tauri/` turns each public method of [`Desktop`] into a command of a few lines;
+//! every view type here derives `ts_rs::TS`, and `tests/bindings.rs` writes them to
+//! `ui/src/bindings.ts`, so the UI's types are never written by hand.
+//!
+//! It must never return, log, audit or store a secret (account keys and broker secrets go
+//! straight to the OS keychain), never decide whether an order passes a limit (that is the
+//! guard's one job; here limits are only displayed and edited), never approve anything except on
+//! a call that stands for the person's click, and never know anything of Tauri.
+#![forbid(unsafe_code)]
+#![warn(missing_debug_implementations)]
+
+mod alpaca;
+mod approvals;
+mod audit;
+mod claude;
+mod error;
+mod fmt;
+mod home;
+mod onboarding;
+mod settings;
+pub mod views;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use quantdesk_broker::{Desk, PaperBroker, PaperConfig};
+use quantdesk_claude::ClaudeConfig;
+use quantdesk_market::{BundledProvider, MarketData};
+use quantdesk_secrets::SecretStore;
+use quantdesk_store::{AuditRecord, Store};
+use serde_json::Value;
+
+pub use alpaca::{ALPACA_LIVE_URL, ALPACA_PAPER_URL, ALPACA_URL_ENV};
+pub use audit::csv_escape;
+pub use error::{DesktopError, UiError};
+
+/// The actor the app's own audit entries carry.
+pub const ACTOR: &str = "app";
+
+/// Where things are, decided by the shell at start-up.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The data folder shared with the sidecar (`quantdesk.db`, `logs/`).
+    pub data_dir: PathBuf,
+    /// Claude Desktop's config file (found per OS by the shell, or given for tests).
+    pub claude_config: PathBuf,
+    /// The sidecar Claude Desktop should launch, by absolute path.
+    pub sidecar: PathBuf,
+}
+
+/// The app's view of QuantDesk: one per running app.
+#[derive(Debug, Clone)]
+pub struct Desktop {
+    store: Store,
+    desk: Desk,
+    claude: ClaudeConfig,
+    sidecar: PathBuf,
+    data_dir: PathBuf,
+}
+
+impl Desktop {
+    /// Opens the store in `options.data_dir` (creating it) and the paper desk over it.
+    pub async fn open(options: Options) -> Result<Self, DesktopError> {
+        let store = Store::open_in(&options.data_dir).await?;
+        let market: Arc<dyn MarketData> = Arc::new(BundledProvider::new());
+        let paper = Arc::new(PaperBroker::new(
+            store.clone(),
+            market,
+            PaperConfig::default(),
+        ));
+        let desk = Desk::new(store.clone(), paper, ACTOR);
+        Ok(Self {
+            store,
+            desk,
+            claude: ClaudeConfig::at(options.claude_config),
+            sidecar: options.sidecar,
+            data_dir: options.data_dir,
+        })
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// The keychain, opened only when a secret is about to be stored or removed.
+    fn secrets(&self) -> Result<SecretStore, DesktopError> {
+        Ok(SecretStore::from_env()?)
+    }
+
+    /// One entry in the audit log, as the app. `detail` must never hold a secret.
+    async fn audit(
+        &self,
+        kind: &str,
+        outcome: &str,
+        symbol: Option<&str>,
+        detail: Value,
+    ) -> Result<(), DesktopError> {
+        self.store
+            .append_audit(&AuditRecord {
+                actor: ACTOR.into(),
+                kind: kind.into(),
+                tool: None,
+                symbol: symbol.map(str::to_string),
+                args: serde_json::json!({}),
+                outcome: outcome.into(),
+                detail,
+            })
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,377 @@
+//! The app's logic without a window: each test reads like a line of issue 7.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use quantdesk_broker::{Desk, PaperBroker, PaperConfig};
+use quantdesk_desktop::views::{ApprovalForm, AuditQuery, OnboardingStep};
+use quantdesk_desktop::{Desktop, DesktopError, Options};
+use quantdesk_domain::{OrderRequest, OrderStatus, Side, Symbol};
+use quantdesk_guard::ApprovalPolicy;
+use quantdesk_market::BundledProvider;
+use rust_decimal_macros::dec;
+
+async fn desktop(dir: &Path) -> Desktop {
+    Desktop::open(Options {
+        data_dir: dir.join("data"),
+        claude_config: dir.join("Claude").join("claude_desktop_config.json"),
+        sidecar: dir.join("bin").join("quantdesk-mcp"),
+    })
+    .await
+    .unwrap()
+}
+
+/// A sidecar's desk over the same store: what Claude's `place_order` goes through.
+async fn sidecar_desk(app: &Desktop) -> Desk {
+    let store = app.store().clone();
+    let paper = Arc::new(PaperBroker::new(
+        store.clone(),
+        Arc::new(BundledProvider::new()),
+        PaperConfig::default(),
+    ));
+    Desk::new(store, paper, "mcp:test")
+}
+
+fn goog() -> Symbol {
+    Symbol::parse("GOOG").unwrap()
+}
+
+#[tokio::test]
+async fn a_fresh_install_starts_onboarding_and_a_guest_walks_it_to_done() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = desktop(dir.path()).await;
+    let o = app.onboarding().await.unwrap();
+    assert_eq!(o.step, OnboardingStep::Welcome);
+    assert!(!o.completed);
+    assert!(o.identity.guest);
+
+    app.onboarding_go(OnboardingStep::SignIn).await.unwrap();
+    let o = app.continue_as_guest().await.unwrap();
+    assert_eq!(o.step, OnboardingStep::Broker);
+    assert!(
+        o.identity.scopes.contains(&"trade:paper".to_string()),
+        "{:?}",
+        o.identity.scopes
+    );
+    assert!(!o.identity.scopes.contains(&"trade:live".to_string()));
+    let o = app.choose_paper_broker().await.unwrap();
+    assert_eq!(
+        (o.step, o.broker.as_str()),
+        (OnboardingStep::Limits, "paper")
+    );
+    let status = app.connect_claude().await.unwrap();
+    assert!(status.connected, "{status:?}");
+    let o = app.onboarding_go(OnboardingStep::Done).await.unwrap();
+    assert!(o.completed);
+
+    // A restart resumes where the person left off.
+    drop(app);
+    let app = desktop(dir.path()).await;
+    assert!(app.onboarding().await.unwrap().completed);
+    let onboarding_entries = app
+        .audit_page(&AuditQuery {
+            kind: "onboarding".into(),
+            ..AuditQuery::default()
+        })
+        .await
+        .unwrap();
+    assert!(onboarding_entries.matching >= 3);
+}
+
+#[tokio::test]
+async fn connecting_claude_writes_the_sidecar_and_data_folder_and_no_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = desktop(dir.path()).await;
+    assert_eq!(app.claude_status().state, "no_config_file");
+    app.connect_claude().await.unwrap();
+    let text =
+        std::fs::read_to_string(dir.path().join("Claude/claude_desktop_config.json")).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let entry = &json["mcpServers"]["quantdesk"];
+    assert_eq!(
+        entry["command"],
+        dir.path().join("bin/quantdesk-mcp").display().to_string()
+    );
+    assert_eq!(entry["args"][0], "--data-dir");
+    assert!(entry.get("env").is_none());
+    let status = app.disconnect_claude().await.unwrap();
+    assert_eq!(status.state, "not_connected");
+}
+
+#[tokio::test]
+async fn limit_edits_are_validated_and_every_change_is_in_the_audit_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = desktop(dir.path()).await;
+    let mut form = app.settings().await.unwrap().limits;
+    form.max_order_value = "abc".into();
+    match app.save_limits(&form).await {
+        Err(DesktopError::Invalid { field, .. }) => assert_eq!(field, "max_order_value"),
+        other => panic!("{other:?}"),
+    }
+    form.max_order_value = "$5,000".into();
+    let settings = app.save_limits(&form).await.unwrap();
+    assert_eq!(settings.limits.max_order_value, "5000");
+    let stored = quantdesk_guard::limits(app.store()).await.unwrap();
+    assert_eq!(stored.max_order_value, Some(dec!(5000)));
+
+    let page = app
+        .audit_page(&AuditQuery {
+            kind: "settings".into(),
+            search: "max_order_value 5000".into(),
+            ..AuditQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(page.matching, 1, "{page:?}");
+    let row = &page.rows[0];
+    assert!(row.details.iter().any(|f| f.value == "10000"), "{row:?}");
+
+    app.save_approval_policy(&ApprovalForm {
+        policy: "above_value".into(),
+        value: "250".into(),
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        quantdesk_guard::approval_policy(app.store()).await.unwrap(),
+        ApprovalPolicy::AboveValue { value: dec!(250) }
+    );
+}
+
+#[tokio::test]
+async fn live_trading_is_off_by_default_and_needs_confirmation() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = desktop(dir.path()).await;
+    assert!(!app.settings().await.unwrap().live_trading);
+    assert!(matches!(
+        app.set_live_trading(true, false).await,
+        Err(DesktopError::Refused(_))
+    ));
+    assert!(!app.settings().await.unwrap().live_trading);
+    assert!(app.set_live_trading(true, true).await.unwrap().live_trading);
+    assert!(
+        !app.set_live_trading(false, false)
+            .await
+            .unwrap()
+            .live_trading
+    );
+}
+
+#[tokio::test]
+async fn scopes_can_be_narrowed_but_never_widened_past_guest_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = desktop(dir.path()).await;
+    let s = app
+        .set_scopes(&["market:read".into(), "trade:live".into()])
+        .await
+        .unwrap();
+    let enabled: Vec<_> = s
+        .scopes
+        .iter()
+        .filter(|s| s.enabled)
+        .map(|s| s.name.as_str())
+        .collect();
+    assert_eq!(enabled, vec!["market:read"]);
+    assert!(app.set_scopes(&["root".into()]).await.is_err());
+}
+
+#[tokio::test]
+async fn home_shows_the_account_positions_room_left_and_a_pending_approval() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = desktop(dir.path()).await;
+    let sidecar = sidecar_desk(&app).await;
+    let placed = sidecar
+        .place(&OrderRequest::market(goog(), Side::Buy, dec!(10)), None)
+        .await
+        .unwrap();
+    assert_eq!(placed.outcome, "filled", "{placed:?}");
+    quantdesk_guard::set_approval_policy(app.store(), &ApprovalPolicy::Always)
+        .await
+        .unwrap();
+    let pending = sidecar
+        .place(
+            &OrderRequest::market(goog(), Side::Buy, dec!(2)),
+            Some("ask-1"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(pending.outcome, "pending_approval");
+
+    let home = app.home().await.unwrap();
+    assert_eq!(
+        (home.broker.as_str(), home.mode.as_str()),
+        ("paper", "paper")
+    );
+    let account = home.account.expect("account");
+    assert!(account.cash.parse::<f64>().unwrap() < 100_000.0);
+    assert_eq!(home.positions.len(), 1);
+    assert_eq!(home.positions[0].qty, "10");
+    assert_eq!(home.daily_loss.limit.as_deref(), Some("2000"));
+    assert!(home.daily_loss.room_left.is_some());
+    assert_eq!(home.pending_approvals.len(), 1);
+    let ask = &home.pending_approvals[0];
+    assert_eq!(ask.client_order_id, "ask-1");
+    assert_eq!(ask.position.as_ref().map(|p| p.qty.as_str()), Some("10"));
+    assert!(
+        ask.checks
+            .iter()
+            .any(|c| c.name == "Max order value" && c.within)
+    );
+    assert!(!home.kill_switch && !home.live_trading);
+}
+
+#[tokio::test]
+async fn approve_sends_the_order_and_reject_means_not_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = desktop(dir.path()).await;
+    let sidecar = sidecar_desk(&app).await;
+    quantdesk_guard::set_approval_policy(app.store(), &ApprovalPolicy::Always)
+        .await
+        .unwrap();
+    for id in ["yes-1", "no-1"] {
+        let p = sidecar
+            .place(&OrderRequest::market(goog(), Side::Buy, dec!(1)), Some(id))
+            .await
+            .unwrap();
+        assert_eq!(p.outcome, "pending_approval");
+    }
+    assert_eq!(
+        app.pending_approval_ids().await.unwrap(),
+        vec!["yes-1", "no-1"]
+    );
+
+    let yes = app.approve("yes-1").await.unwrap();
+    assert_eq!(yes.outcome, "filled", "{yes:?}");
+    assert_eq!(
+        sidecar.order("yes-1").await.unwrap().status,
+        OrderStatus::Filled
+    );
+    let no = app.reject("no-1").await.unwrap();
+    assert_eq!(no.outcome, "rejected");
+    assert!(no.message.contains("not sent"));
+    assert_eq!(
+        sidecar.order("no-1").await.unwrap().status,
+        OrderStatus::RejectedByPerson
+    );
+    // A second click changes nothing.
+    assert_eq!(app.reject("no-1").await.unwrap().outcome, "unchanged");
+    assert!(app.pending_approvals().await.unwrap().is_empty());
+
+    let fills = app
+        .audit_page(&AuditQuery {
+            kind: "order".into(),
+            symbol: "goog".into(),
+            search: "yes-1 filled".into(),
+            ..AuditQuery::default()
+        })
+        .await
+        .unwrap();
+    assert!(fills.matching >= 1, "{fills:?}");
+    assert!(fills.kinds.contains(&"order".to_string()));
+    assert!(app.verify_audit().await.unwrap().intact);
+}
+
+#[tokio::test]
+async fn the_kill_switch_cancels_pending_orders() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = desktop(dir.path()).await;
+    let sidecar = sidecar_desk(&app).await;
+    quantdesk_guard::set_approval_policy(app.store(), &ApprovalPolicy::Always)
+        .await
+        .unwrap();
+    sidecar
+        .place(
+            &OrderRequest::market(goog(), Side::Buy, dec!(1)),
+            Some("k-1"),
+        )
+        .await
+        .unwrap();
+    let s = app.set_kill_switch(true).await.unwrap();
+    assert!(s.kill_switch);
+    assert_eq!(
+        sidecar.order("k-1").await.unwrap().status,
+        OrderStatus::Canceled
+    );
+    let refused = sidecar
+        .place(
+            &OrderRequest::market(goog(), Side::Buy, dec!(1)),
+            Some("k-2"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(refused.outcome, "refused", "{refused:?}");
+}
+
+#[tokio::test]
+async fn audit_filters_by_date_exports_csv_and_reports_a_broken_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = desktop(dir.path()).await;
+    app.set_kill_switch(true).await.unwrap();
+    app.set_kill_switch(false).await.unwrap();
+    let today = chrono::Utc::now().date_naive().to_string();
+    let all = app
+        .audit_page(&AuditQuery {
+            from: today.clone(),
+            to: today,
+            ..AuditQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(all.matching, 2);
+    assert!(
+        all.rows[0].summary.contains("kill switch"),
+        "{:?}",
+        all.rows[0]
+    );
+    let none = app
+        .audit_page(&AuditQuery {
+            to: "2000-01-01".into(),
+            ..AuditQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(none.matching, 0);
+    assert!(
+        app.audit_page(&AuditQuery {
+            from: "yesterday".into(),
+            ..AuditQuery::default()
+        })
+        .await
+        .is_err()
+    );
+
+    let out = app
+        .export_audit_csv(&AuditQuery::default(), &dir.path().join("exports"))
+        .await
+        .unwrap();
+    assert_eq!(out.rows, 2);
+    let csv = std::fs::read_to_string(&out.path).unwrap();
+    let lines: Vec<_> = csv.lines().collect();
+    assert!(lines[0].starts_with("seq,time,actor,kind"));
+    assert!(lines[1].starts_with("1,"), "oldest first: {}", lines[1]);
+
+    let ok = app.verify_audit().await.unwrap();
+    assert!(ok.intact && ok.entries == 2, "{ok:?}");
+    // Tamper with the file behind the store's back (the triggers refuse UPDATE, so drop them).
+    let pool = app.store().pool();
+    let triggers: Vec<(String,)> = sqlx::query_as(
+        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_log'",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    for (t,) in triggers {
+        sqlx::query(sqlx::AssertSqlSafe(format!("DROP TRIGGER {t}")))
+            .execute(pool)
+            .await
+            .unwrap();
+    }
+    sqlx::query("UPDATE audit_log SET outcome = 'forged' WHERE seq = 2")
+        .execute(pool)
+        .await
+        .unwrap();
+    let broken = app.verify_audit().await.unwrap();
+    assert!(!broken.intact);
+    assert_eq!(broken.first_broken, Some(2));
+    assert!(broken.message.contains("entry 2"));
+}
