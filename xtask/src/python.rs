@@ -32,6 +32,12 @@ pub fn pytest() -> Result<()> {
         Command::new(venv_bin(&venv, "python"))
             .args(["-m", "pytest", "tests/python", "-q"])
             .env("QUANTDESK_MCP_BIN", &mcp)
+            // The tests' defaults assume `<root>/target`; say where the binaries really are.
+            .env(
+                "QUANTDESK_STANDIN_BIN",
+                step::debug_bin("quantdesk-alpaca-standin"),
+            )
+            .env("QUANTDESK_KEYS_BIN", step::debug_bin("quantdesk-keys"))
             .current_dir(step::root()),
     )
 }
