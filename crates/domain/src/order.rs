@@ -78,8 +78,8 @@ word_enum!(
 word_enum!(
     /// Where an order is in its life. `pending_approval` waits for the person; `accepted` passed
     /// the guard and is about to be sent; `sending` is in flight (a crash here is reconciled
-    /// with the broker on start); `open` rests at the broker; the rest are final (`refused`: approved, but a limit blocked it at
-    /// that moment).
+    /// with the broker on start); `open` rests at the broker; the rest are final
+    /// (`rejected_by_guard`: approved, but a limit blocked it at that moment).
     OrderStatus {
         PendingApproval = "pending_approval",
         Accepted = "accepted",
@@ -91,7 +91,7 @@ word_enum!(
         Expired = "expired",
         RejectedByBroker = "rejected_by_broker",
         RejectedByPerson = "rejected_by_person",
-        RejectedByGuard = "refused",
+        RejectedByGuard = "rejected_by_guard",
         ApprovalExpired = "approval_expired",
     }
 );

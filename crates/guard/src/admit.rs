@@ -499,7 +499,7 @@ async fn gather(
     let (reserved_buy_qty, reserved_sell_qty) = journal::reserved_in(conn, symbol, except).await?;
     let (orders_last_minute,): (i64,) = sqlx::query_as(
         "SELECT COUNT(*) FROM orders WHERE created_at > ? AND status NOT IN \
-         ('pending_approval', 'rejected_by_person', 'approval_expired', 'refused')",
+         ('pending_approval', 'rejected_by_person', 'approval_expired', 'rejected_by_guard')",
     )
     .bind(ts(wall - Duration::seconds(60)))
     .fetch_one(&mut *conn)

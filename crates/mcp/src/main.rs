@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::{Parser, ValueEnum};
+use quantdesk_broker::{Broker, Desk, PaperBroker, PaperConfig};
 use quantdesk_keys::{RevocationSource, Verifier, account};
 use quantdesk_market::{AlpacaConfig, AlpacaProvider, BundledProvider, CachedProvider, MarketData};
 use quantdesk_store::Store;
@@ -51,6 +52,15 @@ enum Command {
     Serve,
     /// Check the audit log's hash chain; prints a JSON report, exits 1 if it is broken.
     VerifyAudit,
+    /// Show or move the paper broker's replay clock (offline paper trading; tests drive it).
+    PaperClock {
+        /// Move forward this many trading days.
+        #[arg(long)]
+        advance: Option<usize>,
+        /// Move forward to this date (the first trading day on or after it).
+        #[arg(long)]
+        set: Option<chrono::NaiveDate>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -101,8 +111,43 @@ async fn main() -> anyhow::Result<()> {
     };
     tracing::info!(data_dir = %data_dir.display(), provider = market.name(), "quantdesk-mcp starting");
 
+    let paper = Arc::new(PaperBroker::new(
+        store.clone(),
+        market.clone(),
+        PaperConfig::default(),
+    ));
+    if let Some(Command::PaperClock { advance, set }) = cli.command {
+        if let Some(date) = set {
+            paper.set_clock(date).await?;
+        }
+        if let Some(days) = advance {
+            paper.advance_clock(days).await?;
+        }
+        println!("{}", serde_json::to_string(&paper.clock().await?)?);
+        return Ok(());
+    }
+    let trading = Arc::new(trading_desk(&store, paper)?);
+    tracing::info!(mode = %trading.mode_line(), "trading");
+    {
+        // Orders a killed sidecar left claimed but unrecorded are settled with the broker, in
+        // the background so the sidecar answers `initialize` at once.
+        let trading = trading.clone();
+        tokio::spawn(async move {
+            match trading.desk.reconcile().await {
+                Ok(done) if !done.is_empty() => {
+                    tracing::info!(
+                        orders = done.len(),
+                        "reconciled orders left by a stopped sidecar"
+                    )
+                }
+                Ok(_) => {}
+                Err(err) => tracing::error!(%err, "reconciling orders with the broker failed"),
+            }
+        });
+    }
+
     let access = account_access(&store).await?;
-    let server = server::QuantDeskServer::new(store.clone(), market, access);
+    let server = server::QuantDeskServer::new(store.clone(), market, access, Some(trading));
     let running = server
         .serve(rmcp::transport::stdio())
         .await
@@ -111,6 +156,26 @@ async fn main() -> anyhow::Result<()> {
     tracing::info!(?reason, "quantdesk-mcp stopped");
     store.close().await;
     Ok(())
+}
+
+/// The trading desk over the broker in use, with the approval timings from the environment
+/// (`QUANTDESK_APPROVAL_WAIT_SECS`, default 40; `QUANTDESK_APPROVAL_TTL_SECS`, default 900).
+fn trading_desk(store: &Store, paper: Arc<PaperBroker>) -> anyhow::Result<tools::trading::Trading> {
+    let secs = |name: &str, default: u64| -> anyhow::Result<u64> {
+        match std::env::var(name) {
+            Ok(v) if !v.trim().is_empty() => v.trim().parse().with_context(|| name.to_string()),
+            _ => Ok(default),
+        }
+    };
+    let ttl = secs("QUANTDESK_APPROVAL_TTL_SECS", 15 * 60)?;
+    let desk = Desk::new(store.clone(), paper, format!("mcp:{}", std::process::id()))
+        .with_approval_ttl(chrono::Duration::seconds(
+            i64::try_from(ttl).unwrap_or(i64::MAX),
+        ));
+    let mut trading = tools::trading::Trading::new(desk);
+    trading.approval_wait =
+        std::time::Duration::from_secs(secs("QUANTDESK_APPROVAL_WAIT_SECS", 40)?);
+    Ok(trading)
 }
 
 /// The account key gate: the platform public key (`QUANTDESK_PUBLIC_KEY` overrides the built-in

@@ -24,6 +24,11 @@ const INSTRUCTIONS: &str = "QuantDesk: market data for a personal quant.\n\
 Every answer names its source and as-of time: 'bundled' is real history shipped with QuantDesk \
 (not live), 'model' is computed (not traded). Tell the person which it is.";
 
+const TRADING_INSTRUCTIONS: &str = "- Trading: place_order, cancel_order, get_positions, \
+get_account_balance, get_orders. Every order is checked against the person's limits; a refusal \
+names the limit. Some orders wait for the person's approval in the QuantDesk app: no tool can \
+approve. Tell the person whether money is paper or live.";
+
 #[derive(Debug, Clone)]
 pub struct QuantDeskServer {
     ctx: Ctx,
@@ -46,9 +51,19 @@ enum Outcome {
 }
 
 impl QuantDeskServer {
-    pub fn new(store: Store, market: Arc<dyn MarketData>, access: Access) -> Self {
+    pub fn new(
+        store: Store,
+        market: Arc<dyn MarketData>,
+        access: Access,
+        trading: Option<Arc<tools::trading::Trading>>,
+    ) -> Self {
         Self {
-            ctx: Ctx { store, market },
+            ctx: Ctx {
+                store,
+                market,
+                trading,
+                progress: None,
+            },
             access: Arc::new(access),
             actor: format!("mcp:{}", std::process::id()).into(),
         }
@@ -109,7 +124,10 @@ impl ServerHandler for QuantDeskServer {
                 Implementation::new("quantdesk-mcp", env!("CARGO_PKG_VERSION"))
                     .with_title("QuantDesk"),
             )
-            .with_instructions(INSTRUCTIONS)
+            .with_instructions(match &self.ctx.trading {
+                Some(t) => format!("{INSTRUCTIONS}\n{}\n{TRADING_INSTRUCTIONS}", t.mode_line()),
+                None => INSTRUCTIONS.to_string(),
+            })
     }
 
     async fn list_tools(
@@ -127,9 +145,17 @@ impl ServerHandler for QuantDeskServer {
     async fn call_tool(
         &self,
         request: CallToolRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         let args = request.arguments.unwrap_or_default();
+        let mut ctx = self.ctx.clone();
+        ctx.progress = context
+            .meta
+            .get_progress_token()
+            .map(|token| tools::trading::Progress {
+                peer: context.peer.clone(),
+                token,
+            });
         let started = Instant::now();
         // The gate runs before dispatch for every catalogued tool; an unknown name goes on to
         // dispatch, which says there is no such tool.
@@ -140,7 +166,7 @@ impl ServerHandler for QuantDeskServer {
         };
         let outcome = match verdict {
             Verdict::Allow => Outcome::Answered(
-                tools::call(&self.ctx, &request.name, args.clone())
+                tools::call(&ctx, &request.name, args.clone())
                     .await
                     .map_err(|e| e.0),
             ),

@@ -4,6 +4,7 @@
 
 mod analysis;
 mod market;
+pub mod trading;
 
 use std::sync::{Arc, LazyLock};
 
@@ -23,6 +24,10 @@ use crate::input::{ToolError, parse};
 pub struct Ctx {
     pub store: Store,
     pub market: Arc<dyn MarketData>,
+    /// The trading desk; `None` where a test builds a sidecar without one.
+    pub trading: Option<Arc<trading::Trading>>,
+    /// Where a long call (an order waiting for approval) reports progress, if the client asked.
+    pub progress: Option<trading::Progress>,
 }
 
 /// The tool catalogue, built once: `tools/list` is answered from it without allocation beyond a
@@ -32,6 +37,7 @@ pub fn catalog() -> &'static [Tool] {
         market::tools()
             .into_iter()
             .chain(analysis::tools())
+            .chain(trading::tools())
             .collect()
     });
     &CATALOG
@@ -41,7 +47,10 @@ pub fn catalog() -> &'static [Tool] {
 pub async fn call(ctx: &Ctx, name: &str, args: Map<String, Value>) -> Result<Value, ToolError> {
     let result = match market::call(ctx, name, args.clone()).await {
         Some(result) => Some(result),
-        None => analysis::call(ctx, name, args).await,
+        None => match analysis::call(ctx, name, args.clone()).await {
+            Some(result) => Some(result),
+            None => trading::call(ctx, name, args).await,
+        },
     };
     match result {
         Some(result) => result,
@@ -62,6 +71,8 @@ pub async fn call(ctx: &Ctx, name: &str, args: Map<String, Value>) -> Result<Val
 pub enum Effect {
     /// Reads data; may ask a data provider over the network.
     ReadOnly,
+    /// Places or cancels orders: money may move (destructive, whatever the guard allows).
+    Trades { idempotent: bool },
 }
 
 /// A tool's definition from its parameter and output types.
@@ -78,6 +89,11 @@ pub fn define<P: JsonSchema + 'static, O: JsonSchema + 'static>(
             .read_only(true)
             .destructive(false)
             .idempotent(true)
+            .open_world(true),
+        Effect::Trades { idempotent } => ToolAnnotations::with_title(title)
+            .read_only(false)
+            .destructive(true)
+            .idempotent(idempotent)
             .open_world(true),
     };
     let output = lean_output(numbers_for_money(schema_for_output::<O>().as_ref().clone()));
