@@ -3,6 +3,7 @@
 //! lines long over the library crates.
 
 mod analysis;
+mod backtest;
 mod market;
 pub mod trading;
 
@@ -37,6 +38,7 @@ pub fn catalog() -> &'static [Tool] {
         market::tools()
             .into_iter()
             .chain(analysis::tools())
+            .chain(backtest::tools())
             .chain(trading::tools())
             .collect()
     });
@@ -45,6 +47,9 @@ pub fn catalog() -> &'static [Tool] {
 
 /// Runs the tool `name` with Claude's `args`.
 pub async fn call(ctx: &Ctx, name: &str, args: Map<String, Value>) -> Result<Value, ToolError> {
+    if let Some(result) = backtest::call(ctx, name, args.clone()).await {
+        return result;
+    }
     let result = match market::call(ctx, name, args.clone()).await {
         Some(result) => Some(result),
         None => match analysis::call(ctx, name, args.clone()).await {

@@ -1,0 +1,174 @@
+"""The backtesting tools through the official MCP Python SDK, on the bundled data: the
+SMA(10)/SMA(20) cross on GOOG reproduces backtesting.py 0.6.6 trade for trade and stat for stat;
+the optimiser reproduces backtesting.py's grid; long searches become jobs."""
+
+import asyncio
+import json
+
+import pytest
+
+from conftest import FIXTURES, read_csv, session
+
+pytestmark = pytest.mark.anyio
+
+SMA_CROSS = {
+    "params": {"fast": 10, "slow": 20},
+    "long": {"entry": "sma($fast) crosses_above sma($slow)"},
+    "short": {"entry": "sma($fast) crosses_below sma($slow)"},
+}
+
+# backtesting.py's stat names -> ours.
+KEYS = {
+    "Exposure Time [%]": "exposure_time_pct",
+    "Equity Final [$]": "equity_final",
+    "Equity Peak [$]": "equity_peak",
+    "Commissions [$]": "commissions",
+    "Return [%]": "return_pct",
+    "Buy & Hold Return [%]": "buy_and_hold_return_pct",
+    "Return (Ann.) [%]": "return_ann_pct",
+    "Volatility (Ann.) [%]": "volatility_ann_pct",
+    "CAGR [%]": "cagr_pct",
+    "Sharpe Ratio": "sharpe_ratio",
+    "Sortino Ratio": "sortino_ratio",
+    "Calmar Ratio": "calmar_ratio",
+    "Alpha [%]": "alpha_pct",
+    "Beta": "beta",
+    "Max. Drawdown [%]": "max_drawdown_pct",
+    "Avg. Drawdown [%]": "avg_drawdown_pct",
+    "# Trades": "trades",
+    "Win Rate [%]": "win_rate_pct",
+    "Best Trade [%]": "best_trade_pct",
+    "Worst Trade [%]": "worst_trade_pct",
+    "Avg. Trade [%]": "avg_trade_pct",
+    "Profit Factor": "profit_factor",
+    "Expectancy [%]": "expectancy_pct",
+    "SQN": "sqn",
+    "Kelly Criterion": "kelly_criterion",
+}
+DURATIONS = {
+    "Duration": "duration_days",
+    "Max. Drawdown Duration": "max_drawdown_duration_days",
+    "Avg. Drawdown Duration": "avg_drawdown_duration_days",
+    "Max. Trade Duration": "max_trade_duration_days",
+    "Avg. Trade Duration": "avg_trade_duration_days",
+}
+
+
+def ok(result):
+    assert not result.is_error, result.content[0].text if result.content else result
+    return result.structured_content
+
+
+def close(a, b, rel=1e-9):
+    return abs(a - b) <= rel * max(abs(b), 1e-12)
+
+
+async def test_sma_cross_on_goog_reproduces_backtesting_py(data_dir):
+    async with session(data_dir) as s:
+        out = ok(
+            await s.call_tool(
+                "run_backtest",
+                {
+                    "strategy": SMA_CROSS,
+                    "symbol": "GOOG",
+                    "cash": 10000,
+                    "commission": "0.002",
+                    "max_trades": 1000,
+                },
+            )
+        )
+    assert out["source"] == "bundled" and out["bars"] == 2148
+    want = json.loads((FIXTURES / "smacross_10_20.json").read_text())
+    stats = out["stats"]
+    for theirs, ours in KEYS.items():
+        assert close(stats[ours], want[theirs]), (ours, stats[ours], want[theirs])
+    for theirs, ours in DURATIONS.items():
+        assert stats[ours] == float(want[theirs].split(" ")[0]), ours
+    assert stats["start"].startswith("2004-08-19") and stats["end"].startswith("2013-03-01")
+
+    rows = read_csv("smacross_10_20_trades.csv")
+    assert out["trades_total"] == len(out["trades"]) == len(rows) == 94
+    for t, row in zip(out["trades"], rows):
+        assert t["size"] == float(row["Size"])
+        assert t["entry_time"][:10] == row["EntryTime"] and t["exit_time"][:10] == row["ExitTime"]
+        assert close(t["entry_price"], float(row["EntryPrice"]))
+        assert close(t["exit_price"], float(row["ExitPrice"]))
+        assert close(t["pnl"], float(row["PnL"]))
+        assert close(t["commission"], float(row["Commission"]))
+        assert close(t["return_pct"], float(row["ReturnPct"]) * 100)
+    assert len(out["equity_curve"]) <= 130
+    assert close(out["equity_curve"][-1]["equity"], want["Equity Final [$]"])
+
+
+async def test_worked_examples_run_by_name_and_bad_strategies_name_the_field(data_dir):
+    async with session(data_dir) as s:
+        for name in ["sma_cross", "rsi_mean_reversion", "macd_trend", "bollinger_breakout", "donchian_breakout"]:
+            out = ok(await s.call_tool("run_backtest", {"strategy": name, "symbol": "GOOG"}))
+            assert out["stats"]["trades"] > 0, name
+        bad = await s.call_tool(
+            "run_backtest",
+            {"strategy": {"long": {"entry": "rsi(14) <"}}, "symbol": "GOOG"},
+        )
+        assert bad.is_error and "strategy.long.entry" in bad.content[0].text
+        bad = await s.call_tool(
+            "run_backtest",
+            {"strategy": {"long": {"entry": "close > 1"}, "sizing": {"fraction": 3}}, "symbol": "GOOG"},
+        )
+        assert bad.is_error and "strategy.sizing.fraction" in bad.content[0].text
+        bad = await s.call_tool("run_backtest", {"strategy": "no_such_example", "symbol": "GOOG"})
+        assert bad.is_error and "sma_cross" in bad.content[0].text
+
+
+async def test_optimiser_reproduces_backtesting_py_grid(data_dir):
+    want = json.loads((FIXTURES / "backtest" / "optimize_sma_grid.json").read_text())
+    async with session(data_dir) as s:
+        out = ok(
+            await s.call_tool(
+                "optimize_parameters",
+                {
+                    "strategy": "sma_cross",
+                    "symbol": "GOOG",
+                    "commission": 0.002,
+                    "constraint": "fast < slow",
+                    "maximize": "equity_final",
+                    "top": 100,
+                },
+            )
+        )
+    assert out["job_id"] is None and out["combinations"] == 78
+    assert out["best_params"] == {"fast": want["best"]["fast"], "slow": want["best"]["slow"]}
+    assert close(out["best_value"], want["best"]["equity_final"])
+    table = {(r["fast"], r["slow"]): r["equity_final"] for r in want["table"]}
+    for row in out["results"]:
+        assert close(row["value"], table[(row["params"]["fast"], row["params"]["slow"])])
+    heat = out["heatmap"]
+    assert heat["x"] == "fast" and heat["y"] == "slow" and len(heat["values"]) == 12
+
+
+async def test_long_searches_become_jobs(data_dir):
+    async with session(data_dir) as s:
+        started = ok(
+            await s.call_tool(
+                "optimize_parameters",
+                {
+                    "strategy": "sma_cross",
+                    "symbol": "GOOG",
+                    "constraint": "fast < slow",
+                    "walk_forward_folds": 3,
+                    "background": True,
+                },
+            )
+        )
+        job = started["job_id"]
+        assert job
+        for _ in range(300):
+            status = ok(await s.call_tool("get_job", {"job_id": job}))
+            if status["status"] != "running":
+                break
+            await asyncio.sleep(0.1)
+        assert status["status"] == "done", status
+        result = status["result"]
+        assert result["combinations"] == 78 and result["best_params"]["fast"] < result["best_params"]["slow"]
+        assert len(result["walk_forward"]) == 3
+        lost = ok(await s.call_tool("get_job", {"job_id": "job-1-1"}))
+        assert lost["status"] == "lost" and "run the tool again" in lost["error"]
