@@ -5,6 +5,7 @@
 //! what developers call (`cargo xtask test`). Every step announces itself on stderr as
 //! `==> step`, and a failing step fails the whole command with the step's name.
 
+mod approve;
 mod bench;
 mod mcp;
 mod python;
@@ -49,6 +50,19 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Approve a pending order as the person would in the app (re-checked by the guard, then sent).
+    Approve {
+        client_order_id: String,
+        /// The QuantDesk data folder (default: QUANTDESK_DATA_DIR or the per-user one).
+        #[arg(long)]
+        data_dir: Option<std::path::PathBuf>,
+    },
+    /// Reject a pending order as the person would in the app (it is never sent).
+    Reject {
+        client_order_id: String,
+        #[arg(long)]
+        data_dir: Option<std::path::PathBuf>,
+    },
 }
 
 fn main() {
@@ -60,6 +74,14 @@ fn main() {
         Command::Mcp { args } => mcp::mcp(&args),
         Command::Test => testing::test(),
         Command::Bench { args } => bench::bench(&args),
+        Command::Approve {
+            client_order_id,
+            data_dir,
+        } => approve::decide(&client_order_id, true, data_dir),
+        Command::Reject {
+            client_order_id,
+            data_dir,
+        } => approve::decide(&client_order_id, false, data_dir),
     };
     if let Err(err) = result {
         eprintln!("xtask: error: {err:#}");

@@ -159,6 +159,16 @@ impl Desk {
     /// Fills and expiries at the broker, and approvals that ran out, brought into the journal
     /// and the audit log. Runs before every trading answer.
     pub async fn refresh(&self) -> Result<Vec<BrokerEvent>, BrokerError> {
+        let events = self.sync_broker().await?;
+        for o in self.guard.expire_pending(Utc::now()).await? {
+            self.audit_order("expired", &o, json!({ "reason": o.reason }))
+                .await?;
+        }
+        Ok(events)
+    }
+
+    /// Fills and expiries at the broker, into the journal and the audit log.
+    async fn sync_broker(&self) -> Result<Vec<BrokerEvent>, BrokerError> {
         let events = self.broker.sync().await?;
         for e in &events {
             self.audit(
@@ -170,10 +180,6 @@ impl Desk {
                         "reason": e.reason }),
             )
             .await?;
-        }
-        for o in self.guard.expire_pending(Utc::now()).await? {
-            self.audit_order("expired", &o, json!({ "reason": o.reason }))
-                .await?;
         }
         Ok(events)
     }
@@ -439,7 +445,9 @@ impl Desk {
     /// The person approved `client_order_id` (from the desktop app, or `cargo xtask approve`):
     /// the guard checks it again now, and if it still passes it is sent.
     pub async fn approve(&self, client_order_id: &str, by: &str) -> Result<Placed, BrokerError> {
-        self.refresh().await?;
+        // Not `refresh`: its expiry sweep would record this order's expiry before the approval
+        // that came too late.
+        self.sync_broker().await?;
         let order = self.order(client_order_id).await?;
         self.audit_order("approved", &order, json!({ "by": by }))
             .await?;
@@ -448,9 +456,11 @@ impl Desk {
             .guard
             .admit_approved(&self.venue(), client_order_id, by, &facts, Utc::now())
             .await?;
-        if let Admission::Duplicate { order } = &admission
-            && order.status == OrderStatus::ApprovalExpired
+        if let Admission::Duplicate { order: after } = &admission
+            && after.status == OrderStatus::ApprovalExpired
+            && order.status == OrderStatus::PendingApproval
         {
+            let order = after;
             self.audit_order("expired", order, json!({ "reason": order.reason }))
                 .await?;
         }

@@ -126,7 +126,7 @@ async fn main() -> anyhow::Result<()> {
         println!("{}", serde_json::to_string(&paper.clock().await?)?);
         return Ok(());
     }
-    let trading = Arc::new(trading_desk(&store, paper)?);
+    let trading = Arc::new(trading_desk(&store, paper, &data_dir)?);
     tracing::info!(mode = %trading.mode_line(), "trading");
     {
         // Orders a killed sidecar left claimed but unrecorded are settled with the broker, in
@@ -160,7 +160,11 @@ async fn main() -> anyhow::Result<()> {
 
 /// The trading desk over the broker in use, with the approval timings from the environment
 /// (`QUANTDESK_APPROVAL_WAIT_SECS`, default 40; `QUANTDESK_APPROVAL_TTL_SECS`, default 900).
-fn trading_desk(store: &Store, paper: Arc<PaperBroker>) -> anyhow::Result<tools::trading::Trading> {
+fn trading_desk(
+    store: &Store,
+    paper: Arc<PaperBroker>,
+    data_dir: &std::path::Path,
+) -> anyhow::Result<tools::trading::Trading> {
     let secs = |name: &str, default: u64| -> anyhow::Result<u64> {
         match std::env::var(name) {
             Ok(v) if !v.trim().is_empty() => v.trim().parse().with_context(|| name.to_string()),
@@ -175,6 +179,7 @@ fn trading_desk(store: &Store, paper: Arc<PaperBroker>) -> anyhow::Result<tools:
     let mut trading = tools::trading::Trading::new(desk);
     trading.approval_wait =
         std::time::Duration::from_secs(secs("QUANTDESK_APPROVAL_WAIT_SECS", 40)?);
+    trading.data_dir = Some(data_dir.to_path_buf());
     Ok(trading)
 }
 

@@ -11,6 +11,7 @@ use quantdesk_domain::{
     AssetClass, Decimal, OrderRequest, OrderStatus, OrderType, Side, Symbol, TimeInForce,
 };
 use quantdesk_guard::OrderRecord;
+use quantdesk_ipc::{ApprovalRequest, Connection, Message};
 use rmcp::RoleServer;
 use rmcp::model::{ProgressNotificationParam, ProgressToken, Tool};
 use rmcp::service::Peer;
@@ -28,6 +29,8 @@ pub struct Trading {
     /// How long `place_order` waits for an approval before answering "waiting" (Claude Desktop
     /// cuts a call off at about 60 s).
     pub approval_wait: Duration,
+    /// The data folder, where the desktop app's socket is (`None`: never announce).
+    pub data_dir: Option<std::path::PathBuf>,
 }
 
 impl Trading {
@@ -35,6 +38,7 @@ impl Trading {
         Self {
             desk,
             approval_wait: Duration::from_secs(40),
+            data_dir: None,
         }
     }
 
@@ -343,8 +347,9 @@ async fn place_order(ctx: &Ctx, p: PlaceOrderParams) -> Result<PlaceOrderOut, To
     wait_for_approval(ctx, t, placed).await
 }
 
-/// Waits up to the configured time for the person's decision, which any process may apply;
-/// the journal row says when it has.
+/// Announces the order to the desktop app (if it runs) and waits up to the configured time for
+/// the person's decision. The decision may arrive here over the app's channel — then this process
+/// applies it, through the guard — or be applied by any other process; the journal row says when.
 async fn wait_for_approval(
     ctx: &Ctx,
     t: &Trading,
@@ -354,6 +359,8 @@ async fn wait_for_approval(
     let started = std::time::Instant::now();
     let total = t.approval_wait.as_secs_f64();
     let mut last_note = 0u64;
+    let mut link = announce(t, &placed).await;
+    let app_running = link.is_some();
     if let Some(p) = &ctx.progress {
         p.say(
             0.0,
@@ -363,7 +370,32 @@ async fn wait_for_approval(
         .await;
     }
     while started.elapsed() < t.approval_wait {
-        tokio::time::sleep(Duration::from_millis(250)).await;
+        match link.as_mut() {
+            Some(conn) => match conn.recv_within(Duration::from_millis(250)).await {
+                Ok(Some(Message::Decision {
+                    client_order_id,
+                    approve,
+                    by,
+                })) => {
+                    let (status, message) = apply_decision(t, &client_order_id, approve, &by).await;
+                    let reply = Message::DecisionApplied {
+                        client_order_id,
+                        status,
+                        message,
+                    };
+                    if conn.send(&reply).await.is_err() {
+                        link = None;
+                    }
+                }
+                Ok(Some(_)) => {}
+                Ok(None) => {}
+                Err(err) => {
+                    tracing::debug!(%err, "the app's channel dropped; the order stays pending in the store");
+                    link = None;
+                }
+            },
+            None => tokio::time::sleep(Duration::from_millis(250)).await,
+        }
         let order = t.desk.order(&id).await?;
         let decided = !matches!(
             order.status,
@@ -420,19 +452,85 @@ async fn wait_for_approval(
         .approval_expires_at
         .map(|e| e.format("%H:%M UTC").to_string())
         .unwrap_or_default();
+    let app = if app_running {
+        "The person has been asked in the QuantDesk app."
+    } else {
+        "The QuantDesk app is not running, so the request waits in QuantDesk until the person \
+         opens it."
+    };
     Ok(PlaceOrderOut {
         broker: placed.broker,
         mode: placed.mode,
         outcome: "pending_approval".into(),
         client_order_id: id.clone(),
         message: format!(
-            "waiting for your approval in QuantDesk: order {id}. It stays pending until the person \
-             approves or rejects it in the QuantDesk app (it expires unsent at {expires}); if the \
-             app is closed it waits there. Follow it with get_orders."
+            "waiting for your approval in QuantDesk: order {id}. {app} It is sent only if \
+             approved (and still inside the limits then); unapproved, it expires unsent at \
+             {expires}. Follow it with get_orders."
         ),
         rule: None,
         order: Some(order.into()),
     })
+}
+
+/// Tells the desktop app about the pending order; `None` if the app is not running.
+async fn announce(t: &Trading, placed: &Placed) -> Option<Connection> {
+    let dir = t.data_dir.as_ref()?;
+    let order = placed.order.as_ref()?;
+    let mut conn = match quantdesk_ipc::connect_to_app(dir).await {
+        Ok(conn) => conn,
+        Err(err) => {
+            tracing::info!(%err, "approval request stays in the store");
+            return None;
+        }
+    };
+    let r = &order.request;
+    let text = |d: Option<Decimal>| d.map(|d| d.to_string());
+    let value = r
+        .qty
+        .zip(r.limit_price.or(r.stop_price))
+        .map(|(q, p)| (q * p).to_string())
+        .or(text(r.notional))
+        .unwrap_or_default();
+    let request = ApprovalRequest {
+        client_order_id: order.client_order_id.clone(),
+        broker: order.broker.clone(),
+        mode: order.mode.clone(),
+        symbol: r.symbol.to_string(),
+        side: r.side.to_string(),
+        order_type: r.order_type.to_string(),
+        qty: text(r.qty),
+        notional: text(r.notional),
+        limit_price: text(r.limit_price),
+        stop_price: text(r.stop_price),
+        value,
+        expires_at: order.approval_expires_at,
+    };
+    match conn.send(&Message::ApprovalRequested(Box::new(request))).await {
+        Ok(()) => Some(conn),
+        Err(err) => {
+            tracing::info!(%err, "could not announce the approval request to the app");
+            None
+        }
+    }
+}
+
+/// Applies the person's decision received over the app's channel: approval goes through the
+/// guard again and is sent if it still passes; rejection is recorded.
+async fn apply_decision(t: &Trading, id: &str, approve: bool, by: &str) -> (String, String) {
+    let by = format!("person via QuantDesk app ({by})");
+    if approve {
+        match t.desk.approve(id, &by).await {
+            Ok(placed) => (placed.outcome, placed.message),
+            Err(err) => ("error".into(), err.to_string()),
+        }
+    } else {
+        match t.desk.reject(id, &by).await {
+            Ok(true) => ("rejected_by_person".into(), "rejected; not sent".into()),
+            Ok(false) => ("unchanged".into(), "the order was no longer pending".into()),
+            Err(err) => ("error".into(), err.to_string()),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
