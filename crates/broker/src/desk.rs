@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use crate::{AccountInfo, Broker, BrokerError, BrokerEvent, PositionInfo, Sent};
 
 /// A send claimed this long ago and still not recorded is taken over by reconciliation.
-const STALE_SEND: i64 = 60;
+const STALE_SEND: Duration = Duration::seconds(60);
 
 /// An order as answers show it: the journal row plus which money it is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -47,6 +47,8 @@ pub struct Desk {
     broker: Arc<dyn Broker>,
     store: Store,
     actor: String,
+    /// How old an unrecorded claim must be before reconciliation takes it over.
+    stale_after: Duration,
 }
 
 fn db(e: sqlx::Error) -> BrokerError {
@@ -61,7 +63,15 @@ impl Desk {
             broker,
             store,
             actor: actor.into(),
+            stale_after: STALE_SEND,
         }
+    }
+
+    /// Sets how long a claimed, unrecorded send is left to its process before reconciliation
+    /// takes it over (tests that kill sidecars shorten it).
+    pub fn with_stale_after(mut self, after: Duration) -> Self {
+        self.stale_after = after;
+        self
     }
 
     pub fn with_approval_ttl(mut self, ttl: Duration) -> Self {
@@ -358,7 +368,7 @@ impl Desk {
     /// claim older than a minute. Compare-and-set: `true` for exactly one claimer.
     async fn claim(&self, client_order_id: &str, stale_too: bool) -> Result<bool, BrokerError> {
         let now = Utc::now();
-        let stale_before = now - Duration::seconds(STALE_SEND);
+        let stale_before = now - self.stale_after;
         let ts = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
         let mut tx = self
             .store
@@ -390,7 +400,7 @@ impl Desk {
     /// broker by client order id and recorded if it has them, sent if it does not. Nothing is
     /// sent that the broker already has.
     pub async fn reconcile(&self) -> Result<Vec<OrderRecord>, BrokerError> {
-        let cutoff = Utc::now() - Duration::seconds(STALE_SEND);
+        let cutoff = Utc::now() - self.stale_after;
         let mut done = Vec::new();
         let stuck = self
             .guard

@@ -159,7 +159,8 @@ async fn main() -> anyhow::Result<()> {
 }
 
 /// The trading desk over the broker in use, with the approval timings from the environment
-/// (`QUANTDESK_APPROVAL_WAIT_SECS`, default 40; `QUANTDESK_APPROVAL_TTL_SECS`, default 900).
+/// (`QUANTDESK_APPROVAL_WAIT_SECS`, default 40; `QUANTDESK_APPROVAL_TTL_SECS`, default 900;
+/// `QUANTDESK_RECONCILE_AFTER_SECS`, default 60: when a dead process's unrecorded send is taken over).
 fn trading_desk(
     store: &Store,
     paper: Arc<PaperBroker>,
@@ -172,10 +173,17 @@ fn trading_desk(
         }
     };
     let ttl = secs("QUANTDESK_APPROVAL_TTL_SECS", 15 * 60)?;
+    let stale = secs("QUANTDESK_RECONCILE_AFTER_SECS", 60)?;
+    // An out-of-range number of seconds is a configuration error, not a reason to panic.
+    let duration = |name: &str, secs: u64| {
+        i64::try_from(secs)
+            .ok()
+            .and_then(chrono::Duration::try_seconds)
+            .with_context(|| format!("{name}: {secs} seconds is out of range"))
+    };
     let desk = Desk::new(store.clone(), paper, format!("mcp:{}", std::process::id()))
-        .with_approval_ttl(chrono::Duration::seconds(
-            i64::try_from(ttl).unwrap_or(i64::MAX),
-        ));
+        .with_approval_ttl(duration("QUANTDESK_APPROVAL_TTL_SECS", ttl)?)
+        .with_stale_after(duration("QUANTDESK_RECONCILE_AFTER_SECS", stale)?);
     let mut trading = tools::trading::Trading::new(desk);
     trading.approval_wait =
         std::time::Duration::from_secs(secs("QUANTDESK_APPROVAL_WAIT_SECS", 40)?);
