@@ -19,7 +19,8 @@ pub fn bench(args: &[String]) -> Result<()> {
             .args(["bench", "--workspace", "--exclude", "quantdesk-app"])
             .args(args),
     )?;
-    talib_comparison()
+    talib_comparison()?;
+    backtest_comparison()
 }
 
 /// Median time in seconds of criterion benchmark `group/name`, from its saved estimates.
@@ -80,6 +81,78 @@ fn talib_comparison() -> Result<()> {
             "{name:<8} {:>12.3} {:>12.3} {ratio:>8.2}  {verdict}",
             ours * 1e3,
             theirs * 1e3
+        );
+    }
+    Ok(())
+}
+
+/// backtesting.py and vectorbt (from PyPI, in their own venv) on the GOOG SMA-cross run that
+/// `backtest/goog_sma_cross` times, plus our absolute targets for 1,000,000 bars and the grid.
+fn backtest_comparison() -> Result<()> {
+    let quant = step::root().join("crates/quant/benches");
+    let goog = step::root().join("tests/fixtures/GOOG.csv");
+    let ours = |name: &str| criterion_median("backtest", name);
+    let Ok(run) = ours("goog_sma_cross") else {
+        step::announce("backtest comparison");
+        eprintln!("    skipped: no backtest/goog_sma_cross result (run the backtest bench)");
+        return Ok(());
+    };
+    let venv = python::venv(
+        "bench-venv-backtest",
+        &quant.join("backtest_requirements.txt"),
+    )?;
+    step::announce("backtesting.py and vectorbt reference timings");
+    let out = Command::new(python::venv_bin(&venv, "python"))
+        .arg(quant.join("backtest_reference.py"))
+        .arg(&goog)
+        .output()
+        .context("running backtest_reference.py")?;
+    if !out.status.success() {
+        anyhow::bail!(
+            "backtest_reference.py failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let theirs: serde_json::Value =
+        serde_json::from_slice(&out.stdout).context("reading backtest timings")?;
+    let verdict = |met: bool| if met { "MET" } else { "MISSED" };
+    println!("\nBacktests: QuantDesk vs reference tools (GOOG SMA(10)/SMA(20) cross, 2,148 bars)");
+    println!(
+        "{:<16} {:>10} {:>12} {:>9} {:>8}  verdict",
+        "reference", "ours (ms)", "theirs (ms)", "ratio", "target"
+    );
+    for (key, label, target) in [
+        ("backtesting_py", "backtesting.py", 100.0),
+        ("vectorbt", "vectorbt", 20.0),
+    ] {
+        match theirs[key].as_f64() {
+            Some(t) => {
+                let ratio = t / run;
+                println!(
+                    "{label:<16} {:>10.3} {:>12.3} {ratio:>8.1}x {target:>7}x  {}",
+                    run * 1e3,
+                    t * 1e3,
+                    verdict(ratio >= target)
+                );
+            }
+            None => println!(
+                "{label:<16} skipped: {}",
+                theirs[format!("{key}_error")]
+                    .as_str()
+                    .unwrap_or("no timing")
+            ),
+        }
+    }
+    for (name, label, limit) in [
+        ("sma_cross_1m", "1,000,000-bar SMA cross", 10e-3),
+        ("sma_grid_78", "78-combination SMA grid on GOOG", 5e-3),
+    ] {
+        let t = ours(name)?;
+        println!(
+            "{label:<32} {:>9.3} ms  target < {:.0} ms  {}",
+            t * 1e3,
+            limit * 1e3,
+            verdict(t < limit)
         );
     }
     Ok(())

@@ -110,7 +110,7 @@ pub(crate) fn geometric_mean(returns: &[f64]) -> f64 {
         if g <= 0.0 {
             return 0.0;
         }
-        logs.push(g.ln());
+        logs.push(ln_ratio(g, 1.0));
     }
     (np_sum(&logs) / returns.len() as f64).exp() - 1.0
 }

@@ -297,6 +297,12 @@ pub fn compute_stats(
     let mut max_dd = f64::NAN;
     let (mut prev_zero, mut seg_max) = (0usize, f64::NAN);
     let mut bin = if n > 0 { ctx.bin(0) } else { 0 };
+    let daily = !matches!(ctx.freq_days, 7 | 31 | 365);
+    let mut day_end = if n > 0 {
+        (time[0].div_euclid(86_400) + 1) * 86_400
+    } else {
+        0
+    };
     for i in 0..n {
         let e = equity[i];
         running_peak = running_peak.max(e);
@@ -313,7 +319,16 @@ pub fn compute_stats(
             prev_zero = i;
             seg_max = dd;
         }
-        let next_bin = if i + 1 < n { ctx.bin(i + 1) } else { i64::MAX };
+        let next_bin = if i + 1 == n {
+            i64::MAX
+        } else if daily && time[i + 1] < day_end {
+            // Same calendar day: skip the division (this loop runs once per bar).
+            bin
+        } else {
+            let b = ctx.bin(i + 1);
+            day_end = (time[i + 1].div_euclid(86_400) + 1) * 86_400;
+            b
+        };
         if next_bin != bin {
             last_per_bin.push(e);
         }

@@ -279,34 +279,7 @@ impl<'a> Eval<'a, '_> {
         Ok(match e {
             Expr::Compare(op, a, b) => {
                 let (x, y) = (self.num(a, path)?, self.num(b, path)?);
-                let known = |i: usize| !x[i].is_nan() && !y[i].is_nan();
-                (0..self.n)
-                    .map(|i| {
-                        if !known(i) {
-                            return U;
-                        }
-                        let v = match op {
-                            CmpOp::Lt => x[i] < y[i],
-                            CmpOp::Le => x[i] <= y[i],
-                            CmpOp::Gt => x[i] > y[i],
-                            CmpOp::Ge => x[i] >= y[i],
-                            CmpOp::Eq => x[i] == y[i],
-                            CmpOp::Ne => x[i] != y[i],
-                            // backtesting.py's crossover: strict on both bars.
-                            CmpOp::CrossesAbove | CmpOp::CrossesBelow => {
-                                if i == 0 || !known(i - 1) {
-                                    return U;
-                                }
-                                if *op == CmpOp::CrossesAbove {
-                                    x[i - 1] < y[i - 1] && x[i] > y[i]
-                                } else {
-                                    x[i - 1] > y[i - 1] && x[i] < y[i]
-                                }
-                            }
-                        };
-                        if v { T } else { F }
-                    })
-                    .collect()
+                compare(*op, &x, &y)
             }
             Expr::And(a, b) => {
                 let (x, y) = (self.cond(a, path)?, self.cond(b, path)?);
@@ -365,5 +338,52 @@ fn column<'a>(cols: &Columns<'a>, c: Column) -> &'a [f64] {
         Column::Low => cols.low,
         Column::Close => cols.close,
         Column::Volume => cols.volume,
+    }
+}
+
+/// One comparison over whole columns, as a tight loop per operator (this runs once per rule per
+/// bar of every backtest).
+fn compare(op: CmpOp, x: &[f64], y: &[f64]) -> Vec<u8> {
+    fn each(x: &[f64], y: &[f64], f: impl Fn(f64, f64) -> bool) -> Vec<u8> {
+        x.iter()
+            .zip(y)
+            .map(|(&a, &b)| {
+                if a.is_nan() || b.is_nan() {
+                    U
+                } else if f(a, b) {
+                    T
+                } else {
+                    F
+                }
+            })
+            .collect()
+    }
+    match op {
+        CmpOp::Lt => each(x, y, |a, b| a < b),
+        CmpOp::Le => each(x, y, |a, b| a <= b),
+        CmpOp::Gt => each(x, y, |a, b| a > b),
+        CmpOp::Ge => each(x, y, |a, b| a >= b),
+        CmpOp::Eq => each(x, y, |a, b| a == b),
+        CmpOp::Ne => each(x, y, |a, b| a != b),
+        // backtesting.py's crossover: strict on both bars.
+        CmpOp::CrossesAbove | CmpOp::CrossesBelow => {
+            let above = op == CmpOp::CrossesAbove;
+            let n = x.len().min(y.len());
+            let mut out = Vec::with_capacity(n);
+            if n > 0 {
+                out.push(U);
+            }
+            for i in 1..n {
+                let (pa, pb, a, b) = (x[i - 1], y[i - 1], x[i], y[i]);
+                out.push(if pa.is_nan() || pb.is_nan() || a.is_nan() || b.is_nan() {
+                    U
+                } else if (above && pa < pb && a > b) || (!above && pa > pb && a < b) {
+                    T
+                } else {
+                    F
+                });
+            }
+            out
+        }
     }
 }
