@@ -88,7 +88,6 @@ pub(crate) struct Incoming {
     pub method: Method,
     pub path: String,
     pub query: Vec<(String, String)>,
-    #[allow(dead_code)] // read by the trading endpoints once they exist
     pub body: Bytes,
 }
 
@@ -142,6 +141,7 @@ struct Shared {
     secret: String,
     fixtures: Fixtures,
     log: Arc<Mutex<Vec<RecordedRequest>>>,
+    trading: Mutex<trading::Trading>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -157,9 +157,30 @@ pub struct StandInBuilder {
     secret: String,
     routes: Vec<Route>,
     with_fixtures: bool,
+    prices: std::collections::BTreeMap<String, rust_decimal::Decimal>,
+    market_open: bool,
+    pattern_day_trader: bool,
 }
 
 impl StandInBuilder {
+    /// The price orders for `symbol` fill at (default 100).
+    pub fn price(mut self, symbol: impl Into<String>, price: rust_decimal::Decimal) -> Self {
+        self.prices.insert(symbol.into(), price);
+        self
+    }
+
+    /// What `GET /v2/clock` says (default: open).
+    pub fn market_open(mut self, open: bool) -> Self {
+        self.market_open = open;
+        self
+    }
+
+    /// Flags the account as a pattern day trader: every new order gets Alpaca's PDT refusal.
+    pub fn pattern_day_trader(mut self, pdt: bool) -> Self {
+        self.pattern_day_trader = pdt;
+        self
+    }
+
     pub fn credentials(mut self, key_id: impl Into<String>, secret: impl Into<String>) -> Self {
         self.key_id = key_id.into();
         self.secret = secret.into();
@@ -192,6 +213,11 @@ impl StandInBuilder {
             secret: self.secret,
             fixtures,
             log: Arc::clone(&log),
+            trading: Mutex::new(trading::Trading::new(
+                self.prices,
+                self.market_open,
+                self.pattern_day_trader,
+            )),
         });
         let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
         let addr = listener.local_addr()?;
@@ -248,6 +274,9 @@ impl StandIn {
             secret: Self::SECRET.to_string(),
             routes: Vec::new(),
             with_fixtures: true,
+            prices: std::collections::BTreeMap::new(),
+            market_open: true,
+            pattern_day_trader: false,
         }
     }
 
@@ -320,20 +349,21 @@ async fn handle(
         query,
         body,
     };
-    dispatch(&shared.fixtures, &incoming)
+    dispatch(&shared, &incoming)
 }
 
 /// Exact canned routes first, then the endpoints computed from data (bars, and the trading
 /// endpoints once they exist), then canned routes with a `{symbol}` placeholder, then Alpaca's
 /// 404 for an unknown endpoint.
-fn dispatch(fixtures: &Fixtures, request: &Incoming) -> Reply {
+fn dispatch(shared: &Shared, request: &Incoming) -> Reply {
+    let fixtures = &shared.fixtures;
     if let Some(reply) = fixtures.exact(request) {
         return reply;
     }
     if let Some(reply) = market_data::handle(fixtures, request) {
         return reply;
     }
-    if let Some(reply) = trading::handle(request) {
+    if let Some(reply) = trading::handle(&mut lock(&shared.trading), request) {
         return reply;
     }
     if let Some(reply) = fixtures.pattern(request) {

@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_debug_implementations)]
 
+mod alpaca;
 mod desk;
 mod error;
 mod paper;
@@ -20,6 +21,7 @@ use quantdesk_domain::{Decimal, OrderStatus, Symbol};
 use quantdesk_guard::{OrderRecord, PricePoint};
 use serde::Serialize;
 
+pub use alpaca::{ALPACA_LIVE_URL, ALPACA_PAPER_URL, AlpacaBroker};
 pub use desk::{Desk, OrderView, Placed};
 pub use error::BrokerError;
 pub use paper::{PaperBroker, PaperConfig, REPLAY_START};

@@ -506,7 +506,10 @@ async fn announce(t: &Trading, placed: &Placed) -> Option<Connection> {
         value,
         expires_at: order.approval_expires_at,
     };
-    match conn.send(&Message::ApprovalRequested(Box::new(request))).await {
+    match conn
+        .send(&Message::ApprovalRequested(Box::new(request)))
+        .await
+    {
         Ok(()) => Some(conn),
         Err(err) => {
             tracing::info!(%err, "could not announce the approval request to the app");

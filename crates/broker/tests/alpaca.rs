@@ -1,0 +1,252 @@
+//! The Alpaca broker through the desk against the stand-in Alpaca server; its request log is the
+//! proof of what reached the broker and what never did.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::Utc;
+use quantdesk_alpaca_standin::{RecordedRequest, StandIn};
+use quantdesk_broker::{AlpacaBroker, Desk};
+use quantdesk_domain::{
+    BarSeries, Decimal, OptionChain, OrderRequest, OrderStatus, PriceSnapshot, Provenance, Side,
+    Symbol, SymbolInfo, TimeInForce, Timeframe,
+};
+use quantdesk_guard::{Limits, set_limits};
+use quantdesk_market::{BarsRequest, ChainRequest, MarketData, MarketError};
+use quantdesk_store::Store;
+use rust_decimal_macros::dec;
+
+/// Live-looking prices for the guard: GOOG at 600 as of now.
+#[derive(Debug)]
+struct Quotes;
+
+#[async_trait]
+impl MarketData for Quotes {
+    fn name(&self) -> &'static str {
+        "test-quotes"
+    }
+    async fn symbols(&self) -> Result<Vec<SymbolInfo>, MarketError> {
+        Ok(Vec::new())
+    }
+    async fn bars(&self, _: &BarsRequest) -> Result<BarSeries, MarketError> {
+        Err(MarketError::Unsupported("bars".into()))
+    }
+    async fn snapshot(&self, symbol: &Symbol) -> Result<PriceSnapshot, MarketError> {
+        let bar = quantdesk_domain::Bar {
+            time: Utc::now(),
+            open: dec!(600),
+            high: dec!(600),
+            low: dec!(600),
+            close: dec!(600),
+            volume: dec!(0),
+        };
+        Ok(PriceSnapshot::from_session(
+            symbol.clone(),
+            dec!(600),
+            &bar,
+            Timeframe::DAY,
+            None,
+            Provenance {
+                source: "test-quotes".into(),
+                as_of: Utc::now(),
+            },
+        ))
+    }
+    async fn option_chain(&self, _: &ChainRequest) -> Result<OptionChain, MarketError> {
+        Err(MarketError::Unsupported("options".into()))
+    }
+}
+
+fn goog() -> Symbol {
+    Symbol::parse("GOOG").unwrap()
+}
+
+async fn desk(standin: &StandIn, dir: &std::path::Path) -> (Store, Desk) {
+    let store = Store::open_in(dir).await.unwrap();
+    let broker = AlpacaBroker::new(
+        &standin.base_url(),
+        StandIn::KEY_ID,
+        StandIn::SECRET,
+        false,
+        store.clone(),
+        Arc::new(Quotes),
+    )
+    .unwrap();
+    (store.clone(), Desk::new(store, Arc::new(broker), "test"))
+}
+
+fn order_posts(standin: &StandIn) -> Vec<RecordedRequest> {
+    standin
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.path == "/v2/orders")
+        .collect()
+}
+
+async fn standin() -> StandIn {
+    StandIn::builder()
+        .price("GOOG", dec!(600))
+        .start()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn nothing_over_a_limit_reaches_alpaca_and_an_order_inside_is_sent_once() {
+    let standin = standin().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (_store, desk) = desk(&standin, dir.path()).await;
+    let refused = desk
+        .place(&OrderRequest::market(goog(), Side::Buy, dec!(100)), None)
+        .await
+        .unwrap();
+    assert_eq!(refused.rule.as_deref(), Some("max_order_value"));
+    assert_eq!(
+        (refused.broker.as_str(), refused.mode.as_str()),
+        ("alpaca", "paper")
+    );
+    assert!(
+        order_posts(&standin).is_empty(),
+        "a refused order reached Alpaca"
+    );
+
+    let placed = desk
+        .place(&OrderRequest::market(goog(), Side::Buy, dec!(10)), None)
+        .await
+        .unwrap();
+    assert_eq!(placed.outcome, "filled", "{placed:?}");
+    let posts = order_posts(&standin);
+    assert_eq!(posts.len(), 1);
+    let body: serde_json::Value = serde_json::from_str(&posts[0].body).unwrap();
+    assert_eq!(body["client_order_id"], placed.client_order_id.as_str());
+    assert_eq!(body["symbol"], "GOOG");
+    // A retry is the same order: nothing more is sent.
+    let again = desk
+        .place(&OrderRequest::market(goog(), Side::Buy, dec!(10)), None)
+        .await
+        .unwrap();
+    assert_eq!(again.outcome, "duplicate");
+    assert_eq!(order_posts(&standin).len(), 1);
+    let positions = desk.positions().await.unwrap();
+    assert_eq!(
+        (positions[0].symbol.as_str(), positions[0].qty),
+        ("GOOG", dec!(10))
+    );
+    assert_eq!(desk.account().await.unwrap().cash, dec!(94000));
+}
+
+#[tokio::test]
+async fn alpacas_refusals_become_rejected_orders() {
+    let standin = standin().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (store, desk) = desk(&standin, dir.path()).await;
+    set_limits(
+        &store,
+        &Limits {
+            max_order_value: None,
+            max_position_value: None,
+            max_position_pct_of_equity: None,
+            ..Limits::default()
+        },
+    )
+    .await
+    .unwrap();
+    let placed = desk
+        .place(
+            &OrderRequest::market(goog(), Side::Buy, dec!(500)),
+            Some("big"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(placed.outcome, "rejected_by_broker", "{placed:?}");
+    let order = desk.order("big").await.unwrap();
+    assert!(
+        order
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("insufficient buying power"),
+        "{order:?}"
+    );
+    assert_eq!(
+        desk.guard().reserved_notional().await.unwrap(),
+        Decimal::ZERO
+    );
+
+    let pdt = StandIn::builder()
+        .pattern_day_trader(true)
+        .start()
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (_store, desk) = self::desk(&pdt, dir.path()).await;
+    let placed = desk
+        .place(
+            &OrderRequest::market(goog(), Side::Buy, dec!(1)),
+            Some("pdt"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(placed.outcome, "rejected_by_broker");
+    assert!(
+        desk.order("pdt")
+            .await
+            .unwrap()
+            .reason
+            .unwrap()
+            .contains("pattern day trading"),
+    );
+}
+
+#[tokio::test]
+async fn a_closed_market_refuses_before_alpaca_is_asked() {
+    let standin = StandIn::builder().market_open(false).start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (_store, desk) = desk(&standin, dir.path()).await;
+    let placed = desk
+        .place(&OrderRequest::market(goog(), Side::Buy, dec!(1)), None)
+        .await
+        .unwrap();
+    assert_eq!(placed.rule.as_deref(), Some("market_hours_only"));
+    assert!(order_posts(&standin).is_empty());
+}
+
+#[tokio::test]
+async fn a_resting_order_cancels_and_a_lost_answer_is_reconciled_without_a_resend() {
+    let standin = standin().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (store, desk) = desk(&standin, dir.path()).await;
+    let mut rest = OrderRequest::limit(goog(), Side::Buy, dec!(2), dec!(590));
+    rest.time_in_force = TimeInForce::Gtc;
+    let placed = desk.place(&rest, Some("rest")).await.unwrap();
+    assert_eq!(placed.outcome, "open", "{placed:?}");
+    let cancelled = desk.cancel("rest").await.unwrap();
+    assert_eq!(cancelled.status, OrderStatus::Canceled);
+    assert!(
+        standin
+            .requests()
+            .iter()
+            .any(|r| r.method == "DELETE" && r.path.starts_with("/v2/orders/"))
+    );
+
+    // Sent and filled at Alpaca, but the answer never recorded (a crash): the journal says
+    // `sending`. Reconciliation asks Alpaca by client order id and does not send it again.
+    desk.place(
+        &OrderRequest::market(goog(), Side::Buy, dec!(1)),
+        Some("lost"),
+    )
+    .await
+    .unwrap();
+    sqlx::query(
+        "UPDATE orders SET status = 'sending', sending_at = '2000-01-01T00:00:00.000000Z', \
+         updated_at = '2000-01-01T00:00:00.000000Z' WHERE client_order_id = 'lost'",
+    )
+    .execute(store.pool())
+    .await
+    .unwrap();
+    let posts_before = order_posts(&standin).len();
+    let done = desk.reconcile().await.unwrap();
+    assert_eq!(done.len(), 1);
+    assert_eq!(done[0].status, OrderStatus::Filled);
+    assert_eq!(order_posts(&standin).len(), posts_before, "sent twice");
+}
