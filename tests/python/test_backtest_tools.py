@@ -4,6 +4,9 @@ the optimiser reproduces backtesting.py's grid; long searches become jobs."""
 
 import asyncio
 import json
+import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -172,3 +175,56 @@ async def test_long_searches_become_jobs(data_dir):
         assert len(result["walk_forward"]) == 3
         lost = ok(await s.call_tool("get_job", {"job_id": "job-1-1"}))
         assert lost["status"] == "lost" and "run the tool again" in lost["error"]
+
+
+async def test_analyze_strategy_reports_robustness_reproducibly(data_dir):
+    args = {"strategy": "sma_cross", "symbol": "GOOG", "commission": 0.002, "seed": 7}
+    async with session(data_dir) as s:
+        a = ok(await s.call_tool("analyze_strategy", args))
+        b = ok(await s.call_tool("analyze_strategy", args))
+    assert a["robustness"] == b["robustness"], "same seed, same answer"
+    r = a["robustness"]
+    assert r["in_sample"]["bars"] + r["out_of_sample"]["bars"] == r["full"]["bars"] == 2148
+    mc = r["monte_carlo"]
+    assert mc["runs"] == 1000
+    assert mc["final_equity"]["p5"] <= mc["final_equity"]["p50"] <= mc["final_equity"]["p95"]
+    assert mc["max_drawdown_pct"]["p5"] <= mc["max_drawdown_pct"]["p95"] <= 0
+    assert {x["param"] for x in r["sensitivity"]} == {"fast", "slow"}
+    assert isinstance(r["warnings"], list)
+    assert close(a["stats"]["equity_final"], 55574.51294000004)
+
+
+async def test_report_is_self_contained_and_renders_in_headless_chromium(data_dir, tmp_path):
+    async with session(data_dir) as s:
+        out = ok(
+            await s.call_tool(
+                "generate_report",
+                {"strategy": "sma_cross", "symbol": "GOOG", "commission": 0.002, "constraint": "fast < slow"},
+            )
+        )
+    path = Path(out["path"])
+    assert path.parent == data_dir / "reports" and path.is_file()
+    html = path.read_text()
+    assert "<svg" in html and "Equity curve against buy-and-hold" in html and "heat map" in html
+    # No network: nothing fetched, no script.
+    for needle in ("<script", "src=", "http://", "https://", "<link"):
+        assert needle not in html, needle
+    assert "return" in out["markdown"] and out["trades"] == 94
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not chromium:
+        pytest.skip("chromium not installed (Debian: apt-get install chromium)")
+    shot = tmp_path / "report.png"
+    run = subprocess.run(
+        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+         "--host-resolver-rules=MAP * ~NOTFOUND", "--window-size=1000,1300",
+         f"--screenshot={shot}", path.as_uri()],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert shot.is_file() and shot.stat().st_size > 20_000, run.stderr[-2000:]
+    dom = subprocess.run(
+        [chromium, "--headless", "--no-sandbox", "--disable-gpu",
+         "--host-resolver-rules=MAP * ~NOTFOUND", "--dump-dom", path.as_uri()],
+        capture_output=True, text=True, timeout=120,
+    ).stdout
+    assert "Equity curve against buy-and-hold" in dom and "<polyline" in dom

@@ -1,4 +1,6 @@
-//! Backtesting tools: `run_backtest`, `optimize_parameters` and `get_job` — thin handlers that
+//! Backtesting tools: `run_backtest`, `optimize_parameters`, `analyze_strategy`,
+//! `generate_report` (the one that writes a file, into `<data-dir>/reports/`) and `get_job` —
+//! thin handlers that
 //! load bars through the market provider and hand them to `quantdesk_quant::backtest`.
 //!
 //! Nothing here computes a statistic or decides a fill: that is the quant crate's job. These
@@ -16,6 +18,8 @@ use quantdesk_market::BarsRequest;
 use quantdesk_quant::backtest::optimize::{
     self, Constraint, Heatmap, Request, Search, optimize_combinations, walk_forward,
 };
+use quantdesk_quant::backtest::report::{ReportInput, markdown, render};
+use quantdesk_quant::backtest::robustness::{Analysis, Robustness, analyze};
 use quantdesk_quant::backtest::strategy::{EXAMPLES, Strategy, example};
 use quantdesk_quant::backtest::{MarketContext, Settings, Stats, drawdown, run_strategy};
 use quantdesk_quant::indicators::OwnedColumns;
@@ -49,6 +53,18 @@ pub fn tools() -> Vec<Tool> {
             "Grid or random search over a strategy's params (their min/max/step, or ranges), optional constraint like \"fast < slow\", maximising any stat (default sharpe_ratio); optional walk-forward. Returns best params, top results, a 2-param heat map. Long searches return a job_id for get_job.",
             Effect::ReadOnly,
         ),
+        define::<AnalyzeParams, AnalyzeOut>(
+            "analyze_strategy",
+            "Strategy robustness",
+            "Backtest stats plus robustness: in-sample vs out-of-sample, Monte Carlo bootstrap of trade returns (final equity and drawdown percentiles), sensitivity of a stat to each param ±1 step, plain-language warnings. Same strategy/broker fields as run_backtest.",
+            Effect::ReadOnly,
+        ),
+        define::<ReportParams, ReportOut>(
+            "generate_report",
+            "Backtest report (HTML)",
+            "Write a self-contained HTML report (equity vs buy & hold, drawdown, trades on price, stats, trade list, 2-param heat map, robustness) to the QuantDesk reports folder; returns its path and a Markdown summary. Same strategy/broker fields as run_backtest.",
+            Effect::WritesFile,
+        ),
         define::<GetJobParams, JobOut>(
             "get_job",
             "Long-running job",
@@ -66,6 +82,8 @@ pub async fn call(
     Some(match name {
         "run_backtest" => run(args, |p| run_backtest(ctx, p)).await,
         "optimize_parameters" => run(args, |p| optimize_parameters(ctx, p)).await,
+        "analyze_strategy" => run(args, |p| analyze_strategy(ctx, p)).await,
+        "generate_report" => run(args, |p| generate_report(ctx, p)).await,
         "get_job" => run(args, get_job).await,
         _ => return None,
     })
@@ -528,6 +546,237 @@ async fn optimize_parameters(ctx: &Ctx, p: OptimizeParams) -> Result<OptimizeOut
     tokio::task::spawn_blocking(move || job(&progress))
         .await
         .map_err(|e| ToolError(format!("the search stopped: {e}")))?
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct AnalyzeParams {
+    /// JSON, or an example name.
+    pub strategy: Value,
+    /// Override param defaults.
+    pub params: Option<BTreeMap<String, f64>>,
+    pub symbol: Symbol,
+    pub timeframe: Option<Timeframe>,
+    pub start: Option<String>,
+    pub end: Option<String>,
+    #[serde(flatten)]
+    pub broker: BrokerParams,
+    /// Share of bars in-sample, default 0.7.
+    pub in_sample_share: Option<f64>,
+    /// Default 1000.
+    pub monte_carlo_runs: Option<u32>,
+    pub seed: Option<u64>,
+    /// Stat for sensitivity, default sharpe_ratio.
+    pub metric: Option<String>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct AnalyzeOut {
+    pub symbol: Symbol,
+    pub strategy: Option<String>,
+    pub params: BTreeMap<String, f64>,
+    pub stats: Stats,
+    pub robustness: Robustness,
+    pub source: String,
+    pub as_of: DateTime<Utc>,
+}
+
+async fn analyze_strategy(ctx: &Ctx, p: AnalyzeParams) -> Result<AnalyzeOut, ToolError> {
+    let strategy = strategy_from(&p.strategy)?;
+    let series = bars(
+        ctx,
+        p.symbol,
+        p.timeframe,
+        p.start.as_deref(),
+        p.end.as_deref(),
+    )
+    .await?;
+    let metric = p.metric.unwrap_or_else(|| "sharpe_ratio".into());
+    if !Stats::KEYS.contains(&metric.as_str()) {
+        return Err(ToolError(format!(
+            "invalid 'metric': '{metric}'; use one of {}",
+            Stats::KEYS.join(", ")
+        )));
+    }
+    let analysis_settings = p.broker.settings();
+    let values = p.params.unwrap_or_default();
+    let runs = p.monte_carlo_runs.unwrap_or(1000).min(100_000) as usize;
+    let share = p.in_sample_share.unwrap_or(0.7);
+    let seed = p.seed.unwrap_or(1);
+    let cols = OwnedColumns::from_bars(&series.bars);
+    let (full, robustness) = tokio::task::spawn_blocking(move || {
+        let a = Analysis {
+            strategy: &strategy,
+            values,
+            settings: analysis_settings,
+            in_sample_share: share,
+            monte_carlo_runs: runs,
+            seed,
+            metric,
+        };
+        analyze(&cols.view(), &a).map(|(o, r)| ((o, strategy.name.clone()), r))
+    })
+    .await
+    .map_err(|e| ToolError(format!("the analysis stopped: {e}")))?
+    .map_err(|e| ToolError(e.to_string()))?;
+    let ((outcome, name), robustness) = (full, robustness);
+    Ok(AnalyzeOut {
+        symbol: series.symbol,
+        strategy: name,
+        params: outcome.params,
+        stats: outcome.stats,
+        robustness,
+        source: series.provenance.source,
+        as_of: series.provenance.as_of,
+    })
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct ReportParams {
+    /// JSON, or an example name.
+    pub strategy: Value,
+    /// Override param defaults.
+    pub params: Option<BTreeMap<String, f64>>,
+    pub symbol: Symbol,
+    pub timeframe: Option<Timeframe>,
+    pub start: Option<String>,
+    pub end: Option<String>,
+    #[serde(flatten)]
+    pub broker: BrokerParams,
+    /// Heat map over the strategy's param ranges (default true when it has two).
+    pub heatmap: Option<bool>,
+    /// For the heat map, e.g. "fast < slow".
+    pub constraint: Option<String>,
+    /// Heat-map stat, default sharpe_ratio.
+    pub maximize: Option<String>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ReportOut {
+    /// The HTML file.
+    pub path: String,
+    pub markdown: String,
+    pub return_pct: f64,
+    pub trades: usize,
+    pub source: String,
+    pub as_of: DateTime<Utc>,
+}
+
+async fn generate_report(ctx: &Ctx, p: ReportParams) -> Result<ReportOut, ToolError> {
+    let strategy = strategy_from(&p.strategy)?;
+    let series = bars(
+        ctx,
+        p.symbol,
+        p.timeframe,
+        p.start.as_deref(),
+        p.end.as_deref(),
+    )
+    .await?;
+    let ranged = strategy
+        .params
+        .iter()
+        .filter(|q| q.min.is_some() && q.max.is_some())
+        .count();
+    let want_heat = p.heatmap.unwrap_or(ranged >= 2);
+    let constraint = p
+        .constraint
+        .as_deref()
+        .filter(|c| !c.trim().is_empty())
+        .map(|c| Constraint::parse(c, &strategy))
+        .transpose()
+        .map_err(|e| ToolError(e.to_string()))?;
+    let maximize = p.maximize.unwrap_or_else(|| "sharpe_ratio".into());
+    let report_settings = p.broker.settings();
+    let values = p.params.unwrap_or_default();
+    let dir = ctx
+        .store
+        .path()
+        .parent()
+        .map(|d| d.join("reports"))
+        .ok_or_else(|| ToolError::new("the data folder is unknown"))?;
+    let symbol = series.symbol.to_string();
+    let provenance = format!(
+        "{} data, as of {}",
+        series.provenance.source,
+        series.provenance.as_of.format("%Y-%m-%d %H:%M UTC")
+    );
+    let now = Utc::now();
+    let cols = OwnedColumns::from_bars(&series.bars);
+    let (path, md, ret, trades) = tokio::task::spawn_blocking(move || {
+        let view = cols.view();
+        let a = Analysis {
+            strategy: &strategy,
+            values,
+            settings: report_settings,
+            in_sample_share: 0.7,
+            monte_carlo_runs: 1000,
+            seed: 1,
+            metric: maximize.clone(),
+        };
+        let (outcome, robustness) = analyze(&view, &a).map_err(|e| ToolError(e.to_string()))?;
+        let heatmap = if want_heat {
+            let req = Request {
+                strategy: &strategy,
+                ranges: BTreeMap::new(),
+                constraint,
+                maximize,
+                search: Search::Grid,
+                settings: report_settings,
+            };
+            let ctx = MarketContext::new(&view);
+            req.combinations()
+                .and_then(|c| optimize_combinations(&view, &ctx, &req, c, &|_| {}))
+                .map_err(|e| ToolError(e.to_string()))?
+                .heatmap
+        } else {
+            None
+        };
+        let name = strategy.name.clone().unwrap_or_else(|| "Strategy".into());
+        let generated = now.format("%Y-%m-%d %H:%M UTC").to_string();
+        let input = ReportInput {
+            symbol: &symbol,
+            strategy_name: &name,
+            params: &outcome.params,
+            settings: &report_settings,
+            cols: &view,
+            outcome: &outcome,
+            heatmap: heatmap.as_ref(),
+            robustness: Some(&robustness),
+            provenance: &provenance,
+            generated: &generated,
+        };
+        let html = render(&input);
+        let md = markdown(&input);
+        let slug: String = format!("{symbol}-{name}")
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_lowercase()
+                } else {
+                    '-'
+                }
+            })
+            .collect();
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| ToolError(format!("cannot create {}: {e}", dir.display())))?;
+        let path = dir.join(format!(
+            "{slug}-{}-{}.html",
+            now.format("%Y%m%d-%H%M%S"),
+            std::process::id()
+        ));
+        std::fs::write(&path, html)
+            .map_err(|e| ToolError(format!("cannot write {}: {e}", path.display())))?;
+        Ok::<_, ToolError>((path, md, outcome.stats.return_pct, outcome.stats.trades))
+    })
+    .await
+    .map_err(|e| ToolError(format!("the report stopped: {e}")))??;
+    Ok(ReportOut {
+        path: path.display().to_string(),
+        markdown: md,
+        return_pct: ret,
+        trades,
+        source: series.provenance.source,
+        as_of: series.provenance.as_of,
+    })
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

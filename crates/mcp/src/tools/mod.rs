@@ -78,6 +78,8 @@ pub enum Effect {
     ReadOnly,
     /// Places or cancels orders: money may move (destructive, whatever the guard allows).
     Trades { idempotent: bool },
+    /// Writes a new file under the data folder (a report); overwrites nothing.
+    WritesFile,
 }
 
 /// A tool's definition from its parameter and output types.
@@ -99,6 +101,11 @@ pub fn define<P: JsonSchema + 'static, O: JsonSchema + 'static>(
             .read_only(false)
             .destructive(true)
             .idempotent(idempotent)
+            .open_world(true),
+        Effect::WritesFile => ToolAnnotations::with_title(title)
+            .read_only(false)
+            .destructive(false)
+            .idempotent(false)
             .open_world(true),
     };
     let output = lean_output(numbers_for_money(schema_for_output::<O>().as_ref().clone()));

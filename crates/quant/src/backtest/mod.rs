@@ -15,6 +15,8 @@
 mod engine;
 mod numeric;
 pub mod optimize;
+pub mod report;
+pub mod robustness;
 mod stats;
 pub mod strategy;
 
