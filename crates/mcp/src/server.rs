@@ -21,6 +21,9 @@ use crate::tools::{self, Ctx};
 
 const INSTRUCTIONS: &str = "QuantDesk: market data for a personal quant.\n\
 - Market data: get_stock_price, get_market_data (OHLCV bars), get_crypto_prices, get_options_chain.\n\
+- Backtesting: run_backtest, optimize_parameters, analyze_strategy, generate_report, get_job; \
+strategies are JSON (examples by name: sma_cross, rsi_mean_reversion, macd_trend, \
+bollinger_breakout, donchian_breakout). Past results are not a forecast: say so.\n\
 Every answer names its source and as-of time: 'bundled' is real history shipped with QuantDesk \
 (not live), 'model' is computed (not traded). Tell the person which it is.";
 
