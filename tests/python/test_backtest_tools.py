@@ -148,6 +148,23 @@ async def test_optimiser_reproduces_backtesting_py_grid(data_dir):
     assert heat["x"] == "fast" and heat["y"] == "slow" and len(heat["values"]) == 12
 
 
+async def test_optimiser_reports_progress_when_asked(data_dir):
+    seen = []
+
+    async def on_progress(progress, total, message):
+        seen.append((progress, total))
+
+    async with session(data_dir) as s:
+        ok(
+            await s.call_tool(
+                "optimize_parameters",
+                {"strategy": "sma_cross", "symbol": "GOOG", "constraint": "fast < slow"},
+                progress_callback=on_progress,
+            )
+        )
+    assert seen and seen[0] == (0, 78) and seen[-1] == (78, 78), seen
+
+
 async def test_long_searches_become_jobs(data_dir):
     async with session(data_dir) as s:
         started = ok(

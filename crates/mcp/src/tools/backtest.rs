@@ -23,7 +23,7 @@ use quantdesk_quant::backtest::robustness::{Analysis, Robustness, analyze};
 use quantdesk_quant::backtest::strategy::{EXAMPLES, Strategy, example};
 use quantdesk_quant::backtest::{MarketContext, Settings, Stats, drawdown, run_strategy};
 use quantdesk_quant::indicators::OwnedColumns;
-use rmcp::model::Tool;
+use rmcp::model::{ProgressNotificationParam, Tool};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -542,10 +542,35 @@ async fn optimize_parameters(ctx: &Ctx, p: OptimizeParams) -> Result<OptimizeOut
             ..OptimizeOut::default()
         });
     }
-    let progress = AtomicUsize::new(0);
-    tokio::task::spawn_blocking(move || job(&progress))
-        .await
-        .map_err(|e| ToolError(format!("the search stopped: {e}")))?
+    // Synchronous search: progress notifications every quarter second while it runs (they do
+    // not extend Claude Desktop's time limit; the job path above handles long searches).
+    let progress = Arc::new(AtomicUsize::new(0));
+    let counter = progress.clone();
+    let mut handle = tokio::task::spawn_blocking(move || job(&counter));
+    notify(ctx, 0, total).await;
+    let result = loop {
+        tokio::select! {
+            r = &mut handle => break r,
+            _ = tokio::time::sleep(std::time::Duration::from_millis(250)) => {
+                notify(ctx, progress.load(Ordering::Relaxed), total).await;
+            }
+        }
+    };
+    let out = result.map_err(|e| ToolError(format!("the search stopped: {e}")))??;
+    notify(ctx, total, total).await;
+    Ok(out)
+}
+
+/// A progress notification, if the client asked for them (a progress token on the call).
+async fn notify(ctx: &Ctx, done: usize, total: usize) {
+    if let Some(p) = &ctx.progress {
+        let mut n = ProgressNotificationParam::new(p.token.clone(), done as f64);
+        n.total = Some(total as f64);
+        n.message = Some(format!("{done} of {total} backtests"));
+        if let Err(err) = p.peer.notify_progress(n).await {
+            tracing::debug!(%err, "progress notification not delivered");
+        }
+    }
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

@@ -613,21 +613,24 @@ pub fn run(columns: &Columns<'_>, plan: &Plan, settings: &Settings) -> Result<Ru
         next_id: 0,
         scratch: Vec::new(),
     };
-    let mut equity = vec![f64::NAN; n];
     let start = 1 + plan.warmup;
+    // Bars before the first decision hold cash; they are back-filled below.
+    let mut equity: Vec<f64> = Vec::with_capacity(n);
+    equity.resize(start.min(n), settings.cash);
     let mut out_of_money = false;
     for i in start..n {
         if !b.orders.is_empty() {
             b.process_orders(i);
         }
         let e = b.equity(i);
-        equity[i] = e;
+        equity.push(e);
         if e <= 0.0 {
             while !b.trades.is_empty() {
                 b.close_trade(0, b.close[i], i);
             }
             b.cash = 0.0;
-            equity[i..].iter_mut().for_each(|x| *x = 0.0);
+            equity.truncate(i);
+            equity.resize(n, 0.0);
             out_of_money = true;
             break;
         }

@@ -52,17 +52,22 @@ impl<'a> MarketContext<'a> {
             k => (diffs[k / 2 - 1] as f64 + diffs[k / 2] as f64) / 2.0,
         };
         let freq_days = (period / 86_400.0).floor() as i64;
+        // Share of bars on a Saturday or Sunday; the weekday is worked out once per day, not
+        // per bar (a division per bar is most of this loop's cost on minute bars).
+        let (mut weekend, mut day_end, mut is_weekend) = (0usize, i64::MIN, false);
+        for &t in time {
+            if t >= day_end || t < day_end - 86_400 {
+                let day = t.div_euclid(86_400);
+                day_end = (day + 1) * 86_400;
+                // 1970-01-01 was a Thursday: Monday = 0.
+                is_weekend = (day + 3).rem_euclid(7) >= 5;
+            }
+            weekend += usize::from(is_weekend);
+        }
         let weekend_share = if time.is_empty() {
             0.0
         } else {
-            time.iter()
-                .filter(|&&t| {
-                    // 1970-01-01 was a Thursday: Monday = 0.
-                    let dow = (t.div_euclid(86_400) + 3).rem_euclid(7);
-                    dow >= 5
-                })
-                .count() as f64
-                / time.len() as f64
+            weekend as f64 / time.len() as f64
         };
         let annual_periods = match freq_days {
             7 => 52.0,
