@@ -151,8 +151,10 @@ async def test_trading_tools_are_annotated_and_the_mode_is_stated(data_dir, plat
         for name in ["get_positions", "get_account_balance", "get_orders"]:
             assert tools[name].annotations.read_only_hint is True, name
         assert not any("approve" in n for n in tools), "no tool may approve"
-        size = len(json.dumps([t.model_dump(mode="json", exclude_none=True) for t in tools.values()]))
-        assert size < 32 * 1024, size
+        # The five trading tools' share of the tool-list budget (32 KB for about 16 tools).
+        trading = ["place_order", "cancel_order", "get_positions", "get_account_balance", "get_orders"]
+        size = len(json.dumps([tools[n].model_dump(mode="json", exclude_none=True) for n in trading]))
+        assert size < 5 * 2048, size
     # The server instructions say which money moves.
     init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
         "protocolVersion": "2025-06-18", "capabilities": {},

@@ -33,6 +33,9 @@ pub use routes::Route;
 
 use fixtures::Fixtures;
 
+/// `GET` here returns the request log as JSON, for cross-process tests. Not an Alpaca endpoint.
+pub const REQUEST_LOG_PATH: &str = "/_standin/requests";
+
 /// The header carrying the API key ID, as Alpaca names it.
 pub const KEY_ID_HEADER: &str = "APCA-API-KEY-ID";
 /// The header carrying the API secret, as Alpaca names it.
@@ -315,6 +318,20 @@ async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Reply {
+    if uri.path() == REQUEST_LOG_PATH {
+        // For tests in another process: the log so far (not itself logged). Secrets are
+        // already redacted in it.
+        let log: Vec<serde_json::Value> = lock(&shared.log)
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "method": r.method, "path": r.path, "query": r.query, "body": r.body,
+                    "authorized": r.authorized,
+                })
+            })
+            .collect();
+        return Reply::json(200, &serde_json::Value::Array(log));
+    }
     let query = Query::<Vec<(String, String)>>::try_from_uri(&uri)
         .map(|Query(q)| q)
         .unwrap_or_default();

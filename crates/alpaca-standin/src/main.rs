@@ -1,11 +1,20 @@
 //! Runs the stand-in Alpaca server for cross-process tests: prints its base URL on the first
-//! line of stdout, serves until stdin closes, then stops. Test use only.
+//! line of stdout, serves until stdin closes, then stops. Its request log is at
+//! `GET /_standin/requests`. Test use only.
 
 use std::io::Read;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    let standin = quantdesk_alpaca_standin::StandIn::start().await;
+    // Orders for GOOG fill at the last price of the GOOG snapshot fixture.
+    let standin = match quantdesk_alpaca_standin::StandIn::builder()
+        .price("GOOG", rust_decimal::Decimal::new(80619, 2))
+        .start()
+        .await
+    {
+        Ok(standin) => standin,
+        Err(err) => panic!("alpaca stand-in failed to start: {err}"),
+    };
     println!("{}", standin.base_url());
     // The test holds our stdin; when it closes it (or dies), we stop.
     let _ = tokio::task::spawn_blocking(|| std::io::stdin().read_to_end(&mut Vec::new())).await;

@@ -18,7 +18,9 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::{Parser, ValueEnum};
-use quantdesk_broker::{Broker, Desk, PaperBroker, PaperConfig};
+use quantdesk_broker::{
+    ALPACA_LIVE_URL, ALPACA_PAPER_URL, AlpacaBroker, Broker, Desk, PaperBroker, PaperConfig,
+};
 use quantdesk_keys::{RevocationSource, Verifier, account};
 use quantdesk_market::{AlpacaConfig, AlpacaProvider, BundledProvider, CachedProvider, MarketData};
 use quantdesk_store::Store;
@@ -37,6 +39,11 @@ struct Cli {
     /// Where market data comes from.
     #[arg(long, env = "QUANTDESK_PROVIDER", value_enum, default_value_t = ProviderKind::Bundled)]
     provider: ProviderKind,
+
+    /// Where orders go: the built-in paper broker, or Alpaca (APCA_API_KEY_ID /
+    /// APCA_API_SECRET_KEY; paper endpoint unless the person turned live trading on).
+    #[arg(long, env = "QUANTDESK_BROKER", value_enum, default_value_t = BrokerKind::Paper)]
+    broker: BrokerKind,
 
     /// Log filter, e.g. `info` or `quantdesk=debug`.
     #[arg(long, env = "QUANTDESK_LOG", default_value = "info")]
@@ -61,6 +68,14 @@ enum Command {
         #[arg(long)]
         set: Option<chrono::NaiveDate>,
     },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum BrokerKind {
+    /// The built-in paper broker: simulated money, offline.
+    Paper,
+    /// Alpaca, through its Trading API.
+    Alpaca,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -126,7 +141,11 @@ async fn main() -> anyhow::Result<()> {
         println!("{}", serde_json::to_string(&paper.clock().await?)?);
         return Ok(());
     }
-    let trading = Arc::new(trading_desk(&store, paper, &data_dir)?);
+    let broker: Arc<dyn Broker> = match cli.broker {
+        BrokerKind::Paper => paper,
+        BrokerKind::Alpaca => Arc::new(alpaca_broker(&store, market.clone()).await?),
+    };
+    let trading = Arc::new(trading_desk(&store, broker, &data_dir)?);
     tracing::info!(mode = %trading.mode_line(), "trading");
     {
         // Orders a killed sidecar left claimed but unrecorded are settled with the broker, in
@@ -163,7 +182,7 @@ async fn main() -> anyhow::Result<()> {
 /// `QUANTDESK_RECONCILE_AFTER_SECS`, default 60: when a dead process's unrecorded send is taken over).
 fn trading_desk(
     store: &Store,
-    paper: Arc<PaperBroker>,
+    broker: Arc<dyn Broker>,
     data_dir: &std::path::Path,
 ) -> anyhow::Result<tools::trading::Trading> {
     let secs = |name: &str, default: u64| -> anyhow::Result<u64> {
@@ -181,7 +200,7 @@ fn trading_desk(
             .and_then(chrono::Duration::try_seconds)
             .with_context(|| format!("{name}: {secs} seconds is out of range"))
     };
-    let desk = Desk::new(store.clone(), paper, format!("mcp:{}", std::process::id()))
+    let desk = Desk::new(store.clone(), broker, format!("mcp:{}", std::process::id()))
         .with_approval_ttl(duration("QUANTDESK_APPROVAL_TTL_SECS", ttl)?)
         .with_stale_after(duration("QUANTDESK_RECONCILE_AFTER_SECS", stale)?);
     let mut trading = tools::trading::Trading::new(desk);
@@ -189,6 +208,31 @@ fn trading_desk(
         std::time::Duration::from_secs(secs("QUANTDESK_APPROVAL_WAIT_SECS", 40)?);
     trading.data_dir = Some(data_dir.to_path_buf());
     Ok(trading)
+}
+
+/// The Alpaca broker from the environment (until linked brokers' keys come from the keychain).
+/// Live only when the person turned live trading on in the app; then the live endpoint, else the
+/// paper one. `QUANTDESK_ALPACA_TRADING_URL` overrides the endpoint (tests: the stand-in).
+async fn alpaca_broker(store: &Store, market: Arc<dyn MarketData>) -> anyhow::Result<AlpacaBroker> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let (Some(key_id), Some(secret)) = (var("APCA_API_KEY_ID"), var("APCA_API_SECRET_KEY")) else {
+        anyhow::bail!("--broker alpaca needs APCA_API_KEY_ID and APCA_API_SECRET_KEY");
+    };
+    let live = store
+        .setting::<bool>(quantdesk_guard::LIVE_TRADING_SETTING)
+        .await
+        .context("reading the trading mode")?
+        .unwrap_or(false);
+    let url = var("QUANTDESK_ALPACA_TRADING_URL").unwrap_or_else(|| {
+        if live {
+            ALPACA_LIVE_URL
+        } else {
+            ALPACA_PAPER_URL
+        }
+        .to_string()
+    });
+    AlpacaBroker::new(&url, &key_id, &secret, live, store.clone(), market)
+        .context("configuring the Alpaca broker")
 }
 
 /// The account key gate: the platform public key (`QUANTDESK_PUBLIC_KEY` overrides the built-in
