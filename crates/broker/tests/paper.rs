@@ -192,3 +192,38 @@ async fn reconcile_sends_a_stranded_order_once() {
     assert_eq!(fills, 1);
     assert_eq!(desk.positions().await.unwrap()[0].qty, dec!(2));
 }
+
+/// The kill switch's second half: every open and pending order is cancelled, nothing is left
+/// reserved, and the switch itself refuses the next order.
+#[tokio::test]
+async fn the_kill_switch_cancels_everything_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, paper, desk) = desk(dir.path()).await;
+    let price = paper.last_price(&goog()).await.unwrap().unwrap().price;
+    let mut rest =
+        OrderRequest::limit(goog(), Side::Buy, dec!(1), (price * dec!(0.97)).round_dp(2));
+    rest.time_in_force = TimeInForce::Gtc;
+    desk.place(&rest, Some("open-1")).await.unwrap();
+    set_approval_policy(&store, &ApprovalPolicy::Always)
+        .await
+        .unwrap();
+    desk.place(&rest, Some("pending-1")).await.unwrap();
+    set_limits(
+        &store,
+        &Limits {
+            kill_switch: true,
+            ..Limits::default()
+        },
+    )
+    .await
+    .unwrap();
+    let cancelled = desk.cancel_all().await.unwrap();
+    assert_eq!(cancelled.len(), 2);
+    assert!(cancelled.iter().all(|o| o.status == OrderStatus::Canceled));
+    assert_eq!(
+        desk.guard().reserved_notional().await.unwrap(),
+        Decimal::ZERO
+    );
+    let refused = desk.place(&rest, Some("after")).await.unwrap();
+    assert_eq!(refused.rule.as_deref(), Some("kill_switch"));
+}
