@@ -195,3 +195,20 @@ async def test_an_expired_approval_is_never_sent(data_dir, platform, env, instal
         assert o["status"] == "approval_expired"
         assert ok(await s.call_tool("get_positions", {}))["positions"] == []
     assert audit_outcomes(data_dir, "e-1") == ["pending", "approved", "expired"]
+
+
+async def test_the_wait_reports_progress(data_dir, platform, env, install):
+    install(data_dir, platform.issue(TRADER))
+    notes = []
+
+    async def progress(done, total, message):
+        notes.append((done, total, message))
+
+    async with session(data_dir, env={**env, "QUANTDESK_APPROVAL_WAIT_SECS": "6"}) as s:
+        always_ask(data_dir)
+        out = ok(await s.call_tool("place_order", {**BUY, "client_order_id": "p-1"}, progress_callback=progress))
+        assert out["outcome"] == "pending_approval"
+    assert len(notes) >= 2, notes
+    assert all(total == 6 for _, total, _ in notes)
+    assert [d for d, _, _ in notes] == sorted(d for d, _, _ in notes)
+    assert "approval of p-1" in notes[0][2]

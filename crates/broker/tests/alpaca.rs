@@ -250,3 +250,37 @@ async fn a_resting_order_cancels_and_a_lost_answer_is_reconciled_without_a_resen
     assert_eq!(done[0].status, OrderStatus::Filled);
     assert_eq!(order_posts(&standin).len(), posts_before, "sent twice");
 }
+
+#[tokio::test]
+async fn bracket_and_trailing_stop_orders_reach_alpaca_as_alpaca_spells_them() {
+    let standin = standin().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (_store, desk) = desk(&standin, dir.path()).await;
+    let mut bracket = OrderRequest::limit(goog(), Side::Buy, dec!(1), dec!(600));
+    bracket.take_profit = Some(dec!(630));
+    bracket.stop_loss = Some(dec!(580));
+    desk.place(&bracket, Some("bracket")).await.unwrap();
+    let mut trailing = OrderRequest::market(goog(), Side::Sell, dec!(1));
+    trailing.order_type = quantdesk_domain::OrderType::TrailingStop;
+    trailing.trail_percent = Some(dec!(2.5));
+    trailing.time_in_force = TimeInForce::Gtc;
+    desk.place(&trailing, Some("trailing")).await.unwrap();
+    let posts = order_posts(&standin);
+    let body = |id: &str| -> serde_json::Value {
+        posts
+            .iter()
+            .map(|p| serde_json::from_str::<serde_json::Value>(&p.body).unwrap())
+            .find(|b| b["client_order_id"] == id)
+            .unwrap_or_else(|| panic!("{id} never reached Alpaca"))
+    };
+    let b = body("bracket");
+    assert_eq!(b["order_class"], "bracket");
+    assert_eq!(b["take_profit"]["limit_price"], "630");
+    assert_eq!(b["stop_loss"]["stop_price"], "580");
+    let t = body("trailing");
+    assert_eq!(
+        (t["type"].as_str(), t["trail_percent"].as_str()),
+        (Some("trailing_stop"), Some("2.5"))
+    );
+    assert_eq!(t["time_in_force"], "gtc");
+}
