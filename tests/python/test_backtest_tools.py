@@ -148,6 +148,22 @@ async def test_optimiser_reproduces_backtesting_py_grid(data_dir):
     assert heat["x"] == "fast" and heat["y"] == "slow" and len(heat["values"]) == 12
 
 
+async def test_strategy_guide_and_examples_are_resources(data_dir):
+    async with session(data_dir) as s:
+        listed = await s.list_resources()
+        uris = {str(r.uri) for r in listed.resources}
+        assert "quantdesk://strategies/guide" in uris
+        assert {f"quantdesk://strategies/{n}" for n in ["sma_cross", "rsi_mean_reversion", "macd_trend", "bollinger_breakout", "donchian_breakout"]} <= uris
+        read = await s.read_resource("quantdesk://strategies/macd_trend")
+        strategy = json.loads(read.contents[0].text)
+        # What Claude reads is what run_backtest runs.
+        out = ok(await s.call_tool("run_backtest", {"strategy": strategy, "symbol": "GOOG"}))
+        by_name = ok(await s.call_tool("run_backtest", {"strategy": "macd_trend", "symbol": "GOOG"}))
+        assert out["stats"] == by_name["stats"]
+        guide = await s.read_resource("quantdesk://strategies/guide")
+        assert "crosses_above" in guide.contents[0].text
+
+
 async def test_optimiser_reports_progress_when_asked(data_dir):
     seen = []
 

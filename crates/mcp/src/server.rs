@@ -122,15 +122,19 @@ impl QuantDeskServer {
 
 impl ServerHandler for QuantDeskServer {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
-            .with_server_info(
-                Implementation::new("quantdesk-mcp", env!("CARGO_PKG_VERSION"))
-                    .with_title("QuantDesk"),
-            )
-            .with_instructions(match &self.ctx.trading {
-                Some(t) => format!("{INSTRUCTIONS}\n{}\n{TRADING_INSTRUCTIONS}", t.mode_line()),
-                None => INSTRUCTIONS.to_string(),
-            })
+        ServerConfig::new(
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_resources()
+                .build(),
+        )
+        .with_server_info(
+            Implementation::new("quantdesk-mcp", env!("CARGO_PKG_VERSION")).with_title("QuantDesk"),
+        )
+        .with_instructions(match &self.ctx.trading {
+            Some(t) => format!("{INSTRUCTIONS}\n{}\n{TRADING_INSTRUCTIONS}", t.mode_line()),
+            None => INSTRUCTIONS.to_string(),
+        })
     }
 
     async fn list_tools(
@@ -139,6 +143,29 @@ impl ServerHandler for QuantDeskServer {
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
         Ok(ListToolsResult::with_all_items(tools::catalog().to_vec()))
+    }
+
+    /// The strategy language guide and worked examples, as read-only documents.
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::ListResourcesResult, ErrorData> {
+        Ok(rmcp::model::ListResourcesResult::with_all_items(
+            tools::backtest::resources(),
+        ))
+    }
+
+    async fn read_resource(
+        &self,
+        request: rmcp::model::ReadResourceRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::ReadResourceResponse, ErrorData> {
+        tools::backtest::read_resource(&request.uri)
+            .map(Into::into)
+            .ok_or_else(|| {
+                ErrorData::invalid_params(format!("no resource '{}'", request.uri), None)
+            })
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {

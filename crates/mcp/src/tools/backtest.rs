@@ -20,10 +20,12 @@ use quantdesk_quant::backtest::optimize::{
 };
 use quantdesk_quant::backtest::report::{ReportInput, markdown, render};
 use quantdesk_quant::backtest::robustness::{Analysis, Robustness, analyze};
-use quantdesk_quant::backtest::strategy::{EXAMPLES, Strategy, example};
+use quantdesk_quant::backtest::strategy::{EXAMPLES, GUIDE, Strategy, example};
 use quantdesk_quant::backtest::{MarketContext, Settings, Stats, drawdown, run_strategy};
 use quantdesk_quant::indicators::OwnedColumns;
-use rmcp::model::{ProgressNotificationParam, Tool};
+use rmcp::model::{
+    ProgressNotificationParam, ReadResourceResult, Resource, ResourceContents, Tool,
+};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -72,6 +74,40 @@ pub fn tools() -> Vec<Tool> {
             Effect::ReadOnly,
         ),
     ]
+}
+
+/// The strategy guide and worked examples as MCP resources (`quantdesk://strategies/...`).
+pub fn resources() -> Vec<Resource> {
+    let mut out = vec![{
+        let mut r = Resource::new("quantdesk://strategies/guide", "strategy-language")
+            .with_description("The JSON strategy language run_backtest accepts");
+        r.mime_type = Some("text/markdown".into());
+        r
+    }];
+    for (name, text) in EXAMPLES {
+        let description = serde_json::from_str::<Value>(text)
+            .ok()
+            .and_then(|v| v["description"].as_str().map(str::to_string))
+            .unwrap_or_default();
+        let mut r = Resource::new(format!("quantdesk://strategies/{name}"), *name)
+            .with_description(description);
+        r.mime_type = Some("application/json".into());
+        out.push(r);
+    }
+    out
+}
+
+/// A resource's contents, or `None` for an unknown URI.
+pub fn read_resource(uri: &str) -> Option<ReadResourceResult> {
+    let name = uri.strip_prefix("quantdesk://strategies/")?;
+    let text = if name == "guide" {
+        GUIDE
+    } else {
+        example(name)?
+    };
+    Some(ReadResourceResult::new(vec![ResourceContents::text(
+        text, uri,
+    )]))
 }
 
 pub async fn call(

@@ -3,7 +3,7 @@
 //! lines long over the library crates.
 
 mod analysis;
-mod backtest;
+pub(crate) mod backtest;
 mod market;
 pub mod trading;
 

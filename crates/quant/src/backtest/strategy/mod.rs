@@ -39,7 +39,7 @@ mod compile;
 mod examples;
 
 pub use compile::IndicatorCache;
-pub use examples::{EXAMPLES, example};
+pub use examples::{EXAMPLES, GUIDE, example};
 
 use std::collections::BTreeMap;
 
