@@ -268,6 +268,7 @@ impl Broker for AlpacaBroker {
             // Alpaca's account does not report realised P&L; today's change is the closest.
             realized_pnl: dec(&a.equity)? - dec(&a.last_equity)? - unrealized,
             unrealized_pnl: unrealized,
+            last_equity: Some(dec(&a.last_equity)?),
             as_of: Utc::now(),
         })
     }

@@ -170,11 +170,34 @@ impl Desk {
     /// and the audit log. Runs before every trading answer.
     pub async fn refresh(&self) -> Result<Vec<BrokerEvent>, BrokerError> {
         let events = self.sync_broker().await?;
+        self.mark_session().await?;
         for o in self.guard.expire_pending(Utc::now()).await? {
             self.audit_order("expired", &o, json!({ "reason": o.reason }))
                 .await?;
         }
         Ok(events)
+    }
+
+    /// Records the session's baseline for the daily loss the first time a session is seen: the
+    /// broker's previous-close equity where it reports one (Alpaca), else the last equity this
+    /// desk saw in an earlier session (so the move from then to this session's open counts; the
+    /// paper replay has no moves within a session), else the equity now.
+    async fn mark_session(&self) -> Result<(), BrokerError> {
+        let clock = self.broker.clock().await?;
+        let account = self.broker.account().await?;
+        let key = format!("desk.last_equity.{}.{}", self.broker.name(), self.mode());
+        let last: Option<(chrono::NaiveDate, String)> = self.store.setting(&key).await?;
+        let earlier = last
+            .filter(|(date, _)| *date < clock.session_date)
+            .and_then(|(_, equity)| equity.parse::<quantdesk_domain::Decimal>().ok());
+        let baseline = account.last_equity.or(earlier).unwrap_or(account.equity);
+        self.guard
+            .note_session_open(&self.venue(), clock.session_date, baseline)
+            .await?;
+        self.store
+            .set_setting(&key, &(clock.session_date, account.equity.to_string()))
+            .await?;
+        Ok(())
     }
 
     /// Fills and expiries at the broker, into the journal and the audit log.

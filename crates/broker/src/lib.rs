@@ -48,6 +48,10 @@ pub struct AccountInfo {
     pub positions_value: Decimal,
     pub realized_pnl: Decimal,
     pub unrealized_pnl: Decimal,
+    /// The equity at the previous session's close, where the broker reports it (Alpaca): the
+    /// baseline of today's loss.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_equity: Option<Decimal>,
     pub as_of: DateTime<Utc>,
 }
 

@@ -727,6 +727,7 @@ impl Broker for PaperBroker {
             positions_value: value,
             realized_pnl: parse_dec(&realized)?.round_dp(2),
             unrealized_pnl: unrealized,
+            last_equity: None,
             as_of: now,
         })
     }

@@ -227,3 +227,58 @@ async fn the_kill_switch_cancels_everything_open() {
     let refused = desk.place(&rest, Some("after")).await.unwrap();
     assert_eq!(refused.rule.as_deref(), Some("kill_switch"));
 }
+
+/// Daily loss on the replay clock: measured from the last equity seen in the previous session,
+/// so a session that opens lower counts. Once it reaches the limit, a buy is refused naming
+/// `max_daily_loss`, and a sell that only reduces the position still goes through.
+#[tokio::test]
+async fn the_daily_loss_stop_engages_on_the_paper_clock() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, paper, desk) = desk(dir.path()).await;
+    set_limits(
+        &store,
+        &Limits {
+            max_daily_loss: Some(dec!(20)),
+            max_orders_per_minute: None,
+            ..Limits::default()
+        },
+    )
+    .await
+    .unwrap();
+    desk.place(
+        &OrderRequest::market(goog(), Side::Buy, dec!(10)),
+        Some("hold"),
+    )
+    .await
+    .unwrap();
+    let mut day = 0;
+    loop {
+        let before = desk.account().await.unwrap().equity;
+        paper.advance_clock(1).await.unwrap();
+        day += 1;
+        let now = desk.account().await.unwrap().equity;
+        let tiny = OrderRequest::market(goog(), Side::Buy, dec!(0.01));
+        let placed = desk
+            .place(&tiny, Some(&format!("tiny-{day}")))
+            .await
+            .unwrap();
+        if before - now >= dec!(20) {
+            assert_eq!(placed.rule.as_deref(), Some("max_daily_loss"), "{placed:?}");
+            assert!(
+                placed.message.contains("max_daily_loss $20"),
+                "{}",
+                placed.message
+            );
+            let sell = OrderRequest::market(goog(), Side::Sell, dec!(5));
+            let out = desk.place(&sell, Some("reduce")).await.unwrap();
+            assert_eq!(out.outcome, "filled", "{out:?}");
+            break;
+        }
+        assert_ne!(
+            placed.rule.as_deref(),
+            Some("max_daily_loss"),
+            "day {day}: {placed:?}"
+        );
+        assert!(day < 60, "GOOG never opened $2 lower in 60 sessions");
+    }
+}

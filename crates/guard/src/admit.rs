@@ -354,6 +354,28 @@ impl Guard {
         Ok(expired)
     }
 
+    /// Records the equity today's loss is measured from, once per session (the first writer
+    /// wins; admission falls back to the equity at its own check if nothing was recorded).
+    pub async fn note_session_open(
+        &self,
+        venue: &Venue,
+        session_date: NaiveDate,
+        baseline: Decimal,
+    ) -> Result<(), GuardError> {
+        sqlx::query(
+            "INSERT INTO trading_sessions (broker, mode, date, open_equity) VALUES (?, ?, ?, ?) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(&venue.broker)
+        .bind(venue.mode())
+        .bind(session_date.to_string())
+        .bind(baseline.to_string())
+        .execute(self.store.pool())
+        .await
+        .map_err(StoreError::from)?;
+        Ok(())
+    }
+
     /// Moves an order between statuses (compare-and-set); see [`journal::transition_in`].
     pub async fn transition(
         &self,
