@@ -26,6 +26,9 @@ pub struct MarketContext<'a> {
     market_ss: f64,
     /// Whole days per bar (pandas `_data_period(...).days`): picks the resampling bin.
     freq_days: i64,
+    /// `true` at the last bar of each resampling bin (day, week, month, year): worked out once
+    /// per series, not once per run.
+    bin_end: Vec<bool>,
     annual_periods: f64,
     /// Durations are rounded up to this many seconds (the bar period's resolution).
     resolution: i64,
@@ -86,15 +89,29 @@ impl<'a> MarketContext<'a> {
         } else {
             1
         };
-        MarketContext {
+        let mut ctx = MarketContext {
             time,
             close,
             market_centred,
             market_ss,
             freq_days,
+            bin_end: Vec::new(),
             annual_periods,
             resolution,
+        };
+        let n = time.len();
+        let mut bin_end = vec![false; n];
+        if n > 0 {
+            let mut bin = ctx.bin(0);
+            for (i, end) in bin_end.iter_mut().enumerate().take(n - 1) {
+                let next = ctx.bin(i + 1);
+                *end = next != bin;
+                bin = next;
+            }
+            bin_end[n - 1] = true;
         }
+        ctx.bin_end = bin_end;
+        ctx
     }
 
     pub fn len(&self) -> usize {
@@ -301,13 +318,6 @@ pub fn compute_stats(
     let mut running_peak = f64::NEG_INFINITY;
     let mut max_dd = f64::NAN;
     let (mut prev_zero, mut seg_max) = (0usize, f64::NAN);
-    let mut bin = if n > 0 { ctx.bin(0) } else { 0 };
-    let daily = !matches!(ctx.freq_days, 7 | 31 | 365);
-    let mut day_end = if n > 0 {
-        (time[0].div_euclid(86_400) + 1) * 86_400
-    } else {
-        0
-    };
     for i in 0..n {
         let e = equity[i];
         running_peak = running_peak.max(e);
@@ -324,22 +334,15 @@ pub fn compute_stats(
             prev_zero = i;
             seg_max = dd;
         }
-        let next_bin = if i + 1 == n {
-            i64::MAX
-        } else if daily && time[i + 1] < day_end {
-            // Same calendar day: skip the division (this loop runs once per bar).
-            bin
-        } else {
-            let b = ctx.bin(i + 1);
-            day_end = (time[i + 1].div_euclid(86_400) + 1) * 86_400;
-            b
-        };
-        if next_bin != bin {
+        if ctx.bin_end[i] {
             last_per_bin.push(e);
         }
-        bin = next_bin;
-        if i > 0 && pair_beta {
-            sxy += ln_ratio(e, equity[i - 1]) * ctx.market_centred[i - 1];
+    }
+    // A loop of its own: it keeps its accumulator in a register.
+    if pair_beta {
+        let m = &ctx.market_centred[..n - 1];
+        for (w, y) in equity[..n].windows(2).zip(m) {
+            sxy += ln_ratio(w[1], w[0]) * y;
         }
     }
     let max_dd = if max_dd.is_nan() { 0.0 } else { max_dd };
