@@ -102,9 +102,18 @@ impl<'a> MarketContext<'a> {
         let n = time.len();
         let mut bin_end = vec![false; n];
         if n > 0 {
+            let daily = !matches!(freq_days, 7 | 31 | 365);
             let mut bin = ctx.bin(0);
+            let mut day_end = (time[0].div_euclid(86_400) + 1) * 86_400;
             for (i, end) in bin_end.iter_mut().enumerate().take(n - 1) {
-                let next = ctx.bin(i + 1);
+                let t = time[i + 1];
+                // Intraday bars of the same day share a bin: no division for them.
+                let next = if daily && t < day_end && t >= day_end - 86_400 {
+                    bin
+                } else {
+                    day_end = (t.div_euclid(86_400) + 1) * 86_400;
+                    ctx.bin(i + 1)
+                };
                 *end = next != bin;
                 bin = next;
             }
