@@ -329,6 +329,7 @@ impl Desk {
     /// Sends an accepted order once: claims it, calls the broker, records what happened. An
     /// order someone else claimed is left to them.
     pub async fn send(&self, client_order_id: &str) -> Result<OrderRecord, BrokerError> {
+        self.owned_order(client_order_id).await?;
         if !self.claim(client_order_id, false).await? {
             return self.order(client_order_id).await;
         }
@@ -481,7 +482,7 @@ impl Desk {
         // Not `refresh`: its expiry sweep would record this order's expiry before the approval
         // that came too late.
         self.sync_broker().await?;
-        let order = self.order(client_order_id).await?;
+        let order = self.owned_order(client_order_id).await?;
         self.audit_order("approved", &order, json!({ "by": by }))
             .await?;
         let facts = self.facts(&order.request.symbol).await?;
@@ -515,7 +516,7 @@ impl Desk {
     /// Cancels an open order (at the broker) or a pending one (it is never sent).
     pub async fn cancel(&self, client_order_id: &str) -> Result<OrderRecord, BrokerError> {
         self.refresh().await?;
-        let order = self.order(client_order_id).await?;
+        let order = self.owned_order(client_order_id).await?;
         match order.status {
             OrderStatus::PendingApproval => {
                 self.guard
@@ -563,6 +564,23 @@ impl Desk {
             out.push(self.cancel(&o.client_order_id).await?);
         }
         Ok(out)
+    }
+
+    /// The order, if it belongs to this desk's broker and mode: a paper desk must never send,
+    /// fill or cancel an order meant for Alpaca (or live money), and the other way round.
+    async fn owned_order(&self, client_order_id: &str) -> Result<OrderRecord, BrokerError> {
+        let order = self.order(client_order_id).await?;
+        if order.broker != self.broker.name() || order.mode != self.mode() {
+            return Err(BrokerError::Invalid(format!(
+                "order {client_order_id} is for {} ({}); this QuantDesk process trades {} ({}) \
+                 — decide it where that broker is connected",
+                order.broker,
+                order.mode,
+                self.broker.name(),
+                self.mode()
+            )));
+        }
+        Ok(order)
     }
 
     pub async fn order(&self, client_order_id: &str) -> Result<OrderRecord, BrokerError> {

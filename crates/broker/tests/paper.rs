@@ -282,3 +282,53 @@ async fn the_daily_loss_stop_engages_on_the_paper_clock() {
         assert!(day < 60, "GOOG never opened $2 lower in 60 sessions");
     }
 }
+
+/// An order parked for another broker (Alpaca, live) is never sent, filled or cancelled by a
+/// paper desk that receives the approval.
+#[tokio::test]
+async fn a_paper_desk_never_touches_another_brokers_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _paper, desk) = desk(dir.path()).await;
+    set_approval_policy(&store, &ApprovalPolicy::Always)
+        .await
+        .unwrap();
+    let guard = quantdesk_guard::Guard::new(store.clone());
+    let facts = quantdesk_guard::MarketFacts {
+        last: desk.broker().last_price(&goog()).await.unwrap(),
+        market_now: desk.broker().clock().await.unwrap().now,
+        market_open: true,
+        session_date: desk.broker().clock().await.unwrap().session_date,
+        equity: dec!(100000),
+        position_qty: Some(Decimal::ZERO),
+    };
+    store
+        .set_setting(quantdesk_guard::LIVE_TRADING_SETTING, &true)
+        .await
+        .unwrap();
+    let live = quantdesk_guard::Venue {
+        broker: "alpaca".into(),
+        live: true,
+    };
+    let admitted = guard
+        .admit(
+            &live,
+            &OrderRequest::market(goog(), Side::Buy, dec!(1)),
+            Some("live-1"),
+            &facts,
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        admitted,
+        quantdesk_guard::Admission::PendingApproval { .. }
+    ));
+    let err = desk.approve("live-1", "test").await.unwrap_err();
+    assert!(err.to_string().contains("alpaca (live)"), "{err}");
+    assert!(desk.cancel("live-1").await.is_err());
+    assert_eq!(
+        desk.order("live-1").await.unwrap().status,
+        OrderStatus::PendingApproval
+    );
+    assert!(desk.positions().await.unwrap().is_empty());
+}

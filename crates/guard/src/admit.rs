@@ -195,6 +195,13 @@ impl Guard {
         let Some(order) = journal::get_in(&mut tx, client_order_id).await? else {
             return Err(GuardError::UnknownOrder(client_order_id.into()));
         };
+        if order.broker != venue.broker || order.mode != venue.mode() {
+            return Err(GuardError::WrongVenue {
+                client_order_id: client_order_id.into(),
+                order: format!("{} ({})", order.broker, order.mode),
+                venue: format!("{} ({})", venue.broker, venue.mode()),
+            });
+        }
         if order.status != OrderStatus::PendingApproval {
             return Ok(Admission::Duplicate { order });
         }

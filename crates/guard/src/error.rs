@@ -10,6 +10,12 @@ pub enum GuardError {
     Corrupt(String),
     #[error("there is no order with client order id '{0}'")]
     UnknownOrder(String),
+    #[error("order {client_order_id} is for {order}, not {venue}")]
+    WrongVenue {
+        client_order_id: String,
+        order: String,
+        venue: String,
+    },
     #[error("'{0}' is not a usable client order id: use up to 48 letters, digits, '-', '_' or '.'")]
     BadClientOrderId(String),
 }
