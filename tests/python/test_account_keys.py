@@ -131,6 +131,26 @@ async def test_a_key_without_analysis_refuses_indicators_and_answers_prices(data
     assert code == 0 and report["entries"] == 2
 
 
+async def test_a_key_without_trade_paper_refuses_place_order_and_answers_prices(data_dir, platform, env, install):
+    install(data_dir, platform.issue("market:read,account:read"))
+    async with session(data_dir, env=env) as s:
+        assert ok(await s.call_tool(*PRICE))["price"] == 806.19
+        message = refused(await s.call_tool(
+            "place_order", {"symbol": "GOOG", "side": "buy", "qty": 1}))
+    assert "place_order needs the 'trade:paper' scope" in message, message
+    rows = audit_rows(data_dir)
+    assert [(tool, outcome) for _, tool, outcome, _ in rows] == [
+        ("get_stock_price", "ok"),
+        ("place_order", "refused"),
+    ]
+    assert rows[1][3]["missing_scope"] == "trade:paper"
+    with sqlite3.connect(data_dir / "quantdesk.db") as db:
+        tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        journal = [t for t in tables if "order" in t]
+        for table in journal:
+            assert db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] == 0, f"{table}: nothing reached the order path"
+
+
 async def test_guest_mode_allows_data_and_analysis(data_dir, env):
     async with session(data_dir, env=env) as s:
         ok(await s.call_tool(*PRICE))
