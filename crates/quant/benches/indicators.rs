@@ -46,7 +46,13 @@ fn series() -> OwnedColumns {
 
 /// Writes open, high, low, close, volume as five little-endian f64 columns.
 fn write_series(cols: &OwnedColumns) {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/bench-data");
+    // Where `cargo xtask bench` looks: the target dir (CARGO_TARGET_DIR, relative to the root).
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .filter(|d| !d.is_empty())
+        .map(|d| root.join(d))
+        .unwrap_or_else(|| root.join("target"));
+    let dir = target.join("bench-data");
     if std::fs::create_dir_all(&dir).is_err() {
         return;
     }
