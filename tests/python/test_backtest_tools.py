@@ -4,10 +4,12 @@ the optimiser reproduces backtesting.py's grid; long searches become jobs."""
 
 import asyncio
 import json
+import sqlite3
 import shutil
 import subprocess
 from pathlib import Path
 
+import anyio
 import pytest
 
 from conftest import FIXTURES, read_csv, session
@@ -179,6 +181,31 @@ async def test_optimiser_reports_progress_when_asked(data_dir):
             )
         )
     assert seen and seen[0] == (0, 78) and seen[-1] == (78, 78), seen
+
+
+async def test_a_cancelled_search_stops_and_is_audited(data_dir):
+    big = {
+        "strategy": "sma_cross",
+        "symbol": "GOOG",
+        "ranges": {"fast": {"min": 2, "max": 100, "step": 1}, "slow": {"min": 3, "max": 300, "step": 1}},
+        "constraint": "fast < slow",
+    }
+    async with session(data_dir) as s:
+        with anyio.move_on_after(1.0) as scope:
+            await s.call_tool("optimize_parameters", big)
+        assert scope.cancelled_caught, "the search finished before it could be cancelled"
+        # The sidecar goes on answering.
+        ok(await s.call_tool("run_backtest", {"strategy": "sma_cross", "symbol": "GOOG"}))
+        for _ in range(100):
+            conn = sqlite3.connect(data_dir / "quantdesk.db")
+            rows = conn.execute(
+                "SELECT outcome, detail FROM audit_log WHERE tool = 'optimize_parameters'"
+            ).fetchall()
+            conn.close()
+            if rows:
+                break
+            await asyncio.sleep(0.2)
+    assert rows and rows[0][0] == "error" and "cancelled by the client" in rows[0][1], rows
 
 
 async def test_long_searches_become_jobs(data_dir):

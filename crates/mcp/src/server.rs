@@ -66,6 +66,7 @@ impl QuantDeskServer {
                 market,
                 trading,
                 progress: None,
+                cancel: None,
             },
             access: Arc::new(access),
             actor: format!("mcp:{}", std::process::id()).into(),
@@ -179,6 +180,7 @@ impl ServerHandler for QuantDeskServer {
     ) -> Result<CallToolResponse, ErrorData> {
         let args = request.arguments.unwrap_or_default();
         let mut ctx = self.ctx.clone();
+        ctx.cancel = Some(context.ct.clone());
         ctx.progress = context
             .meta
             .get_progress_token()

@@ -16,7 +16,8 @@ use chrono::{DateTime, Utc};
 use quantdesk_domain::{BarSeries, Symbol, Timeframe};
 use quantdesk_market::BarsRequest;
 use quantdesk_quant::backtest::optimize::{
-    self, Constraint, Heatmap, Request, Search, optimize_combinations, walk_forward,
+    self, Constraint, Heatmap, Request, Search, optimize_cancellable, optimize_combinations,
+    walk_forward,
 };
 use quantdesk_quant::backtest::report::{ReportInput, markdown, render};
 use quantdesk_quant::backtest::robustness::{Analysis, Robustness, analyze};
@@ -503,6 +504,8 @@ async fn optimize_parameters(ctx: &Ctx, p: OptimizeParams) -> Result<OptimizeOut
     let estimate = work * SECS_PER_BAR / cores;
     let (source, as_of) = (series.provenance.source, series.provenance.as_of);
     let total = combos.len() * (1 + folds);
+    let cancel = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let cancel_flag = cancel.clone();
     let job = move |progress: &AtomicUsize| -> Result<OptimizeOut, ToolError> {
         let req = Request {
             strategy: &strategy,
@@ -515,9 +518,14 @@ async fn optimize_parameters(ctx: &Ctx, p: OptimizeParams) -> Result<OptimizeOut
         let view = cols.view();
         let ctx = MarketContext::new(&view);
         let n = combos.len();
-        let opt = optimize_combinations(&view, &ctx, &req, combos, &|d| {
-            progress.store(d, Ordering::Relaxed)
-        })
+        let opt = optimize_cancellable(
+            &view,
+            &ctx,
+            &req,
+            combos,
+            &|d| progress.store(d, Ordering::Relaxed),
+            &cancel_flag,
+        )
         .map_err(|e| ToolError(e.to_string()))?;
         progress.store(n, Ordering::Relaxed);
         let wf = if folds > 0 {
@@ -584,9 +592,22 @@ async fn optimize_parameters(ctx: &Ctx, p: OptimizeParams) -> Result<OptimizeOut
     let counter = progress.clone();
     let mut handle = tokio::task::spawn_blocking(move || job(&counter));
     notify(ctx, 0, total).await;
+    let cancelled = async {
+        match &ctx.cancel {
+            Some(token) => token.cancelled().await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(cancelled);
     let result = loop {
         tokio::select! {
             r = &mut handle => break r,
+            // The client gave up: stop the remaining runs and say so.
+            () = &mut cancelled => {
+                cancel.store(true, Ordering::Relaxed);
+                let _ = handle.await;
+                return Err(ToolError::new("cancelled by the client"));
+            }
             _ = tokio::time::sleep(std::time::Duration::from_millis(250)) => {
                 notify(ctx, progress.load(Ordering::Relaxed), total).await;
             }

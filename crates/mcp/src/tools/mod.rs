@@ -29,6 +29,8 @@ pub struct Ctx {
     pub trading: Option<Arc<trading::Trading>>,
     /// Where a long call (an order waiting for approval) reports progress, if the client asked.
     pub progress: Option<trading::Progress>,
+    /// Cancelled when the client cancels this call (`notifications/cancelled`).
+    pub cancel: Option<tokio_util::sync::CancellationToken>,
 }
 
 /// The tool catalogue, built once: `tools/list` is answered from it without allocation beyond a

@@ -7,6 +7,7 @@
 //! read. This module must never pick a best result on data it then reports as out-of-sample.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use rayon::prelude::*;
 use schemars::JsonSchema;
@@ -30,6 +31,8 @@ pub enum OptimizeError {
     Constraint(String),
     #[error("nothing to search: {0}")]
     Empty(String),
+    #[error("the search was cancelled")]
+    Cancelled,
     #[error(
         "the search has {0} combinations; narrow the ranges or use random search (at most {1})"
     )]
@@ -281,6 +284,20 @@ pub fn optimize_combinations(
     combos: Vec<BTreeMap<String, f64>>,
     progress: &(dyn Fn(usize) + Sync),
 ) -> Result<Optimum, OptimizeError> {
+    let never = AtomicBool::new(false);
+    optimize_cancellable(cols, ctx, req, combos, progress, &never)
+}
+
+/// [`optimize_combinations`] that stops (with [`OptimizeError::Cancelled`]) soon after `cancel`
+/// is set: each run checks it before starting.
+pub fn optimize_cancellable(
+    cols: &Columns<'_>,
+    ctx: &MarketContext<'_>,
+    req: &Request<'_>,
+    combos: Vec<BTreeMap<String, f64>>,
+    progress: &(dyn Fn(usize) + Sync),
+    cancel: &AtomicBool,
+) -> Result<Optimum, OptimizeError> {
     let mut cache = IndicatorCache::new();
     let mut bound = Vec::with_capacity(combos.len());
     for m in &combos {
@@ -293,10 +310,13 @@ pub fn optimize_combinations(
         .par_iter()
         .zip(combos.par_iter())
         .map(|(b, m)| {
+            if cancel.load(Ordering::Relaxed) {
+                return Err(OptimizeError::Cancelled);
+            }
             let plan = b.plan_cached(cols, &cache)?;
             let out = run(cols, &plan, &req.settings)?;
             let stats = compute_stats(&out.trades, &out.equity, ctx, plan.warmup);
-            let d = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            let d = done.fetch_add(1, Ordering::Relaxed) + 1;
             if d.is_multiple_of(64) {
                 progress(d);
             }
