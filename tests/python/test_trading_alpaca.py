@@ -131,3 +131,36 @@ def test_killing_the_sidecar_sends_no_order_twice_and_loses_none(data_dir, platf
     assert set(posts) == set(orders), (set(posts) ^ set(orders))
     assert all(s == "filled" for s in orders.values()), orders
     print(f"{len(orders)} orders over {rounds} kills")
+
+
+async def test_live_is_stated_and_waits_for_the_person(data_dir, platform, env, install, alpaca_standin):
+    """With live trading turned on (only the app does that), the sidecar says LIVE, every order
+    waits for the person by default, nothing reaches Alpaca before the approval, and the
+    approval sends it once."""
+    install(data_dir, platform.issue("market:read,account:read,trade:live"))
+    url = alpaca_standin
+    aenv = {**alpaca_env(env, url), "QUANTDESK_APPROVAL_WAIT_SECS": "1"}
+    subprocess.run([sidecar_bin(), "--data-dir", str(data_dir), "verify-audit"], capture_output=True,
+                   env={**os.environ, **aenv}, timeout=60)
+    set_setting(data_dir, "trading.live", True)
+    init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "pytest", "version": "0"}}}
+    out = subprocess.run([sidecar_bin(), "--data-dir", str(data_dir)], input=json.dumps(init) + "\n",
+                         capture_output=True, text=True, timeout=60, env={**os.environ, **aenv})
+    instructions = json.loads(out.stdout.splitlines()[0])["result"]["instructions"]
+    assert "broker 'alpaca', LIVE" in instructions, instructions
+    async with session(data_dir, env=aenv) as s:
+        placed = ok(await s.call_tool("place_order", {"symbol": "GOOG", "side": "buy", "qty": 1,
+                                                       "limit_price": 806.5, "client_order_id": "live-1"}))
+        assert (placed["outcome"], placed["mode"], placed["broker"]) == ("pending_approval", "live", "alpaca")
+        assert order_posts(url) == [], "a live order reached the broker before the person approved it"
+        xenv = {**os.environ, **aenv}
+        mcp = os.environ.get("QUANTDESK_MCP_BIN")
+        xtask = os.environ.get("QUANTDESK_XTASK_BIN") or str(__import__("pathlib").Path(mcp).parent / "xtask")
+        decided = subprocess.run([xtask, "approve", "live-1", "--data-dir", str(data_dir)], capture_output=True,
+                                 text=True, timeout=60, env=xenv)
+        assert decided.returncode == 0, decided.stderr
+        assert json.loads(decided.stdout)["outcome"] == "filled", decided.stdout
+        assert [p["client_order_id"] for p in order_posts(url)] == ["live-1"]
+        o = ok(await s.call_tool("get_orders", {"client_order_id": "live-1"}))
+        assert (o["mode"], o["orders"][0]["status"]) == ("live", "filled")

@@ -1,15 +1,16 @@
 //! `cargo xtask approve <id>` / `cargo xtask reject <id>`: the person's click, until the desktop
 //! app's approval window is the only way. It does what the app does — the decision goes through
-//! the desk, so an approval is checked by the guard again at this moment and sent only if it
-//! still passes; an expired order is never sent. A waiting sidecar sees the outcome in the
-//! store's order journal. This is a person's tool: no MCP tool can do this.
+//! the desk of the order's own broker, so an approval is checked by the guard again at this
+//! moment and sent only if it still passes; an expired order is never sent. A waiting sidecar
+//! sees the outcome in the store's order journal. This is a person's tool: no MCP tool can do
+//! this.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use quantdesk_broker::{Desk, PaperBroker, PaperConfig};
-use quantdesk_market::BundledProvider;
+use quantdesk_broker::{AlpacaBroker, Broker, Desk, PaperBroker, PaperConfig};
+use quantdesk_market::{AlpacaConfig, AlpacaProvider, BundledProvider, MarketData};
 use quantdesk_store::Store;
 
 pub fn decide(id: &str, approve: bool, data_dir: Option<PathBuf>) -> anyhow::Result<()> {
@@ -22,14 +23,23 @@ pub fn decide(id: &str, approve: bool, data_dir: Option<PathBuf>) -> anyhow::Res
         let store = Store::open_in(&data_dir)
             .await
             .with_context(|| format!("opening the store in {}", data_dir.display()))?;
-        // The built-in paper broker is the only one an approval can be sent to from here until
-        // linked brokers' keys come from the keychain.
-        let paper = Arc::new(PaperBroker::new(
-            store.clone(),
-            Arc::new(BundledProvider::new()),
-            PaperConfig::default(),
-        ));
-        let desk = Desk::new(store.clone(), paper, "xtask (standing in for the person)");
+        let order = quantdesk_guard::Guard::new(store.clone())
+            .order(id)
+            .await?
+            .with_context(|| format!("there is no order '{id}'"))?;
+        // The order's own broker: Alpaca's keys from the environment, as the sidecar has them.
+        let broker: Arc<dyn Broker> = match order.broker.as_str() {
+            "alpaca" => {
+                let market: Arc<dyn MarketData> = Arc::new(alpaca_data()?);
+                Arc::new(AlpacaBroker::from_env(store.clone(), market).await?)
+            }
+            _ => Arc::new(PaperBroker::new(
+                store.clone(),
+                Arc::new(BundledProvider::new()),
+                PaperConfig::default(),
+            )),
+        };
+        let desk = Desk::new(store.clone(), broker, "xtask (standing in for the person)");
         let by = "person (cargo xtask)";
         let answer = if approve {
             serde_json::to_value(desk.approve(id, by).await?)?
@@ -42,4 +52,17 @@ pub fn decide(id: &str, approve: bool, data_dir: Option<PathBuf>) -> anyhow::Res
         store.close().await;
         Ok(())
     })
+}
+
+/// Alpaca market data for the guard's price checks, from the same environment as the sidecar.
+fn alpaca_data() -> anyhow::Result<AlpacaProvider> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let (Some(key_id), Some(secret)) = (var("APCA_API_KEY_ID"), var("APCA_API_SECRET_KEY")) else {
+        anyhow::bail!("an Alpaca order needs APCA_API_KEY_ID and APCA_API_SECRET_KEY");
+    };
+    let mut config = AlpacaConfig::new(key_id, secret);
+    if let Some(url) = var("QUANTDESK_ALPACA_DATA_URL") {
+        config.data_url = url;
+    }
+    AlpacaProvider::new(config).context("configuring Alpaca market data")
 }

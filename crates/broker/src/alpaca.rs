@@ -122,6 +122,33 @@ impl AlpacaBroker {
         })
     }
 
+    /// The Alpaca account from the environment (`APCA_API_KEY_ID`, `APCA_API_SECRET_KEY`), until
+    /// linked brokers' keys come from the keychain. Live only when the person turned live trading
+    /// on in QuantDesk — then the live endpoint, else the paper one; `QUANTDESK_ALPACA_TRADING_URL`
+    /// overrides the endpoint (tests: the stand-in).
+    pub async fn from_env(store: Store, market: Arc<dyn MarketData>) -> Result<Self, BrokerError> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let (Some(key_id), Some(secret)) = (var("APCA_API_KEY_ID"), var("APCA_API_SECRET_KEY"))
+        else {
+            return Err(BrokerError::Invalid(
+                "the Alpaca broker needs APCA_API_KEY_ID and APCA_API_SECRET_KEY".into(),
+            ));
+        };
+        let live = store
+            .setting::<bool>(quantdesk_guard::LIVE_TRADING_SETTING)
+            .await?
+            .unwrap_or(false);
+        let url = var("QUANTDESK_ALPACA_TRADING_URL").unwrap_or_else(|| {
+            if live {
+                ALPACA_LIVE_URL
+            } else {
+                ALPACA_PAPER_URL
+            }
+            .to_string()
+        });
+        Self::new(&url, &key_id, &secret, live, store, market)
+    }
+
     async fn record(
         &self,
         o: &OrderRecord,

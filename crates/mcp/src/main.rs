@@ -18,9 +18,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::{Parser, ValueEnum};
-use quantdesk_broker::{
-    ALPACA_LIVE_URL, ALPACA_PAPER_URL, AlpacaBroker, Broker, Desk, PaperBroker, PaperConfig,
-};
+use quantdesk_broker::{AlpacaBroker, Broker, Desk, PaperBroker, PaperConfig};
 use quantdesk_keys::{RevocationSource, Verifier, account};
 use quantdesk_market::{AlpacaConfig, AlpacaProvider, BundledProvider, CachedProvider, MarketData};
 use quantdesk_store::Store;
@@ -143,7 +141,11 @@ async fn main() -> anyhow::Result<()> {
     }
     let broker: Arc<dyn Broker> = match cli.broker {
         BrokerKind::Paper => paper,
-        BrokerKind::Alpaca => Arc::new(alpaca_broker(&store, market.clone()).await?),
+        BrokerKind::Alpaca => Arc::new(
+            AlpacaBroker::from_env(store.clone(), market.clone())
+                .await
+                .context("configuring the Alpaca broker")?,
+        ),
     };
     let trading = Arc::new(trading_desk(&store, broker, &data_dir)?);
     tracing::info!(mode = %trading.mode_line(), "trading");
@@ -208,31 +210,6 @@ fn trading_desk(
         std::time::Duration::from_secs(secs("QUANTDESK_APPROVAL_WAIT_SECS", 40)?);
     trading.data_dir = Some(data_dir.to_path_buf());
     Ok(trading)
-}
-
-/// The Alpaca broker from the environment (until linked brokers' keys come from the keychain).
-/// Live only when the person turned live trading on in the app; then the live endpoint, else the
-/// paper one. `QUANTDESK_ALPACA_TRADING_URL` overrides the endpoint (tests: the stand-in).
-async fn alpaca_broker(store: &Store, market: Arc<dyn MarketData>) -> anyhow::Result<AlpacaBroker> {
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-    let (Some(key_id), Some(secret)) = (var("APCA_API_KEY_ID"), var("APCA_API_SECRET_KEY")) else {
-        anyhow::bail!("--broker alpaca needs APCA_API_KEY_ID and APCA_API_SECRET_KEY");
-    };
-    let live = store
-        .setting::<bool>(quantdesk_guard::LIVE_TRADING_SETTING)
-        .await
-        .context("reading the trading mode")?
-        .unwrap_or(false);
-    let url = var("QUANTDESK_ALPACA_TRADING_URL").unwrap_or_else(|| {
-        if live {
-            ALPACA_LIVE_URL
-        } else {
-            ALPACA_PAPER_URL
-        }
-        .to_string()
-    });
-    AlpacaBroker::new(&url, &key_id, &secret, live, store.clone(), market)
-        .context("configuring the Alpaca broker")
 }
 
 /// The account key gate: the platform public key (`QUANTDESK_PUBLIC_KEY` overrides the built-in
