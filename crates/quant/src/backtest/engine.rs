@@ -212,15 +212,30 @@ impl<'a> Broker<'a> {
         total
     }
 
-    fn equity(&self, i: usize) -> f64 {
-        if self.trades.is_empty() {
-            return self.cash + 0.0;
-        }
+    fn entry_value(&self) -> f64 {
         let mut entry_value = 0.0;
         for t in &self.trades {
             entry_value += t.size * t.entry_price;
         }
-        self.cash + (self.close[i] * self.position_size() - entry_value)
+        entry_value
+    }
+
+    fn equity(&self, i: usize) -> f64 {
+        if self.trades.is_empty() {
+            return self.cash + 0.0;
+        }
+        self.cash + (self.close[i] * self.position_size() - self.entry_value())
+    }
+
+    /// backtesting.py's `_OutOfMoneyError`: everything is closed at bar `i`'s close and equity
+    /// is 0 from there on.
+    fn out_of_money(&mut self, i: usize, equity: &mut Vec<f64>) {
+        while !self.trades.is_empty() {
+            self.close_trade(0, self.close[i], i);
+        }
+        self.cash = 0.0;
+        equity.truncate(i);
+        equity.resize(self.close.len(), 0.0);
     }
 
     fn margin_available(&self, i: usize) -> f64 {
@@ -618,23 +633,54 @@ pub fn run(columns: &Columns<'_>, plan: &Plan, settings: &Settings) -> Result<Ru
     let mut equity: Vec<f64> = Vec::with_capacity(n);
     equity.resize(start.min(n), settings.cash);
     let mut out_of_money = false;
-    for i in start..n {
+    let any_signal = |i: usize| {
+        at(&sig.enter_long, i)
+            || at(&sig.exit_long, i)
+            || at(&sig.enter_short, i)
+            || at(&sig.exit_short, i)
+    };
+    let mut i = start;
+    'bars: while i < n {
+        // Fast path: with no order pending and no trailing stop to move, nothing can happen
+        // until a bar with a signal, so equity is marked to market in a tight loop (same
+        // arithmetic as `Broker::equity`, so the same bits).
+        if b.orders.is_empty() && (plan.stops.trailing_stop.is_none() || b.trades.is_empty()) {
+            let flat = b.trades.is_empty();
+            let (pos, entry_value) = (b.position_size(), b.entry_value());
+            while i < n && !any_signal(i) {
+                let e = if flat {
+                    b.cash + 0.0
+                } else {
+                    b.cash + (b.close[i] * pos - entry_value)
+                };
+                equity.push(e);
+                if e <= 0.0 {
+                    break;
+                }
+                i += 1;
+            }
+            if i >= n {
+                break 'bars;
+            }
+            if equity.len() > i {
+                // Ran out of money at bar i (its equity is already recorded).
+                b.out_of_money(i, &mut equity);
+                out_of_money = true;
+                break 'bars;
+            }
+        }
         if !b.orders.is_empty() {
             b.process_orders(i);
         }
         let e = b.equity(i);
         equity.push(e);
         if e <= 0.0 {
-            while !b.trades.is_empty() {
-                b.close_trade(0, b.close[i], i);
-            }
-            b.cash = 0.0;
-            equity.truncate(i);
-            equity.resize(n, 0.0);
+            b.out_of_money(i, &mut equity);
             out_of_money = true;
             break;
         }
         decide(&mut b, plan, &atr_series, vol.as_deref(), i, &at);
+        i += 1;
     }
     if !out_of_money && settings.finalize_trades && start < n {
         for t in (0..b.trades.len()).rev() {

@@ -324,24 +324,36 @@ pub fn compute_stats(
     // so the equity side needs no centring (numpy's np.cov to ~1e-15).
     let pair_beta = ctx.market_centred.len() + 1 == n;
     let mut sxy = 0.0;
-    let mut running_peak = f64::NEG_INFINITY;
+    // Within a segment between two highs the peak is fixed, so the deepest drawdown is at the
+    // lowest equity: one division per segment instead of one per bar, and the same bits
+    // (`1 - e / peak` is monotonic in `e`).
+    let mut peak = f64::NEG_INFINITY;
     let mut max_dd = f64::NAN;
-    let (mut prev_zero, mut seg_max) = (0usize, f64::NAN);
+    let (mut prev_zero, mut seg_low) = (0usize, f64::INFINITY);
     for i in 0..n {
         let e = equity[i];
-        running_peak = running_peak.max(e);
-        let dd = 1.0 - e / running_peak;
-        if max_dd.is_nan() || dd > max_dd {
-            max_dd = dd;
+        let at_high = e >= peak;
+        if !at_high && e < seg_low {
+            seg_low = e;
         }
-        seg_max = if seg_max >= dd { seg_max } else { dd };
-        if dd == 0.0 || i + 1 == n {
+        if at_high || i + 1 == n {
+            let seg_max = if seg_low.is_finite() {
+                1.0 - seg_low / peak
+            } else {
+                0.0
+            };
+            if max_dd.is_nan() || seg_max > max_dd {
+                max_dd = seg_max;
+            }
             if i > prev_zero + 1 {
                 dur_secs.push(time[i] - time[prev_zero]);
                 peaks.push(seg_max);
             }
             prev_zero = i;
-            seg_max = dd;
+            seg_low = f64::INFINITY;
+        }
+        if at_high {
+            peak = e;
         }
         if ctx.bin_end[i] {
             last_per_bin.push(e);
