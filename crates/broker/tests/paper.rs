@@ -332,3 +332,46 @@ async fn a_paper_desk_never_touches_another_brokers_order() {
     );
     assert!(desk.positions().await.unwrap().is_empty());
 }
+
+/// Realised P&L is booked at the average entry on a sell; unrealised follows the price.
+#[tokio::test]
+async fn profit_and_loss_realised_and_unrealised() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_store, paper, desk) = desk(dir.path()).await;
+    let bought = desk
+        .place(
+            &OrderRequest::market(goog(), Side::Buy, dec!(10)),
+            Some("in"),
+        )
+        .await
+        .unwrap()
+        .order
+        .unwrap()
+        .avg_fill_price
+        .unwrap();
+    paper.advance_clock(5).await.unwrap();
+    let pos = desk.positions().await.unwrap().remove(0);
+    let now = pos.current_price.unwrap();
+    assert_eq!(
+        pos.unrealized_pnl,
+        Some(((now - bought) * dec!(10)).round_dp(2))
+    );
+    let sold = desk
+        .place(
+            &OrderRequest::market(goog(), Side::Sell, dec!(4)),
+            Some("out"),
+        )
+        .await
+        .unwrap()
+        .order
+        .unwrap()
+        .avg_fill_price
+        .unwrap();
+    let account = desk.account().await.unwrap();
+    assert_eq!(
+        account.realized_pnl,
+        ((sold - bought) * dec!(4)).round_dp(2)
+    );
+    assert_eq!(desk.positions().await.unwrap()[0].qty, dec!(6));
+    assert_eq!(desk.positions().await.unwrap()[0].avg_entry_price, bought);
+}
