@@ -19,13 +19,6 @@ use crate::{AccountInfo, Broker, BrokerError, BrokerEvent, PositionInfo, Sent};
 /// A send claimed this long ago and still not recorded is taken over by reconciliation.
 const STALE_SEND: Duration = Duration::seconds(60);
 
-/// An order as answers show it: the journal row plus which money it is.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct OrderView {
-    #[serde(flatten)]
-    pub order: OrderRecord,
-}
-
 /// What became of a place request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Placed {

@@ -22,7 +22,7 @@ use quantdesk_guard::{OrderRecord, PricePoint};
 use serde::Serialize;
 
 pub use alpaca::{ALPACA_LIVE_URL, ALPACA_PAPER_URL, AlpacaBroker};
-pub use desk::{Desk, OrderView, Placed};
+pub use desk::{Desk, Placed};
 pub use error::BrokerError;
 pub use paper::{PaperBroker, PaperConfig, REPLAY_START};
 
