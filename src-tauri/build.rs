@@ -1,7 +1,42 @@
 //! Runs tauri-build: reads tauri.conf.json and capabilities/, checks the icons, and generates
-//! the permission schemas. `tauri::generate_context!` in lib.rs also needs `../ui/dist` to
-//! exist, so build the UI first (`cargo xtask ui`).
+//! the permission schemas. Listing the app's commands here makes each one need an explicit
+//! `allow-<command>` in a capability, so the web view gets only what capabilities/ grants.
+//! `tauri::generate_context!` in lib.rs also needs `../ui/dist` to exist, so build the UI first
+//! (`cargo xtask ui`).
+
+/// Every command in src/commands.rs.
+const COMMANDS: &[&str] = &[
+    "app_info",
+    "onboarding",
+    "onboarding_go",
+    "sign_in",
+    "continue_as_guest",
+    "sign_out",
+    "choose_paper_broker",
+    "link_alpaca",
+    "unlink_alpaca",
+    "home",
+    "settings",
+    "save_limits",
+    "save_approval_policy",
+    "set_kill_switch",
+    "set_live_trading",
+    "set_scopes",
+    "claude_status",
+    "connect_claude",
+    "disconnect_claude",
+    "pending_approvals",
+    "approve",
+    "reject",
+    "audit_page",
+    "verify_audit",
+    "export_audit_csv",
+];
 
 fn main() {
-    tauri_build::build()
+    tauri_build::try_build(
+        tauri_build::Attributes::new()
+            .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS)),
+    )
+    .expect("tauri-build failed");
 }

@@ -1,16 +1,22 @@
 //! QuantDesk's desktop shell (Tauri 2): it opens the window, serves the web UI from `ui/dist`,
-//! and exposes a few thin commands to it. It is the place for settings, onboarding and, later,
-//! storing broker keys. It must never hold domain logic: market data, analytics, backtests and
-//! orders live in the crates under `crates/` and reach Claude Desktop through the
-//! `quantdesk-mcp` sidecar. It must never see a secret in plain text beyond handing it straight
-//! to the OS keychain — no logging, no files, no returning it to the web view.
+//! and turns each method of `quantdesk_desktop::Desktop` into a command of a few lines. It also
+//! owns what only a shell can do: the tray icon with status, one instance at a time, desktop
+//! notifications when an order waits for approval, and remembering the window's size and place.
 //!
-//! Commands stay thin: parse, call into a domain crate, map the result. Anything more belongs in
-//! a crate that can be tested without a window.
+//! It must never hold domain logic (that lives in `crates/desktop` and the crates under it, all
+//! tested without a window), and never see a secret beyond handing it on to the keychain — no
+//! logging, no files, no returning it to the web view.
 
+mod commands;
+mod shell;
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use quantdesk_desktop::{Desktop, Options};
 use serde::Serialize;
 
-/// What the UI shows about the running app. Mirrored by `AppInfo` in `ui/src/app-info.ts`.
+/// What the UI shows about the running app.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AppInfo {
     /// Product name from tauri.conf.json (`QuantDesk`).
@@ -28,17 +34,65 @@ impl AppInfo {
     }
 }
 
-/// `invoke("app_info")`: the app's name and version.
-#[tauri::command]
-fn app_info(app: tauri::AppHandle) -> AppInfo {
-    AppInfo::from_package(app.package_info())
+/// Environment overrides, for tests and unusual installs.
+const SIDECAR_ENV: &str = "QUANTDESK_SIDECAR";
+const CLAUDE_CONFIG_ENV: &str = "QUANTDESK_CLAUDE_CONFIG";
+
+/// Where the data folder, Claude Desktop's config and the sidecar are.
+fn options() -> anyhow::Result<Options> {
+    let data_dir = quantdesk_store::resolve_data_dir(None).context("finding the data folder")?;
+    let claude_config = match std::env::var_os(CLAUDE_CONFIG_ENV) {
+        Some(p) => PathBuf::from(p),
+        None => quantdesk_claude::ClaudeConfig::for_this_machine()
+            .context("finding Claude Desktop's configuration")?
+            .path()
+            .to_path_buf(),
+    };
+    // The sidecar ships next to the app's own binary (Tauri `externalBin`, or target/<profile>).
+    let sidecar = match std::env::var_os(SIDECAR_ENV) {
+        Some(p) => PathBuf::from(p),
+        None => {
+            let exe = std::env::current_exe().context("locating the app's binary")?;
+            let dir = exe.parent().context("the app's binary has no folder")?;
+            dir.join(format!("quantdesk-mcp{}", std::env::consts::EXE_SUFFIX))
+        }
+    };
+    let sidecar = std::path::absolute(&sidecar).unwrap_or(sidecar);
+    Ok(Options {
+        data_dir,
+        claude_config,
+        sidecar,
+    })
 }
 
-/// Builds and runs the app until its last window closes.
-pub fn run() -> tauri::Result<()> {
+/// Builds and runs the app until it is quit.
+pub fn run() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("QUANTDESK_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .init();
+    let options = options()?;
+    let desktop = tauri::async_runtime::block_on(Desktop::open(options))
+        .context("opening QuantDesk's store")?;
     tauri::Builder::default()
-        .invoke_handler(tauri::generate_handler![app_info])
+        // First: a second launch only brings the running window forward.
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+            shell::show_main(app);
+        }))
+        .plugin(tauri_plugin_notification::init())
+        .plugin(tauri_plugin_window_state::Builder::default().build())
+        .manage(desktop)
+        .setup(|app| {
+            shell::setup(app)?;
+            Ok(())
+        })
+        .on_window_event(shell::on_window_event)
+        .invoke_handler(commands::handler())
         .run(tauri::generate_context!())
+        .context("running the window")
 }
 
 #[cfg(test)]

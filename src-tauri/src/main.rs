@@ -8,7 +8,7 @@
 
 fn main() {
     if let Err(err) = quantdesk_app_lib::run() {
-        eprintln!("quantdesk-app: {err}");
+        eprintln!("quantdesk-app: {err:#}");
         std::process::exit(1);
     }
 }

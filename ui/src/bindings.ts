@@ -211,4 +211,10 @@ export type ChainCheck = { intact: boolean, entries: number, first_broken: numbe
 
 export type Exported = { path: string, rows: number, };
 
+export type ShellStatus = { claude_connected: boolean, pending_approvals: number, kill_switch: boolean, 
+/**
+ * One line for the tray tooltip and menu.
+ */
+line: string, };
+
 export type UiError = { message: string, field: string | null, };

@@ -6,7 +6,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result};
 
-use crate::{python, step};
+use crate::{e2e, python, step};
 
 /// Indicators whose speed is compared with TA-Lib's C code (criterion ids under
 /// `indicators_1m/`, keys of `talib_reference.py`'s answer).
@@ -20,7 +20,8 @@ pub fn bench(args: &[String]) -> Result<()> {
             .args(args),
     )?;
     talib_comparison()?;
-    backtest_comparison()
+    backtest_comparison()?;
+    e2e::memory()
 }
 
 /// Median time in seconds of criterion benchmark `group/name`, from its saved estimates.

@@ -7,6 +7,7 @@
 
 mod approve;
 mod bench;
+mod e2e;
 mod mcp;
 mod python;
 mod run;

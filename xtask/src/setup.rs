@@ -22,6 +22,9 @@ pub const APT_PACKAGES: &[&str] = &[
     "libxdo-dev",
     "python3-venv",
     "xvfb",
+    "webkit2gtk-driver",
+    "xdotool",
+    "imagemagick",
 ];
 
 /// Node.js version Vite needs (`^20.19 || >=22.12`); Debian 12's own nodejs is too old.

@@ -8,7 +8,7 @@
 
 use anyhow::Result;
 
-use crate::{python, setup, step, ui};
+use crate::{e2e, python, setup, step, ui};
 
 pub fn test() -> Result<()> {
     setup::setup()?;
@@ -29,5 +29,6 @@ pub fn test() -> Result<()> {
         ]),
     )?;
     step::run("cargo test", step::cargo().args(["test", "--workspace"]))?;
-    python::pytest()
+    python::pytest()?;
+    e2e::test()
 }

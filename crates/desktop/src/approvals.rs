@@ -66,10 +66,29 @@ impl Desktop {
     /// it is sent.
     pub async fn approve(&self, client_order_id: &str) -> Result<Decision, DesktopError> {
         let placed = self.desk.approve(client_order_id, BY).await?;
+        let message = match (placed.outcome.as_str(), &placed.order) {
+            ("filled", Some(o)) => format!(
+                "Approved and filled: {} {} {} at {}.",
+                if o.request.side == Side::Buy {
+                    "bought"
+                } else {
+                    "sold"
+                },
+                dec(o.filled_qty),
+                o.request.symbol,
+                o.avg_fill_price.map_or("market".into(), dollars)
+            ),
+            ("sent" | "open", _) => "Approved and sent to the broker.".into(),
+            ("refused", _) => format!(
+                "Approved, but your limits refuse it at this moment ({}). It was not sent.",
+                placed.message
+            ),
+            _ => sentence(&placed.message),
+        };
         Ok(Decision {
             client_order_id: placed.client_order_id,
             outcome: placed.outcome,
-            message: placed.message,
+            message,
         })
     }
 
@@ -87,6 +106,14 @@ impl Desktop {
             outcome: if done { "rejected" } else { "unchanged" }.into(),
             message,
         })
+    }
+}
+
+fn sentence(text: &str) -> String {
+    let mut c = text.chars();
+    match c.next() {
+        Some(f) => format!("{}{}.", f.to_uppercase(), c.as_str().trim_end_matches('.')),
+        None => String::new(),
     }
 }
 

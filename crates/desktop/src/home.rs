@@ -178,6 +178,34 @@ pub(crate) fn daily_loss(limit: Option<Decimal>, today_pnl: Option<Decimal>) -> 
     }
 }
 
+impl Desktop {
+    /// The tray's status line: connected to Claude? approvals waiting? kill switch?
+    pub async fn shell_status(&self) -> Result<crate::views::ShellStatus, DesktopError> {
+        let claude = self.claude_status().connected;
+        let pending = u32::try_from(self.pending_approval_ids().await?.len()).unwrap_or(u32::MAX);
+        let kill = quantdesk_guard::limits(&self.store).await?.kill_switch;
+        let mut parts = vec![if claude {
+            "Connected to Claude".to_string()
+        } else {
+            "Not connected to Claude".to_string()
+        }];
+        parts.push(match pending {
+            0 => "no approvals waiting".into(),
+            1 => "1 approval waiting".into(),
+            n => format!("{n} approvals waiting"),
+        });
+        if kill {
+            parts.push("KILL SWITCH ON".into());
+        }
+        Ok(crate::views::ShellStatus {
+            claude_connected: claude,
+            pending_approvals: pending,
+            kill_switch: kill,
+            line: parts.join(" · "),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -335,3 +335,15 @@ pub struct Exported {
     pub path: String,
     pub rows: u32,
 }
+
+// ---------------------------------------------------------------- shell
+
+/// What the tray shows, polled by the shell.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct ShellStatus {
+    pub claude_connected: bool,
+    pub pending_approvals: u32,
+    pub kill_switch: bool,
+    /// One line for the tray tooltip and menu.
+    pub line: String,
+}

@@ -34,6 +34,7 @@ fn generate() -> String {
         Field::decl(&cfg),
         ChainCheck::decl(&cfg),
         Exported::decl(&cfg),
+        ShellStatus::decl(&cfg),
         UiError::decl(&cfg),
     ];
     let mut out = String::from(

@@ -242,6 +242,11 @@ async fn approve_sends_the_order_and_reject_means_not_sent() {
 
     let yes = app.approve("yes-1").await.unwrap();
     assert_eq!(yes.outcome, "filled", "{yes:?}");
+    assert!(
+        yes.message
+            .starts_with("Approved and filled: bought 1 GOOG at $"),
+        "{yes:?}"
+    );
     assert_eq!(
         sidecar.order("yes-1").await.unwrap().status,
         OrderStatus::Filled

@@ -1,0 +1,324 @@
+"""The desktop app end to end, in a real window under Xvfb: tauri-driver (with Debian's
+WebKitWebDriver) opens the built app, and this test drives it over plain W3C WebDriver HTTP.
+
+It walks onboarding as a guest with the paper broker, connects Claude Desktop into a temporary
+HOME, checks the written config launches the sidecar, then — while the official MCP Python
+client, acting as Claude, calls `place_order` through that very command line — sees the approval
+request, clicks Approve, and finds the fill in the audit viewer with the chain verified. A second
+order is rejected and the person sees "not sent". Screenshots of each screen go to
+`target/e2e-screenshots/` (or $QUANTDESK_SCREENSHOTS)."""
+
+import asyncio
+import json
+import os
+import shutil
+import socket
+import subprocess
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from mcp import ClientSession, StdioServerParameters
+from mcp.client.stdio import stdio_client
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = os.environ.get("QUANTDESK_APP_BIN") or str(ROOT / "target" / "debug" / "quantdesk-app")
+MCP = os.environ.get("QUANTDESK_MCP_BIN") or str(ROOT / "target" / "debug" / "quantdesk-mcp")
+SHOTS = Path(os.environ.get("QUANTDESK_SCREENSHOTS") or ROOT / "target" / "e2e-screenshots")
+TIMEOUT = 30
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def need(tool: str) -> str:
+    path = shutil.which(tool)
+    if not path:
+        pytest.fail(f"{tool} is not installed (cargo xtask test installs it; see .ci/run)")
+    return path
+
+
+class WebDriver:
+    """Just enough of W3C WebDriver, over HTTP."""
+
+    def __init__(self, port: int, display: str):
+        self.base = f"http://127.0.0.1:{port}"
+        self.sid = None
+        self.display = display
+
+    def call(self, method: str, path: str, body=None):
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.base + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=120) as r:
+                return json.loads(r.read() or b"{}").get("value")
+        except urllib.error.HTTPError as e:
+            raise RuntimeError(f"{method} {path}: {e.read().decode(errors='replace')}") from None
+
+    def s(self, method: str, path: str, body=None):
+        return self.call(method, f"/session/{self.sid}{path}", body)
+
+    def start(self, app: str):
+        v = self.call("POST", "/session", {"capabilities": {"alwaysMatch": {"tauri:options": {"application": app}}}})
+        self.sid = v["sessionId"]
+
+    def quit(self):
+        if self.sid:
+            try:
+                self.call("DELETE", f"/session/{self.sid}")
+            except Exception:
+                pass
+
+    def find(self, css: str, text: str | None = None, scroll: bool = False):
+        """The first element matching `css` (and holding `text`), looked up in the page itself:
+        WebKitWebDriver's element search trips over nodes the UI has just replaced."""
+        script = (
+            "const [css, text] = arguments;"
+            "return Array.from(document.querySelectorAll(css)).find("
+            "  e => !text || e.innerText.toLowerCase().includes(text.toLowerCase())) || null;"
+        )
+        if scroll:
+            script = script.replace("return ", "const el = ", 1) + \
+                "if (el) el.scrollIntoView({block: 'center'}); return el;"
+        v = self.s("POST", "/execute/sync", {"script": script, "args": [css, text]})
+        return list(v.values())[0] if v else None
+
+    def wait(self, css: str, timeout: float = TIMEOUT, text: str | None = None, scroll: bool = False) -> str:
+        end = time.time() + timeout
+        last = None
+        while time.time() < end:
+            try:
+                el = self.find(css, text, scroll)
+                if el:
+                    return el
+            except RuntimeError as e:
+                last = e
+            time.sleep(0.2)
+        raise AssertionError(f"no {css!r}{' with ' + repr(text) if text else ''} after {timeout}s ({last}); page: {self.page_text()[:1500]}")
+
+    def text(self, el: str) -> str:
+        return self.s("GET", f"/element/{el}/text")
+
+    def click(self, css: str, text: str | None = None):
+        """A real click: the X server's pointer (xdotool) at the element's centre. WebKitWebDriver's
+        own element click crashes it when the click re-renders the page."""
+        self.wait(css, text=text)
+        script = (
+            "const [css, text] = arguments;"
+            "const el = Array.from(document.querySelectorAll(css)).find("
+            "  e => !text || e.innerText.toLowerCase().includes(text.toLowerCase()));"
+            "if (!el) return null;"
+            "el.scrollIntoView({block: 'center'});"
+            "const r = el.getBoundingClientRect();"
+            "return [window.screenX + r.left + r.width / 2, window.screenY + r.top + r.height / 2];"
+        )
+        x, y = self.s("POST", "/execute/sync", {"script": script, "args": [css, text]})
+        env = {**os.environ, "DISPLAY": self.display}
+        subprocess.run(["xdotool", "mousemove", "--sync", str(round(x)), str(round(y)), "click", "1"],
+                       check=True, timeout=30, env=env)
+        time.sleep(0.15)
+
+    def type(self, css: str, value: str):
+        # Set through the page: WebKitWebDriver's element clear/value commands crash it here.
+        self.wait(css)
+        script = (
+            "const [css, value] = arguments; const el = document.querySelector(css);"
+            "el.focus(); el.value = value; el.dispatchEvent(new Event('input', {bubbles: true}));"
+        )
+        self.s("POST", "/execute/sync", {"script": script, "args": [css, value]})
+
+    def page_text(self) -> str:
+        try:
+            return self.s("POST", "/execute/sync", {"script": "return document.body.innerText", "args": []})
+        except Exception as e:  # noqa: BLE001
+            return f"<page unreadable: {e}>"
+
+    def shot(self, name: str):
+        # WebKitGTK's own screenshot command hangs without compositing, so the X screen (sized
+        # to the window) is captured instead.
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        time.sleep(0.5)  # let the frame settle
+        subprocess.run(["import", "-display", self.display, "-window", "root", str(SHOTS / f"{name}.png")],
+                       check=True, timeout=30)
+
+
+@pytest.fixture
+def desktop(tmp_path):
+    """Xvfb (unless a display is given), tauri-driver, and the app in a temporary HOME."""
+    for binary in (APP, MCP):
+        if not Path(binary).is_file():
+            pytest.fail(f"{binary} is not built (cargo xtask test builds it)")
+    need("WebKitWebDriver")
+    driver_bin = need("tauri-driver")
+    home = tmp_path / "home"
+    (home / ".config").mkdir(parents=True)
+    data = tmp_path / "data"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("XDG_", "QUANTDESK_"))}
+    env.update(HOME=str(home), QUANTDESK_DATA_DIR=str(data), QUANTDESK_SIDECAR=MCP,
+               QUANTDESK_CLOSE_QUITS="1", WEBKIT_DISABLE_COMPOSITING_MODE="1",
+               NO_AT_BRIDGE="1", QUANTDESK_LOG="warn")
+    procs = []
+    if not os.environ.get("QUANTDESK_E2E_DISPLAY"):
+        display = f":{free_port() % 400 + 100}"
+        # The screen is the window's size (tauri.conf.json), so a screenshot is the window.
+        xvfb = subprocess.Popen([need("Xvfb"), display, "-screen", "0", "1180x780x24", "-nolisten", "tcp"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        procs.append(xvfb)
+        time.sleep(1)
+        env["DISPLAY"] = display
+    else:
+        env["DISPLAY"] = os.environ["QUANTDESK_E2E_DISPLAY"]
+    port = free_port()
+    log = open(tmp_path / "tauri-driver.log", "w")
+    driver = subprocess.Popen([driver_bin, "--port", str(port), "--native-port", str(free_port())],
+                              env=env, stdout=log, stderr=subprocess.STDOUT)
+    procs.append(driver)
+    need("import")
+    need("xdotool")
+    wd = WebDriver(port, env["DISPLAY"])
+    end = time.time() + 30
+    while True:
+        try:
+            wd.call("GET", "/status")
+            break
+        except Exception:
+            if time.time() > end:
+                raise
+            time.sleep(0.3)
+    wd.start(APP)
+    try:
+        yield wd, home, data
+    finally:
+        wd.quit()
+        for p in reversed(procs):
+            p.terminate()
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        log.close()
+
+
+class Claude:
+    """The official MCP Python client, launching the sidecar exactly as Claude Desktop's config
+    says, calling one tool in a background thread."""
+
+    def __init__(self, entry: dict, env: dict):
+        self.entry, self.env = entry, env
+
+    def call_in_background(self, tool: str, args: dict):
+        box = {}
+
+        async def run():
+            params = StdioServerParameters(command=self.entry["command"], args=self.entry.get("args", []), env=self.env)
+            async with stdio_client(params) as (r, w):
+                async with ClientSession(r, w) as s:
+                    await s.initialize()
+                    box["tools"] = [t.name for t in (await s.list_tools()).tools]
+                    box["result"] = await s.call_tool(tool, args)
+
+        def target():
+            try:
+                asyncio.run(run())
+            except BaseException as e:  # noqa: BLE001
+                box["error"] = e
+
+        t = threading.Thread(target=target, daemon=True)
+        t.start()
+        return t, box
+
+
+def result_of(thread, box, timeout=60):
+    thread.join(timeout)
+    assert not thread.is_alive(), "place_order did not return"
+    assert "error" not in box, box.get("error")
+    res = box["result"]
+    assert not res.is_error, res.content
+    return res.structured_content
+
+
+def test_onboarding_connect_claude_approve_and_reject(desktop):
+    wd, home, data = desktop
+
+    # --- onboarding, as a guest with the paper broker
+    wd.wait('[data-testid="onboarding-welcome"]')
+    wd.shot("01-welcome")
+    wd.click('[data-testid="start"]')
+    wd.wait('[data-testid="onboarding-sign_in"]')
+    wd.shot("02-sign-in")
+    wd.click('[data-testid="guest"]')
+    wd.wait('[data-testid="onboarding-broker"]')
+    wd.shot("03-broker")
+    wd.click('[data-testid="broker-paper"]')
+    wd.wait('[data-testid="onboarding-limits"]')
+    # Every order waits for the person in this test, so the approval window appears.
+    wd.click('[data-testid="policy-always"]')
+    wd.shot("04-limits")
+    wd.click('[data-testid="save-limits"]')
+    wd.wait('[data-testid="onboarding-claude"]')
+    wd.shot("05-claude")
+    wd.click('[data-testid="connect-claude"]')
+    wd.wait('[data-testid="claude-status"]', text="Connected")
+    wd.shot("06-claude-connected")
+    wd.click('[data-testid="claude-continue"]')
+    wd.wait('[data-testid="onboarding-done"]')
+    wd.shot("07-done")
+    wd.click('[data-testid="finish"]')
+    wd.wait('[data-testid="equity"]', text="$100,000")
+    wd.shot("08-home")
+
+    # --- the config written into the temporary HOME launches the sidecar, with no secret in it
+    config = json.loads((home / ".config" / "Claude" / "claude_desktop_config.json").read_text())
+    entry = config["mcpServers"]["quantdesk"]
+    assert Path(entry["command"]).resolve() == Path(MCP).resolve()
+    assert "env" not in entry
+    claude_env = {"HOME": str(home), "QUANTDESK_LOG": "warn", "QUANTDESK_APPROVAL_WAIT_SECS": "40"}
+    claude = Claude(entry, claude_env)
+
+    # --- Claude places an order; the person approves it
+    t, box = claude.call_in_background("place_order", {"symbol": "GOOG", "side": "buy", "qty": "3"})
+    approval = wd.wait('[data-testid="approval"]', timeout=40)
+    assert "GOOG" in wd.text(approval)
+    assert "place_order" in box.get("tools", [])
+    wd.wait('[data-testid="approval-value"]')
+    wd.shot("09-approval")
+    wd.click('[data-testid="approve"]')
+    wd.wait('[data-testid="decision"]', text="fill")
+    out = result_of(t, box)
+    assert out["outcome"] == "filled", out
+    wd.shot("10-approved")
+
+    # --- the fill is in the audit viewer, and the chain verifies
+    wd.click('[data-testid="nav-audit"]')
+    wd.type('[data-testid="audit-search"]', out["client_order_id"])
+    wd.wait('[data-testid="audit-row"][data-outcome="filled"]')
+    wd.click('[data-testid="verify"]')
+    wd.wait('[data-testid="chain"]', text="Chain intact")
+    wd.shot("11-audit")
+
+    # --- a second order; the person rejects it and sees "not sent"
+    t, box = claude.call_in_background("place_order", {"symbol": "GOOG", "side": "buy", "qty": "2"})
+    wd.wait('[data-testid="approval"]', timeout=40)
+    wd.shot("12-approval-second")
+    wd.click('[data-testid="reject"]')
+    wd.wait('[data-testid="decision"]', text="not sent")
+    out = result_of(t, box)
+    assert out["outcome"] in ("rejected", "rejected_by_person"), out
+    assert "not sent" in out["message"]
+    wd.shot("13-rejected")
+
+    wd.click('[data-testid="nav-home"]')
+    wd.wait('[data-testid="positions"]', text="GOOG")
+    wd.shot("14-home-after")
+    wd.click('[data-testid="nav-settings"]')
+    wd.wait('[data-testid="save-settings"]')
+    wd.shot("15-settings")
+    wd.click('[data-testid="nav-audit"]')
+    wd.wait('[data-testid="audit-row"]')
+    wd.shot("16-audit-all")
