@@ -1,9 +1,11 @@
 //! What only the shell does: the tray icon and its status line, bringing the window forward,
-//! and watching for orders that wait for the person's approval (a desktop notification, the
-//! window shown on the Approvals screen). Pending orders live in the store, so the watcher finds
-//! them whether they arrived while the app ran or before it started.
+//! serving the approval channel (`ipc/app.sock`) and watching for orders that wait for the
+//! person's approval (a desktop notification, the window shown on the Approvals screen).
+//! Pending orders live in the store, so the watcher finds them whether they were announced on
+//! the channel, arrived while the app was closed, or came from a sidecar that could not connect.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::Duration;
 
 use quantdesk_desktop::Desktop;
@@ -11,6 +13,7 @@ use tauri::menu::{Menu, MenuItem};
 use tauri::tray::{MouseButton, MouseButtonState, TrayIconBuilder, TrayIconEvent};
 use tauri::{AppHandle, Emitter, Manager, Runtime, Window, WindowEvent, Wry};
 use tauri_plugin_notification::NotificationExt;
+use tokio::sync::Notify;
 
 const TRAY_ID: &str = "quantdesk";
 /// How often the watcher looks for new approval requests.
@@ -76,8 +79,19 @@ pub fn setup(app: &mut tauri::App) -> tauri::Result<()> {
     }
     app.manage(TrayItems { status, kill });
 
-    let handle = app.handle().clone();
-    tauri::async_runtime::spawn(watch_approvals(handle));
+    // Sidecars announce pending orders on the app's socket; the watcher also reads the journal,
+    // so requests made while the app was closed (or by a sidecar that could not connect) appear.
+    let announced = Arc::new(Notify::new());
+    {
+        let (handle, announced) = (app.handle().clone(), announced.clone());
+        tauri::async_runtime::spawn(async move {
+            let desktop = handle.state::<Desktop>().inner().clone();
+            if let Err(err) = desktop.serve_sidecars(announced).await {
+                tracing::error!(%err, "approval channel");
+            }
+        });
+    }
+    tauri::async_runtime::spawn(watch_approvals(app.handle().clone(), announced));
     Ok(())
 }
 
@@ -112,7 +126,7 @@ pub async fn refresh_tray(app: &AppHandle) {
 
 /// Polls the order journal for new approval requests: each new one raises a notification,
 /// brings the window forward and tells the UI, which opens the Approvals screen.
-async fn watch_approvals(app: AppHandle) {
+async fn watch_approvals(app: AppHandle, announced: Arc<Notify>) {
     let mut seen: HashSet<String> = HashSet::new();
     let mut first = true;
     loop {
@@ -137,7 +151,10 @@ async fn watch_approvals(app: AppHandle) {
             Err(err) => tracing::warn!(%err, "reading pending approvals"),
         }
         first = false;
-        tokio::time::sleep(WATCH_EVERY).await;
+        tokio::select! {
+            _ = tokio::time::sleep(WATCH_EVERY) => {}
+            _ = announced.notified() => {}
+        }
     }
 }
 

@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import socket
+import sqlite3
 import subprocess
 import threading
 import time
@@ -293,6 +294,11 @@ def test_onboarding_connect_claude_approve_and_reject(desktop):
     out = result_of(t, box)
     assert out["outcome"] == "filled", out
     wd.shot("10-approved")
+    # The click reached the waiting sidecar over the app's socket; that sidecar applied it.
+    con = sqlite3.connect(data / "quantdesk.db")
+    approved = con.execute("SELECT actor FROM audit_log WHERE kind = 'order' AND outcome = 'approved'").fetchall()
+    con.close()
+    assert approved and approved[0][0].startswith("mcp:"), approved
 
     # --- the fill is in the audit viewer, and the chain verifies
     wd.click('[data-testid="nav-audit"]')

@@ -11,7 +11,7 @@ use crate::views::{ApprovalRequest, Decision, LimitCheck};
 use crate::{Desktop, DesktopError};
 
 /// Who decides, in the audit log.
-const BY: &str = "person (QuantDesk app)";
+pub(crate) const BY: &str = "person (QuantDesk app)";
 
 impl Desktop {
     /// Ids of orders waiting for the person, oldest first (cheap: for the shell's watcher).
@@ -63,11 +63,61 @@ impl Desktop {
     }
 
     /// The person clicked Approve: the guard checks the order again now and, if it still passes,
-    /// it is sent.
+    /// it is sent — by the sidecar still waiting on it (so Claude hears at once), else here.
     pub async fn approve(&self, client_order_id: &str) -> Result<Decision, DesktopError> {
-        let placed = self.desk.approve(client_order_id, BY).await?;
-        let message = match (placed.outcome.as_str(), &placed.order) {
-            ("filled", Some(o)) => format!(
+        match self.decide_through_sidecar(client_order_id, true).await {
+            Some(Ok(_)) => {}
+            Some(Err(err)) => {
+                tracing::warn!(%err, "the waiting sidecar did not apply the approval");
+                self.approve_here(client_order_id).await?;
+            }
+            None => self.approve_here(client_order_id).await?,
+        }
+        let order = self.desk.order(client_order_id).await?;
+        Ok(decision(&order))
+    }
+
+    async fn approve_here(&self, client_order_id: &str) -> Result<(), DesktopError> {
+        let order = self.desk.order(client_order_id).await?;
+        if order.status == OrderStatus::PendingApproval {
+            self.desk.approve(client_order_id, BY).await?;
+        }
+        Ok(())
+    }
+
+    /// The person clicked Reject: the order is never sent.
+    pub async fn reject(&self, client_order_id: &str) -> Result<Decision, DesktopError> {
+        let before = self.desk.order(client_order_id).await?.status;
+        if before != OrderStatus::PendingApproval {
+            return Ok(Decision {
+                client_order_id: client_order_id.into(),
+                outcome: "unchanged".into(),
+                message: format!(
+                    "This order was no longer waiting (it is {before}); nothing changed."
+                ),
+            });
+        }
+        match self.decide_through_sidecar(client_order_id, false).await {
+            Some(Ok(_)) => {}
+            Some(Err(err)) => {
+                tracing::warn!(%err, "the waiting sidecar did not apply the rejection");
+                self.desk.reject(client_order_id, BY).await?;
+            }
+            None => {
+                self.desk.reject(client_order_id, BY).await?;
+            }
+        }
+        let order = self.desk.order(client_order_id).await?;
+        Ok(decision(&order))
+    }
+}
+
+/// What became of a decided order, in one sentence.
+fn decision(o: &OrderRecord) -> Decision {
+    let (outcome, message) = match o.status {
+        OrderStatus::Filled => (
+            "filled",
+            format!(
                 "Approved and filled: {} {} {} at {}.",
                 if o.request.side == Side::Buy {
                     "bought"
@@ -78,34 +128,29 @@ impl Desktop {
                 o.request.symbol,
                 o.avg_fill_price.map_or("market".into(), dollars)
             ),
-            ("sent" | "open", _) => "Approved and sent to the broker.".into(),
-            ("refused", _) => format!(
+        ),
+        OrderStatus::Accepted
+        | OrderStatus::Sending
+        | OrderStatus::Open
+        | OrderStatus::PartiallyFilled => ("sent", "Approved and sent to the broker.".into()),
+        OrderStatus::RejectedByGuard => (
+            "refused",
+            format!(
                 "Approved, but your limits refuse it at this moment ({}). It was not sent.",
-                placed.message
+                o.reason.clone().unwrap_or_default()
             ),
-            _ => sentence(&placed.message),
-        };
-        Ok(Decision {
-            client_order_id: placed.client_order_id,
-            outcome: placed.outcome,
-            message,
-        })
-    }
-
-    /// The person clicked Reject: the order is never sent.
-    pub async fn reject(&self, client_order_id: &str) -> Result<Decision, DesktopError> {
-        let done = self.desk.reject(client_order_id, BY).await?;
-        let message = if done {
-            "Rejected: the order was not sent.".to_string()
-        } else {
-            let status = self.desk.order(client_order_id).await?.status;
-            format!("This order was no longer waiting (it is {status}); nothing changed.")
-        };
-        Ok(Decision {
-            client_order_id: client_order_id.into(),
-            outcome: if done { "rejected" } else { "unchanged" }.into(),
-            message,
-        })
+        ),
+        OrderStatus::RejectedByPerson => ("rejected", "Rejected: the order was not sent.".into()),
+        OrderStatus::ApprovalExpired => (
+            "expired",
+            "The approval had expired, so the order was not sent.".into(),
+        ),
+        s => (s.as_str(), sentence(&format!("the order is now {s}"))),
+    };
+    Decision {
+        client_order_id: o.client_order_id.clone(),
+        outcome: outcome.into(),
+        message,
     }
 }
 

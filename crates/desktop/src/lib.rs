@@ -17,6 +17,7 @@
 mod alpaca;
 mod approvals;
 mod audit;
+mod channel;
 mod claude;
 mod error;
 mod fmt;
@@ -61,6 +62,7 @@ pub struct Desktop {
     claude: ClaudeConfig,
     sidecar: PathBuf,
     data_dir: PathBuf,
+    waiting: Arc<channel::Waiting>,
 }
 
 impl Desktop {
@@ -80,6 +82,7 @@ impl Desktop {
             claude: ClaudeConfig::at(options.claude_config),
             sidecar: options.sidecar,
             data_dir: options.data_dir,
+            waiting: Arc::default(),
         })
     }
 

@@ -380,3 +380,73 @@ async fn audit_filters_by_date_exports_csv_and_reports_a_broken_chain() {
     assert_eq!(broken.first_broken, Some(2));
     assert!(broken.message.contains("entry 2"));
 }
+
+#[tokio::test]
+async fn a_sidecar_waiting_on_the_channel_receives_the_click_and_applies_it() {
+    use quantdesk_ipc::{ApprovalRequest, Message};
+    let dir = tempfile::tempdir().unwrap();
+    let app = desktop(dir.path()).await;
+    let sidecar = sidecar_desk(&app).await;
+    quantdesk_guard::set_approval_policy(app.store(), &ApprovalPolicy::Always)
+        .await
+        .unwrap();
+    sidecar
+        .place(
+            &OrderRequest::market(goog(), Side::Buy, dec!(1)),
+            Some("ch-1"),
+        )
+        .await
+        .unwrap();
+    let announced = Arc::new(tokio::sync::Notify::new());
+    let server = {
+        let (app, announced) = (app.clone(), announced.clone());
+        tokio::spawn(async move { app.serve_sidecars(announced).await })
+    };
+    let data = dir.path().join("data");
+    let mut conn = loop {
+        match quantdesk_ipc::connect_to_app(&data).await {
+            Ok(c) => break c,
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(20)).await,
+        }
+    };
+    conn.send(&Message::ApprovalRequested(Box::new(ApprovalRequest {
+        client_order_id: "ch-1".into(),
+        broker: "paper".into(),
+        mode: "paper".into(),
+        symbol: "GOOG".into(),
+        side: "buy".into(),
+        order_type: "market".into(),
+        qty: Some("1".into()),
+        notional: None,
+        limit_price: None,
+        stop_price: None,
+        value: "600".into(),
+        expires_at: None,
+    })))
+    .await
+    .unwrap();
+    announced.notified().await;
+    let waiting_sidecar = tokio::spawn(async move {
+        let Some(Message::Decision {
+            client_order_id,
+            approve,
+            ..
+        }) = conn.recv().await.unwrap()
+        else {
+            panic!("expected a decision");
+        };
+        assert!(approve);
+        let placed = sidecar.approve(&client_order_id, "test").await.unwrap();
+        conn.send(&Message::DecisionApplied {
+            client_order_id,
+            status: placed.outcome,
+            message: placed.message,
+        })
+        .await
+        .unwrap();
+    });
+    let d = app.approve("ch-1").await.unwrap();
+    assert_eq!(d.outcome, "filled", "{d:?}");
+    waiting_sidecar.await.unwrap();
+    server.abort();
+}
