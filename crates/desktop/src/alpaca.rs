@@ -76,7 +76,10 @@ impl Desktop {
                 "Enter the secret key",
             ));
         }
-        let url = base_url(link.live);
+        let url = self
+            .alpaca_url
+            .clone()
+            .unwrap_or_else(|| base_url(link.live));
         let account_id = check(&url, link).await?;
         let secrets = self.secrets()?;
         let (key_id, secret) = (

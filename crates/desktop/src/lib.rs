@@ -63,6 +63,8 @@ pub struct Desktop {
     sidecar: PathBuf,
     data_dir: PathBuf,
     waiting: Arc<channel::Waiting>,
+    /// Alpaca's trading API base URL, when not the default (tests point it at the stand-in).
+    alpaca_url: Option<String>,
 }
 
 impl Desktop {
@@ -83,7 +85,14 @@ impl Desktop {
             sidecar: options.sidecar,
             data_dir: options.data_dir,
             waiting: Arc::default(),
+            alpaca_url: None,
         })
+    }
+
+    /// Links Alpaca through `url` instead of Alpaca's own endpoints.
+    pub fn with_alpaca_url(mut self, url: impl Into<String>) -> Self {
+        self.alpaca_url = Some(url.into());
+        self
     }
 
     pub fn store(&self) -> &Store {

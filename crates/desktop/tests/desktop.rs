@@ -450,3 +450,63 @@ async fn a_sidecar_waiting_on_the_channel_receives_the_click_and_applies_it() {
     waiting_sidecar.await.unwrap();
     server.abort();
 }
+
+#[tokio::test]
+async fn alpaca_is_linked_only_after_an_account_call_accepts_the_key_and_the_secret_stays_out_of_the_store()
+ {
+    use quantdesk_alpaca_standin::StandIn;
+    use quantdesk_desktop::views::AlpacaLink;
+    let standin = StandIn::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let app = desktop(dir.path())
+        .await
+        .with_alpaca_url(standin.base_url());
+    let wrong = AlpacaLink {
+        key_id: StandIn::KEY_ID.into(),
+        secret: "not-the-secret".into(),
+        live: false,
+    };
+    match app.link_alpaca(&wrong).await {
+        Err(DesktopError::Alpaca(message)) => {
+            assert!(message.contains("did not accept"), "{message}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(app.brokers().await.unwrap().len(), 1);
+
+    let right = AlpacaLink {
+        key_id: StandIn::KEY_ID.into(),
+        secret: StandIn::SECRET.into(),
+        live: false,
+    };
+    let linked = match app.link_alpaca(&right).await {
+        Ok(linked) => linked,
+        // No keychain in this environment: the link must then not be recorded either.
+        Err(DesktopError::Keychain(err)) => {
+            eprintln!("skipping the keychain half: {err}");
+            assert_eq!(app.brokers().await.unwrap().len(), 1);
+            return;
+        }
+        Err(other) => panic!("{other}"),
+    };
+    assert_eq!(
+        (linked.name.as_str(), linked.mode.as_str()),
+        ("alpaca", "paper")
+    );
+    assert!(
+        standin.requests().iter().any(|r| r.path == "/v2/account"),
+        "the key was checked with an account call"
+    );
+    let db = std::fs::read(dir.path().join("data/quantdesk.db")).unwrap();
+    let wal = std::fs::read(dir.path().join("data/quantdesk.db-wal")).unwrap_or_default();
+    for bytes in [db, wal] {
+        assert!(
+            !bytes
+                .windows(StandIn::SECRET.len())
+                .any(|w| w == StandIn::SECRET.as_bytes()),
+            "the secret reached the store file"
+        );
+    }
+    app.unlink_alpaca().await.unwrap();
+    assert_eq!(app.brokers().await.unwrap().len(), 1);
+}
