@@ -105,7 +105,7 @@ outcome: string,
  */
 message: string, };
 
-export type Settings = { limits: LimitsForm, approval: ApprovalForm, live_trading: boolean, kill_switch: boolean, scopes: Array<ScopeOption>, brokers: Array<LinkedBroker>, data_dir: string, 
+export type Settings = { identity: Identity, limits: LimitsForm, approval: ApprovalForm, live_trading: boolean, kill_switch: boolean, scopes: Array<ScopeOption>, brokers: Array<LinkedBroker>, data_dir: string, 
 /**
  * Market data source: `bundled` (offline history shipped with the app).
  */

@@ -179,6 +179,7 @@ impl Desktop {
             })
             .collect();
         Ok(Settings {
+            identity,
             limits: LimitsForm::from_limits(&limits),
             approval: ApprovalForm::from_policy(&policy),
             live_trading: self.live_trading().await?,

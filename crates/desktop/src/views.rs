@@ -182,6 +182,7 @@ pub struct Decision {
 /// The settings screen.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct Settings {
+    pub identity: Identity,
     pub limits: LimitsForm,
     pub approval: ApprovalForm,
     pub live_trading: bool,

@@ -104,6 +104,7 @@ export async function renderSettings(root: HTMLElement, onChange: () => void): P
   const err = h("p", { class: "form-error", role: "alert" });
   const fail = (e: unknown) => {
     err.textContent = errorText(e);
+    toast(errorText(e), "error");
     const f = errorField(e);
     if (f) root.querySelector<HTMLElement>(`[name="${f}"]`)?.focus();
   };
@@ -119,9 +120,64 @@ export async function renderSettings(root: HTMLElement, onChange: () => void): P
     ),
   );
 
+  const id = s.identity;
+  const keyInput = h("input", { name: "api_key", type: "password", autocomplete: "off", spellcheck: "false", placeholder: "qdk_…" });
+  const account = h(
+    "section",
+    { class: "card" },
+    h("h2", {}, "Account"),
+    id.problem ? h("p", { class: "form-error" }, id.problem) : null,
+    id.guest
+      ? h("p", { class: "muted" }, "Guest mode: market data, analysis, backtests and paper trading. Sign in with your QuantDesk API key for everything your plan includes.")
+      : h("dl", { class: "facts" }, h("dt", {}, "Account"), h("dd", {}, id.account_id ?? "—"), h("dt", {}, "Key"), h("dd", {}, h("code", {}, id.key_id ?? "—"))),
+    h(
+      "div",
+      { class: "switch-row" },
+      h("label", { class: "field grow" }, h("span", {}, id.guest ? "API key" : "Replace the key"), keyInput),
+      h("button", { class: "btn", onclick: async () => {
+        try {
+          await api.signIn(keyInput.value);
+          keyInput.value = "";
+          toast("Signed in. The key is in the system keychain.");
+          await refresh();
+        } catch (e) {
+          fail(e);
+        }
+      } }, "Sign in"),
+      id.guest ? null : h("button", { class: "btn danger-outline", onclick: async () => {
+        await api.signOut();
+        await refresh();
+      } }, "Sign out"),
+    ),
+  );
+
+  const alpacaKey = h("input", { name: "alpaca_key_id", autocomplete: "off", spellcheck: "false", placeholder: "Key ID" });
+  const alpacaSecret = h("input", { name: "alpaca_secret", type: "password", autocomplete: "off", placeholder: "Secret key" });
+  const alpacaLive = h("input", { type: "checkbox" });
+  const addAlpaca = s.brokers.some((b) => b.name === "alpaca")
+    ? null
+    : h(
+        "div",
+        { class: "add-broker" },
+        h("h3", {}, "Link Alpaca"),
+        h("div", { class: "filters" }, alpacaKey, alpacaSecret, h("label", { class: "check" }, alpacaLive, h("span", {}, "Live account")),
+          h("button", { class: "btn", onclick: async () => {
+            try {
+              await api.linkAlpaca({ key_id: alpacaKey.value, secret: alpacaSecret.value, live: alpacaLive.checked });
+              alpacaSecret.value = "";
+              toast("Alpaca linked. The key is in the system keychain.");
+              await refresh();
+            } catch (e) {
+              fail(e);
+            }
+          } }, "Check and link"),
+        ),
+      );
+
   mount(
     root,
     h("header", { class: "page-head" }, h("h1", {}, "Settings")),
+    account,
     h(
       "section",
       { class: "card" },
@@ -227,6 +283,7 @@ export async function renderSettings(root: HTMLElement, onChange: () => void): P
           ),
         )),
       ),
+      addAlpaca,
       h("dl", { class: "facts" },
         h("dt", {}, "Market data"), h("dd", {}, s.data_provider === "bundled" ? "Built-in history (offline)" : s.data_provider),
         h("dt", {}, "Data folder"), h("dd", {}, h("code", {}, s.data_dir)),
