@@ -510,3 +510,28 @@ async fn alpaca_is_linked_only_after_an_account_call_accepts_the_key_and_the_sec
     app.unlink_alpaca().await.unwrap();
     assert_eq!(app.brokers().await.unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn a_pending_request_survives_an_app_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = desktop(dir.path()).await;
+    let sidecar = sidecar_desk(&app).await;
+    quantdesk_guard::set_approval_policy(app.store(), &ApprovalPolicy::Always)
+        .await
+        .unwrap();
+    sidecar
+        .place(
+            &OrderRequest::market(goog(), Side::Buy, dec!(1)),
+            Some("keep-1"),
+        )
+        .await
+        .unwrap();
+    app.store().close().await;
+    drop(app);
+
+    let app = desktop(dir.path()).await;
+    let pending = app.pending_approvals().await.unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].client_order_id, "keep-1");
+    assert_eq!(app.approve("keep-1").await.unwrap().outcome, "filled");
+}
