@@ -166,13 +166,18 @@ def desktop(tmp_path):
                NO_AT_BRIDGE="1", QUANTDESK_LOG="warn")
     procs = []
     if not os.environ.get("QUANTDESK_E2E_DISPLAY"):
-        display = f":{free_port() % 400 + 100}"
+        # Xvfb picks a free display itself and writes its number to the pipe (-displayfd).
+        read_fd, write_fd = os.pipe()
         # The screen is the window's size (tauri.conf.json), so a screenshot is the window.
-        xvfb = subprocess.Popen([need("Xvfb"), display, "-screen", "0", "1180x780x24", "-nolisten", "tcp"],
+        xvfb = subprocess.Popen([need("Xvfb"), "-displayfd", str(write_fd), "-screen", "0", "1180x780x24",
+                                 "-nolisten", "tcp"], pass_fds=(write_fd,),
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        os.close(write_fd)
         procs.append(xvfb)
-        time.sleep(1)
-        env["DISPLAY"] = display
+        with os.fdopen(read_fd) as f:
+            number = f.readline().strip()
+        assert number, "Xvfb did not start"
+        env["DISPLAY"] = f":{number}"
     else:
         env["DISPLAY"] = os.environ["QUANTDESK_E2E_DISPLAY"]
     port = free_port()
