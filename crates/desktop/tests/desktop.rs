@@ -535,3 +535,32 @@ async fn a_pending_request_survives_an_app_restart() {
     assert_eq!(pending[0].client_order_id, "keep-1");
     assert_eq!(app.approve("keep-1").await.unwrap().outcome, "filled");
 }
+
+#[tokio::test]
+async fn the_tray_line_says_claude_approvals_and_kill_switch() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = desktop(dir.path()).await;
+    let s = app.shell_status().await.unwrap();
+    assert_eq!(s.line, "Not connected to Claude · no approvals waiting");
+    app.connect_claude().await.unwrap();
+    quantdesk_guard::set_approval_policy(app.store(), &ApprovalPolicy::Always)
+        .await
+        .unwrap();
+    sidecar_desk(&app)
+        .await
+        .place(
+            &OrderRequest::market(goog(), Side::Buy, dec!(1)),
+            Some("t-1"),
+        )
+        .await
+        .unwrap();
+    let s = app.shell_status().await.unwrap();
+    assert_eq!(s.line, "Connected to Claude · 1 approval waiting");
+    app.set_kill_switch(true).await.unwrap();
+    let s = app.shell_status().await.unwrap();
+    assert!(s.kill_switch && s.line.ends_with("KILL SWITCH ON"), "{s:?}");
+    assert_eq!(
+        s.pending_approvals, 0,
+        "the kill switch cancelled the pending order"
+    );
+}
