@@ -49,9 +49,9 @@ pub const SCOPE_TABLE: &[(&str, Need)] = &[
     ("get_orders", S(Scope::AccountRead)),
 ];
 
-/// The store setting (a JSON bool) saying orders go to a live account; the desktop app sets it
-/// when the person turns live trading on. Absent means paper.
-pub const LIVE_TRADING_SETTING: &str = "trading.live";
+// The store setting saying orders go to a live account: the guard's own, so the gate and the
+// guard can never disagree on which money moves.
+use quantdesk_guard::LIVE_TRADING_SETTING;
 
 /// How often an unusable key is looked at again (the keychain may have been locked).
 const RETRY_UNUSABLE: Duration = Duration::from_secs(10);

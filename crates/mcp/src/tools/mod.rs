@@ -91,8 +91,12 @@ pub fn define<P: JsonSchema + 'static, O: JsonSchema + 'static>(
     description: &'static str,
     effect: Effect,
 ) -> Tool {
-    let input =
-        schema_for_input::<P>().unwrap_or_else(|err| panic!("input schema of {name}: {err}"));
+    let input = lean_input(
+        schema_for_input::<P>()
+            .unwrap_or_else(|err| panic!("input schema of {name}: {err}"))
+            .as_ref()
+            .clone(),
+    );
     let annotations = match effect {
         Effect::ReadOnly => ToolAnnotations::with_title(title)
             .read_only(true)
@@ -111,7 +115,7 @@ pub fn define<P: JsonSchema + 'static, O: JsonSchema + 'static>(
             .open_world(true),
     };
     let output = lean_output(numbers_for_money(schema_for_output::<O>().as_ref().clone()));
-    Tool::new(name, description, input)
+    Tool::new(name, description, Arc::new(input))
         .with_title(title)
         .with_raw_output_schema(Arc::new(output))
         .with_annotations(annotations)
@@ -132,6 +136,44 @@ where
     let out = handler(params).await?;
     serde_json::to_value(out)
         .map_err(|err| ToolError(format!("could not encode the answer: {err}")))
+}
+
+/// The published input schema: what a model needs to call the tool, without what it does not
+/// read — the draft URI and the machine widths of numbers (`double`, `uint32`, …). Parsing uses
+/// the full schema (see [`run`]); this copy only goes into `tools/list`.
+fn lean_input(mut schema: JsonObject) -> JsonObject {
+    fn walk(v: &mut Value) {
+        match v {
+            Value::Object(o) => {
+                let numeric = o.get("format").and_then(Value::as_str).is_some_and(|f| {
+                    matches!(
+                        f,
+                        "double"
+                            | "float"
+                            | "int"
+                            | "uint"
+                            | "int8"
+                            | "uint8"
+                            | "int16"
+                            | "uint16"
+                            | "int32"
+                            | "uint32"
+                            | "int64"
+                            | "uint64"
+                    )
+                });
+                if numeric {
+                    o.remove("format");
+                }
+                o.values_mut().for_each(walk);
+            }
+            Value::Array(a) => a.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    schema.remove("$schema");
+    schema.values_mut().for_each(walk);
+    schema
 }
 
 /// Output schemas are for validation, not for the model to read: dropping their prose keeps the
@@ -159,7 +201,9 @@ fn lean_output(mut schema: JsonObject) -> JsonObject {
             _ => {}
         }
     }
-    for key in ["description", "title", "$schema"] {
+    // `required` too: it only repeats the properties' names, and the answer's shape is fixed by
+    // its Rust type.
+    for key in ["description", "title", "$schema", "required"] {
         schema.remove(key);
     }
     // Nested types keep their kind but not their fields: the top level is what a client checks
