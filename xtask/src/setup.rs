@@ -25,6 +25,8 @@ pub const APT_PACKAGES: &[&str] = &[
     "webkit2gtk-driver",
     "xdotool",
     "imagemagick",
+    // The backtest report is checked in headless Chromium.
+    "chromium",
 ];
 
 /// Node.js version Vite needs (`^20.19 || >=22.12`); Debian 12's own nodejs is too old.
