@@ -180,6 +180,19 @@ def desktop(tmp_path):
         env["DISPLAY"] = f":{number}"
     else:
         env["DISPLAY"] = os.environ["QUANTDESK_E2E_DISPLAY"]
+    # A private D-Bus session bus, watched, so the desktop notification the app raises for an
+    # approval request can be seen (no notification server is needed to see the call).
+    notifications = None
+    if shutil.which("dbus-daemon") and shutil.which("dbus-monitor"):
+        bus = subprocess.Popen(["dbus-daemon", "--session", "--nofork", "--print-address=1"],
+                               stdout=subprocess.PIPE, text=True)
+        procs.append(bus)
+        env["DBUS_SESSION_BUS_ADDRESS"] = bus.stdout.readline().strip()
+        notifications = tmp_path / "notifications.log"
+        procs.append(subprocess.Popen(
+            ["dbus-monitor", "--address", env["DBUS_SESSION_BUS_ADDRESS"],
+             "interface='org.freedesktop.Notifications',member='Notify'"],
+            stdout=open(notifications, "w"), stderr=subprocess.DEVNULL))
     port = free_port()
     log = open(tmp_path / "tauri-driver.log", "w")
     driver = subprocess.Popen([driver_bin, "--port", str(port), "--native-port", str(free_port())],
@@ -199,6 +212,7 @@ def desktop(tmp_path):
             time.sleep(0.3)
     wd.start(APP)
     try:
+        wd.notifications = notifications
         yield wd, home, data
     finally:
         wd.quit()
@@ -291,6 +305,12 @@ def test_onboarding_connect_claude_approve_and_reject(desktop):
     t, box = claude.call_in_background("place_order", {"symbol": "GOOG", "side": "buy", "qty": "3"})
     approval = wd.wait('[data-testid="approval"]', timeout=40)
     assert "GOOG" in wd.text(approval)
+    if wd.notifications:
+        end = time.time() + 10
+        while "waiting for your approval" not in wd.notifications.read_text() and time.time() < end:
+            time.sleep(0.2)
+        seen = wd.notifications.read_text()
+        assert "An order is waiting for your approval" in seen and "Buy 3 GOOG" in seen, seen
     assert "place_order" in box.get("tools", [])
     wd.wait('[data-testid="approval-value"]')
     wd.shot("09-approval")
