@@ -25,6 +25,8 @@ pub const APT_PACKAGES: &[&str] = &[
     "webkit2gtk-driver",
     "xdotool",
     "imagemagick",
+    // The app end-to-end test watches a private session bus for its notifications.
+    "dbus",
     // The backtest report is checked in headless Chromium.
     "chromium",
 ];
