@@ -22,6 +22,9 @@ pub enum Need {
     Scope(Scope),
     /// `trade:paper`, or `trade:live` when orders go to a live account.
     Trading,
+    /// `account:read`; on a paper account `trade:paper` is enough too: paper trading includes
+    /// seeing the positions and cash it made (a guest may paper-trade, so may see the result).
+    Account,
 }
 
 use Need::Scope as S;
@@ -44,9 +47,9 @@ pub const SCOPE_TABLE: &[(&str, Need)] = &[
     ("get_job", S(Scope::Backtest)),
     ("place_order", Need::Trading),
     ("cancel_order", Need::Trading),
-    ("get_positions", S(Scope::AccountRead)),
-    ("get_account_balance", S(Scope::AccountRead)),
-    ("get_orders", S(Scope::AccountRead)),
+    ("get_positions", Need::Account),
+    ("get_account_balance", Need::Account),
+    ("get_orders", Need::Account),
 ];
 
 // The store setting saying orders go to a live account: the guard's own, so the gate and the
@@ -171,14 +174,6 @@ impl Access {
                 format!("QuantDesk's API key cannot be used: {expired}"),
             );
         }
-        let scope = match need {
-            Need::Scope(scope) => scope,
-            Need::Trading => match store.setting::<bool>(LIVE_TRADING_SETTING).await {
-                Ok(Some(true)) => Scope::TradeLive,
-                Ok(_) => Scope::TradePaper,
-                Err(e) => return refuse(None, format!("the trading mode could not be read: {e}")),
-            },
-        };
         let narrowed = match account::narrowed_scopes(store).await {
             Ok(narrowed) => narrowed,
             Err(e) => return refuse(None, format!("the scope settings could not be read: {e}")),
@@ -186,6 +181,30 @@ impl Access {
         let in_force = narrowed
             .as_ref()
             .map_or_else(|| granted.clone(), |n| granted.narrow(n));
+        let live = match need {
+            Need::Scope(_) => false,
+            Need::Trading | Need::Account => {
+                match store.setting::<bool>(LIVE_TRADING_SETTING).await {
+                    Ok(live) => live == Some(true),
+                    Err(e) => {
+                        return refuse(None, format!("the trading mode could not be read: {e}"));
+                    }
+                }
+            }
+        };
+        let scope = match need {
+            Need::Scope(scope) => scope,
+            Need::Trading if live => Scope::TradeLive,
+            Need::Trading => Scope::TradePaper,
+            Need::Account
+                if !live
+                    && !in_force.contains(Scope::AccountRead)
+                    && in_force.contains(Scope::TradePaper) =>
+            {
+                Scope::TradePaper
+            }
+            Need::Account => Scope::AccountRead,
+        };
         if !in_force.contains(scope) {
             let why = if !granted.contains(scope) {
                 match claims {
@@ -305,7 +324,7 @@ mod tests {
         assert_eq!(need("get_job"), Some(S(Scope::Backtest)));
         assert_eq!(need("place_order"), Some(Need::Trading));
         assert_eq!(need("cancel_order"), Some(Need::Trading));
-        assert_eq!(need("get_orders"), Some(S(Scope::AccountRead)));
+        assert_eq!(need("get_orders"), Some(Need::Account));
         assert_eq!(need("approve_order"), None, "there is no such tool, ever");
     }
 
@@ -316,7 +335,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn guests_get_market_data_but_not_accounts_or_live_trading() {
+    async fn guests_get_market_data_and_their_paper_account_but_not_live_trading() {
         let (_dir, store) = store().await;
         let verifier = Verifier::new(quantdesk_keys::Issuer::generate().unwrap().public_key());
         let access = Access::start(&store, verifier, Backend::KernelKeyring).await;
@@ -324,20 +343,24 @@ mod tests {
             access.check(&store, "get_stock_price").await,
             Verdict::Allow
         );
+        // Paper trading is a guest's, and with it the paper account it trades.
+        assert_eq!(access.check(&store, "place_order").await, Verdict::Allow);
+        for tool in ["get_positions", "get_account_balance", "get_orders"] {
+            assert_eq!(access.check(&store, tool).await, Verdict::Allow, "{tool}");
+        }
+        // A live account is not: neither its orders nor what it holds.
+        store
+            .set_setting(LIVE_TRADING_SETTING, &true)
+            .await
+            .unwrap();
         let Verdict::Refuse { scope, message } = access.check(&store, "get_positions").await else {
-            panic!("guest read an account");
+            panic!("guest read a live account");
         };
         assert_eq!(scope, Some(Scope::AccountRead));
         assert!(
             message.contains("'account:read'") && message.contains("guest mode"),
             "{message}"
         );
-        // Paper trading is a guest's; live trading is not.
-        assert_eq!(access.check(&store, "place_order").await, Verdict::Allow);
-        store
-            .set_setting(LIVE_TRADING_SETTING, &true)
-            .await
-            .unwrap();
         assert!(matches!(
             access.check(&store, "place_order").await,
             Verdict::Refuse {
