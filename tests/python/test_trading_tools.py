@@ -166,7 +166,13 @@ async def test_trading_tools_are_annotated_and_the_mode_is_stated(data_dir, plat
     assert "broker 'paper', PAPER" in instructions, instructions
 
 
-async def test_guests_cannot_read_accounts(data_dir):
+async def test_guests_read_the_paper_account_they_trade_but_not_a_live_one(data_dir):
+    from test_trading_concurrency import set_setting
+
     async with session(data_dir) as s:
+        positions = ok(await s.call_tool("get_positions", {}))
+        assert positions["mode"] == "paper" and positions["positions"] == []
+        assert ok(await s.call_tool("get_account_balance", {}))["mode"] == "paper"
+        set_setting(data_dir, "trading.live", True)
         res = await s.call_tool("get_positions", {})
-        assert res.is_error and "account:read" in res.content[0].text
+        assert res.is_error and "account:read" in res.content[0].text, res
