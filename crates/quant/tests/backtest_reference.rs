@@ -2,40 +2,14 @@
 //! example settings gives `smacross_10_20_trades.csv` trade for trade and every statistic in
 //! `smacross_10_20.json` to 1e-9 relative.
 
-use std::path::PathBuf;
-
 use quantdesk_quant::backtest::{
     MarketContext, Plan, Settings, Signals, Sizing, Stats, StopRules, compute_stats, run,
 };
 use quantdesk_quant::indicators::OwnedColumns;
 use quantdesk_quant::indicators::overlap::sma;
 
-fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures")
-}
-
-fn days(date: &str) -> i64 {
-    let d = chrono::NaiveDate::parse_from_str(&date[..10], "%Y-%m-%d").expect("date");
-    d.and_hms_opt(0, 0, 0)
-        .expect("midnight")
-        .and_utc()
-        .timestamp()
-}
-
-fn goog() -> OwnedColumns {
-    let text = std::fs::read_to_string(fixtures().join("GOOG.csv")).expect("GOOG.csv");
-    let mut cols = OwnedColumns::default();
-    for line in text.lines().skip(1) {
-        let f: Vec<&str> = line.split(',').collect();
-        cols.time.push(days(f[0]));
-        cols.open.push(f[1].parse().unwrap());
-        cols.high.push(f[2].parse().unwrap());
-        cols.low.push(f[3].parse().unwrap());
-        cols.close.push(f[4].parse().unwrap());
-        cols.volume.push(f[5].parse().unwrap());
-    }
-    cols
-}
+mod common;
+use common::{days, fixtures, goog};
 
 /// backtesting.py's `crossover(a, b)`: strictly below at the previous bar, strictly above now.
 fn crossover(a: &[f64], b: &[f64]) -> Vec<bool> {

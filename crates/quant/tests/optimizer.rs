@@ -1,30 +1,12 @@
 //! The optimiser: random search is reproducible from its seed and draws from the constrained
 //! grid; walk-forward chooses on in-sample bars only and scores the bars that follow.
 
-use std::path::PathBuf;
-
 use quantdesk_quant::backtest::optimize::{Constraint, Request, Search, optimize, walk_forward};
 use quantdesk_quant::backtest::strategy::{Strategy, example};
 use quantdesk_quant::backtest::{MarketContext, Settings};
-use quantdesk_quant::indicators::OwnedColumns;
 
-fn goog() -> OwnedColumns {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/GOOG.csv");
-    let text = std::fs::read_to_string(path).expect("GOOG.csv");
-    let mut cols = OwnedColumns::default();
-    for line in text.lines().skip(1) {
-        let f: Vec<&str> = line.split(',').collect();
-        let d = chrono::NaiveDate::parse_from_str(f[0], "%Y-%m-%d").unwrap();
-        cols.time
-            .push(d.and_hms_opt(0, 0, 0).unwrap().and_utc().timestamp());
-        cols.open.push(f[1].parse().unwrap());
-        cols.high.push(f[2].parse().unwrap());
-        cols.low.push(f[3].parse().unwrap());
-        cols.close.push(f[4].parse().unwrap());
-        cols.volume.push(f[5].parse().unwrap());
-    }
-    cols
-}
+mod common;
+use common::goog;
 
 fn request(strategy: &Strategy, search: Search) -> Request<'_> {
     Request {

@@ -2,30 +2,13 @@
 //! field and what was expected, and no signal depends on a later bar.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 use quantdesk_quant::backtest::strategy::{EXAMPLES, IndicatorCache, Strategy};
 use quantdesk_quant::backtest::{Settings, run, run_strategy};
-use quantdesk_quant::indicators::OwnedColumns;
 use serde_json::json;
 
-fn goog() -> OwnedColumns {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/GOOG.csv");
-    let text = std::fs::read_to_string(path).expect("GOOG.csv");
-    let mut cols = OwnedColumns::default();
-    for line in text.lines().skip(1) {
-        let f: Vec<&str> = line.split(',').collect();
-        let d = chrono::NaiveDate::parse_from_str(f[0], "%Y-%m-%d").unwrap();
-        cols.time
-            .push(d.and_hms_opt(0, 0, 0).unwrap().and_utc().timestamp());
-        cols.open.push(f[1].parse().unwrap());
-        cols.high.push(f[2].parse().unwrap());
-        cols.low.push(f[3].parse().unwrap());
-        cols.close.push(f[4].parse().unwrap());
-        cols.volume.push(f[5].parse().unwrap());
-    }
-    cols
-}
+mod common;
+use common::goog;
 
 #[test]
 fn every_worked_example_validates_and_trades_on_goog() {
