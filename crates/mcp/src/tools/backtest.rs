@@ -162,12 +162,12 @@ impl BrokerParams {
     }
 }
 
+/// What every backtesting tool is asked about: a strategy, the bars it runs on and the broker
+/// it trades with.
 #[derive(Debug, Deserialize, JsonSchema)]
-pub struct RunBacktestParams {
+pub struct Subject {
     /// JSON, or an example name.
     pub strategy: Value,
-    /// Override param defaults.
-    pub params: Option<BTreeMap<String, f64>>,
     /// Ticker, e.g. GOOG.
     pub symbol: Symbol,
     /// Bar length, default 1Day.
@@ -178,6 +178,40 @@ pub struct RunBacktestParams {
     pub end: Option<String>,
     #[serde(flatten)]
     pub broker: BrokerParams,
+}
+
+/// A [`Subject`] made ready to run: the parsed strategy, its bars and the broker settings.
+struct Loaded {
+    strategy: Strategy,
+    series: BarSeries,
+    settings: Settings,
+}
+
+impl Subject {
+    async fn load(self, ctx: &Ctx) -> Result<Loaded, ToolError> {
+        let strategy = strategy_from(&self.strategy)?;
+        let series = bars(
+            ctx,
+            self.symbol,
+            self.timeframe,
+            self.start.as_deref(),
+            self.end.as_deref(),
+        )
+        .await?;
+        Ok(Loaded {
+            strategy,
+            series,
+            settings: self.broker.settings(),
+        })
+    }
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct RunBacktestParams {
+    #[serde(flatten)]
+    pub subject: Subject,
+    /// Override param defaults.
+    pub params: Option<BTreeMap<String, f64>>,
     /// Trades listed, default 50.
     pub max_trades: Option<u32>,
 }
@@ -284,16 +318,11 @@ fn time_of(t: i64) -> DateTime<Utc> {
 }
 
 async fn run_backtest(ctx: &Ctx, p: RunBacktestParams) -> Result<RunBacktestOut, ToolError> {
-    let strategy = strategy_from(&p.strategy)?;
-    let series = bars(
-        ctx,
-        p.symbol,
-        p.timeframe,
-        p.start.as_deref(),
-        p.end.as_deref(),
-    )
-    .await?;
-    let settings = p.broker.settings();
+    let Loaded {
+        strategy,
+        series,
+        settings,
+    } = p.subject.load(ctx).await?;
     let values = p.params.unwrap_or_default();
     let cols = OwnedColumns::from_bars(&series.bars);
     let (out, cols) = tokio::task::spawn_blocking(move || {
@@ -350,8 +379,8 @@ async fn run_backtest(ctx: &Ctx, p: RunBacktestParams) -> Result<RunBacktestOut,
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct OptimizeParams {
-    /// JSON or example name.
-    pub strategy: Value,
+    #[serde(flatten)]
+    pub subject: Subject,
     /// Per param: list or {min,max,step}; default its own range.
     pub ranges: Option<BTreeMap<String, Value>>,
     /// Condition over param names, e.g. "fast < slow".
@@ -365,12 +394,6 @@ pub struct OptimizeParams {
     pub seed: Option<u64>,
     /// Walk-forward folds.
     pub walk_forward_folds: Option<u32>,
-    pub symbol: Symbol,
-    pub timeframe: Option<Timeframe>,
-    pub start: Option<String>,
-    pub end: Option<String>,
-    #[serde(flatten)]
-    pub broker: BrokerParams,
     /// Rows returned, default 20.
     pub top: Option<u32>,
     /// Force a job.
@@ -452,15 +475,11 @@ fn values_of(name: &str, v: &Value) -> Result<Vec<f64>, ToolError> {
 }
 
 async fn optimize_parameters(ctx: &Ctx, p: OptimizeParams) -> Result<OptimizeOut, ToolError> {
-    let strategy = strategy_from(&p.strategy)?;
-    let series = bars(
-        ctx,
-        p.symbol,
-        p.timeframe,
-        p.start.as_deref(),
-        p.end.as_deref(),
-    )
-    .await?;
+    let Loaded {
+        strategy,
+        series,
+        settings,
+    } = p.subject.load(ctx).await?;
     let mut ranges = BTreeMap::new();
     for (k, v) in p.ranges.unwrap_or_default() {
         ranges.insert(k.clone(), values_of(&k, &v)?);
@@ -485,7 +504,6 @@ async fn optimize_parameters(ctx: &Ctx, p: OptimizeParams) -> Result<OptimizeOut
         }
     };
     let maximize = p.maximize.unwrap_or_else(|| "sharpe_ratio".into());
-    let settings = p.broker.settings();
     let folds = p.walk_forward_folds.unwrap_or(0) as usize;
     let top = p.top.unwrap_or(20) as usize;
     let combos = Request {
@@ -632,16 +650,10 @@ async fn notify(ctx: &Ctx, done: usize, total: usize) {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct AnalyzeParams {
-    /// JSON, or an example name.
-    pub strategy: Value,
+    #[serde(flatten)]
+    pub subject: Subject,
     /// Override param defaults.
     pub params: Option<BTreeMap<String, f64>>,
-    pub symbol: Symbol,
-    pub timeframe: Option<Timeframe>,
-    pub start: Option<String>,
-    pub end: Option<String>,
-    #[serde(flatten)]
-    pub broker: BrokerParams,
     /// Share of bars in-sample, default 0.7.
     pub in_sample_share: Option<f64>,
     /// Default 1000.
@@ -663,15 +675,11 @@ pub struct AnalyzeOut {
 }
 
 async fn analyze_strategy(ctx: &Ctx, p: AnalyzeParams) -> Result<AnalyzeOut, ToolError> {
-    let strategy = strategy_from(&p.strategy)?;
-    let series = bars(
-        ctx,
-        p.symbol,
-        p.timeframe,
-        p.start.as_deref(),
-        p.end.as_deref(),
-    )
-    .await?;
+    let Loaded {
+        strategy,
+        series,
+        settings,
+    } = p.subject.load(ctx).await?;
     let metric = p.metric.unwrap_or_else(|| "sharpe_ratio".into());
     if !Stats::KEYS.contains(&metric.as_str()) {
         return Err(ToolError(format!(
@@ -679,7 +687,6 @@ async fn analyze_strategy(ctx: &Ctx, p: AnalyzeParams) -> Result<AnalyzeOut, Too
             Stats::KEYS.join(", ")
         )));
     }
-    let analysis_settings = p.broker.settings();
     let values = p.params.unwrap_or_default();
     let runs = p.monte_carlo_runs.unwrap_or(1000).min(100_000) as usize;
     let share = p.in_sample_share.unwrap_or(0.7);
@@ -689,7 +696,7 @@ async fn analyze_strategy(ctx: &Ctx, p: AnalyzeParams) -> Result<AnalyzeOut, Too
         let a = Analysis {
             strategy: &strategy,
             values,
-            settings: analysis_settings,
+            settings,
             in_sample_share: share,
             monte_carlo_runs: runs,
             seed,
@@ -714,16 +721,10 @@ async fn analyze_strategy(ctx: &Ctx, p: AnalyzeParams) -> Result<AnalyzeOut, Too
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct ReportParams {
-    /// JSON, or an example name.
-    pub strategy: Value,
+    #[serde(flatten)]
+    pub subject: Subject,
     /// Override param defaults.
     pub params: Option<BTreeMap<String, f64>>,
-    pub symbol: Symbol,
-    pub timeframe: Option<Timeframe>,
-    pub start: Option<String>,
-    pub end: Option<String>,
-    #[serde(flatten)]
-    pub broker: BrokerParams,
     /// Heat map over the strategy's param ranges (default true when it has two).
     pub heatmap: Option<bool>,
     /// For the heat map, e.g. "fast < slow".
@@ -744,15 +745,11 @@ pub struct ReportOut {
 }
 
 async fn generate_report(ctx: &Ctx, p: ReportParams) -> Result<ReportOut, ToolError> {
-    let strategy = strategy_from(&p.strategy)?;
-    let series = bars(
-        ctx,
-        p.symbol,
-        p.timeframe,
-        p.start.as_deref(),
-        p.end.as_deref(),
-    )
-    .await?;
+    let Loaded {
+        strategy,
+        series,
+        settings,
+    } = p.subject.load(ctx).await?;
     let ranged = strategy
         .params
         .iter()
@@ -767,7 +764,6 @@ async fn generate_report(ctx: &Ctx, p: ReportParams) -> Result<ReportOut, ToolEr
         .transpose()
         .map_err(|e| ToolError(e.to_string()))?;
     let maximize = p.maximize.unwrap_or_else(|| "sharpe_ratio".into());
-    let report_settings = p.broker.settings();
     let values = p.params.unwrap_or_default();
     let dir = ctx
         .store
@@ -788,7 +784,7 @@ async fn generate_report(ctx: &Ctx, p: ReportParams) -> Result<ReportOut, ToolEr
         let a = Analysis {
             strategy: &strategy,
             values,
-            settings: report_settings,
+            settings,
             in_sample_share: 0.7,
             monte_carlo_runs: 1000,
             seed: 1,
@@ -802,7 +798,7 @@ async fn generate_report(ctx: &Ctx, p: ReportParams) -> Result<ReportOut, ToolEr
                 constraint,
                 maximize,
                 search: Search::Grid,
-                settings: report_settings,
+                settings,
             };
             let ctx = MarketContext::new(&view);
             req.combinations()
@@ -818,7 +814,7 @@ async fn generate_report(ctx: &Ctx, p: ReportParams) -> Result<ReportOut, ToolEr
             symbol: &symbol,
             strategy_name: &name,
             params: &outcome.params,
-            settings: &report_settings,
+            settings: &settings,
             cols: &view,
             outcome: &outcome,
             heatmap: heatmap.as_ref(),
