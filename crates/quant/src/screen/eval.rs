@@ -195,10 +195,12 @@ impl<'a> Evaluator<'a> {
                         if px.is_nan() || py.is_nan() {
                             return None;
                         }
+                        // backtesting.py's `crossover`, as the strategy language has it: strict
+                        // on both bars, so one expression means the same in both tools.
                         Some(if *op == CmpOp::CrossesAbove {
-                            px <= py && x > y
+                            px < py && x > y
                         } else {
-                            px >= py && x < y
+                            px > py && x < y
                         })
                     }
                 }

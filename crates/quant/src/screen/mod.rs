@@ -36,8 +36,10 @@
 //! - **Kinds**: arithmetic and comparisons take numbers; `and`, `or`, `not` take conditions.
 //!   Mixing them is a parse error that names the column.
 //! - **Comparisons** are IEEE: `==` is exact equality.
-//! - **Crossings**: `a crosses_above b` is true at bar t when `a[t−1] ≤ b[t−1]` and
-//!   `a[t] > b[t]`; `crosses_below` when `a[t−1] ≥ b[t−1]` and `a[t] < b[t]`.
+//! - **Crossings**: `a crosses_above b` is true at bar t when `a[t−1] < b[t−1]` and
+//!   `a[t] > b[t]`; `crosses_below` when `a[t−1] > b[t−1]` and `a[t] < b[t]` — strict on both
+//!   bars, as backtesting.py's `crossover` and the strategy language: a series that rests *on*
+//!   the level and then leaves it has not crossed it.
 //! - **Unknown values**: where an operand is `NaN` (indicator warm-up, 0/0) or a crossing has no
 //!   previous bar, a comparison is *unknown*; `and`/`or`/`not` follow three-valued (Kleene)
 //!   logic, so `false and unknown` is false and `true or unknown` is true. [`screen`] skips a

@@ -251,59 +251,39 @@ fn unknown_values_follow_three_valued_logic() {
 }
 
 #[test]
-fn crossing_needs_previous_at_or_below_and_current_above() {
-    let c = bars(&[1.0, 2.0, 2.0, 3.0, 2.0, 1.0, 3.0]);
+fn crossing_is_strict_on_both_bars_as_in_the_strategy_language() {
+    let c = bars(&[1.0, 2.0, 2.0, 3.0, 2.0, 1.0, 3.0, 1.0]);
     let mut ev = Evaluator::new(c.view());
     let series = |ev: &mut Evaluator<'_>, text: &str| match ev.series(&parse(text)).unwrap() {
         SeriesValue::Condition(v) => v,
         other => panic!("{other:?}"),
     };
-    // Bar 0 has no previous bar; 1→2 reaches 2 but is not above; 2→3 was *at* 2 and is above.
+    let (t, f) = (Some(true), Some(false));
+    // Bar 0 has no previous bar; 1→2 reaches 2 but is not above it; 2→3 leaves the level it was
+    // resting on, which backtesting.py's `crossover` does not count; 1→3 crosses.
     assert_eq!(
         series(&mut ev, "close crosses_above 2"),
-        vec![
-            None,
-            Some(false),
-            Some(false),
-            Some(true),
-            Some(false),
-            Some(false),
-            Some(true)
-        ]
+        vec![None, f, f, f, f, f, t, f]
     );
+    // 3→2 lands on the level and 2→1 leaves it: neither crosses; 3→1 does.
     assert_eq!(
         series(&mut ev, "close crosses_below 2"),
-        vec![
-            None,
-            Some(false),
-            Some(false),
-            Some(false),
-            Some(false),
-            Some(true),
-            Some(false)
-        ]
+        vec![None, f, f, f, f, f, f, t]
     );
     // Both sides may move: open is the previous close here, so close crosses above open when
-    // the close turns up after being at or below the prior close.
+    // the close turns up after being strictly below the prior close.
     assert_eq!(
         series(&mut ev, "close crosses_above open"),
-        vec![
-            None,
-            Some(true),
-            Some(false),
-            Some(true),
-            Some(false),
-            Some(false),
-            Some(true)
-        ]
+        vec![None, f, f, f, f, f, t, f]
     );
-    // Warm-up on either bar makes the crossing unknown.
+    // Warm-up on either bar makes the crossing unknown; resting at 0 and rising is no crossing.
     let m = series(&mut ev, "mom(1) crosses_above 0");
     assert_eq!(m[..2], [None, None]);
-    assert_eq!(m[6], Some(true));
+    assert_eq!(m[3], f);
+    assert_eq!(m[6], t);
     assert_eq!(
         ev.signal(&parse("close crosses_above 2")).unwrap(),
-        vec![false, false, false, true, false, false, true]
+        vec![false, false, false, false, false, false, true, false]
     );
 }
 
