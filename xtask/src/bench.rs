@@ -3,6 +3,7 @@
 
 use std::fs;
 use std::process::Command;
+use std::time::SystemTime;
 
 use anyhow::{Context, Result};
 
@@ -13,13 +14,14 @@ use crate::{e2e, python, step};
 const TALIB_COMPARED: [&str; 5] = ["ema", "rsi", "macd", "bbands", "atr"];
 
 pub fn bench(args: &[String]) -> Result<()> {
+    let started = SystemTime::now();
     step::run(
         "cargo bench",
         step::cargo()
             .args(["bench", "--workspace", "--exclude", "quantdesk-app"])
             .args(args),
     )?;
-    talib_comparison()?;
+    talib_comparison(started)?;
     backtest_comparison()?;
     e2e::memory()
 }
@@ -40,16 +42,35 @@ fn criterion_median(group: &str, name: &str) -> Result<f64> {
 }
 
 /// TA-Lib (C, through its Python wrapper) on the 1,000,000 bars the indicator bench wrote.
-fn talib_comparison() -> Result<()> {
+///
+/// Skipped, with the reason, unless this `cargo bench` run measured every compared indicator
+/// (a filter such as `cargo xtask bench -- backtest` leaves them out, and numbers left over from
+/// an earlier run are not compared). TA-Lib comes from `benches/requirements.txt`, installed into
+/// a venv under the target dir, so a clean clone needs only Python 3 and PyPI.
+fn talib_comparison(started: SystemTime) -> Result<()> {
     let quant = step::root().join("crates/quant/benches");
     let data = step::target_dir().join("bench-data/ohlcv_1m.f64");
-    if !data.is_file() {
+    let skip = |why: String| {
         step::announce("TA-Lib comparison");
-        eprintln!(
-            "    skipped: {} not written (run the indicators bench)",
+        eprintln!("    skipped: {why}");
+        Ok(())
+    };
+    if !data.is_file() {
+        return skip(format!(
+            "{} not written (run the indicators bench)",
             data.display()
-        );
-        return Ok(());
+        ));
+    }
+    let stale: Vec<&str> = TALIB_COMPARED
+        .into_iter()
+        .filter(|name| !measured_since("indicators_1m", name, started))
+        .collect();
+    if !stale.is_empty() {
+        return skip(format!(
+            "this run did not measure indicators_1m/{{{}}} (filtered out); numbers from an \
+             earlier run are not compared",
+            stale.join(",")
+        ));
     }
     let venv = python::venv("bench-venv", &quant.join("requirements.txt"))?;
     step::announce("TA-Lib reference timings");
@@ -85,6 +106,18 @@ fn talib_comparison() -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// Whether criterion wrote `group/name`'s estimates at or after `since`.
+fn measured_since(group: &str, name: &str, since: SystemTime) -> bool {
+    let path = step::target_dir()
+        .join("criterion")
+        .join(group)
+        .join(name)
+        .join("new/estimates.json");
+    fs::metadata(path)
+        .and_then(|m| m.modified())
+        .is_ok_and(|t| t >= since)
 }
 
 /// backtesting.py and vectorbt (from PyPI, in their own venv) on the GOOG SMA-cross run that

@@ -25,6 +25,15 @@ use quantdesk_store::Store;
 use rmcp::ServiceExt;
 use tracing_subscriber::{EnvFilter, Layer, layer::SubscriberExt, util::SubscriberInitExt};
 
+/// mimalloc, not the system allocator: an analysis call allocates and frees output columns of
+/// megabytes (three 8 MB columns for MACD or Bollinger Bands on 1,000,000 bars), which glibc's
+/// malloc hands back to the OS on every free and then faults in again, page by page, on the next
+/// call — more time than the arithmetic. mimalloc keeps such memory for reuse. The indicator
+/// benchmark (`crates/quant/benches/indicators.rs`) declares the same allocator, so it measures
+/// what this binary runs.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// QuantDesk's MCP server for Claude Desktop: market data, analysis, backtests and trading
 /// inside your limits. Speaks MCP over stdio; logs go to stderr and <data-dir>/logs.
 #[derive(Debug, Parser)]

@@ -9,6 +9,12 @@ use std::path::PathBuf;
 use criterion::{Criterion, criterion_group, criterion_main};
 use quantdesk_quant::indicators::{OwnedColumns, compute};
 
+/// The allocator the sidecar (`quantdesk-mcp`) runs with, so this measures what it runs: with
+/// glibc's malloc the multi-megabyte output columns go back to the OS on every free and are
+/// faulted in again on the next call (see ARCHITECTURE.md, "Allocator").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const BARS: usize = 1_000_000;
 
 /// The indicators compared with TA-Lib, with TA-Lib's default parameters.

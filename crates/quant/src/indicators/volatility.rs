@@ -29,17 +29,15 @@ pub(crate) fn wilder_weights(period: usize) -> (f64, f64) {
     (1.0 - beta, beta)
 }
 
-/// Bars per chunk of [`atr_extend`]'s true-range pass.
-const CHUNK: usize = 64;
-
 /// Appends the Wilder-smoothed true range `atr[i] = beta·atr[i−1] + alpha·tr[i]` for bars
 /// `start..` to `out`, from `prev` = `atr[start − 1]`.
 ///
 /// Why it is shaped like this: the recurrence is one long dependency chain, which TA-Lib's build
-/// runs as a fused multiply-add per bar. Here the true ranges of a chunk are computed first, in a
-/// loop the compiler vectorises, and the recurrence then advances eight bars per step on the
-/// chain (`atr[i+7] = beta⁸·atr[i−1] + partial sum`), the eight partial sums being independent
-/// work the CPU overlaps. What remains is bound by reading the three price columns. The numbers
+/// runs as a fused multiply-add per bar. Here it advances four bars per step on the chain
+/// (`atr[i+3] = beta⁴·atr[i−1] + partial sum`): the four true ranges of a step and their partial
+/// sums are independent work the CPU overlaps with the previous step, in one pass over the three
+/// price columns with no intermediate buffer — over a long history ATR is bound by reading those
+/// columns and writing its output, and this keeps the arithmetic under that bound. The numbers
 /// differ from the bar-by-bar form ([`Atr`]) by a few ulps at most: the recurrence is a
 /// contraction, so nothing accumulates.
 fn atr_extend(
@@ -50,45 +48,41 @@ fn atr_extend(
     (alpha, beta): (f64, f64),
 ) {
     let len = close.len().min(high.len()).min(low.len());
-    let mut powers = [0.0; 8];
-    let mut p = 1.0;
-    for w in &mut powers {
-        p *= beta;
-        *w = p;
+    if start >= len {
+        return;
     }
-    let mut scaled = [0.0; CHUNK];
-    let mut smoothed = [0.0; CHUNK];
-    let mut i = start;
-    while i + CHUNK <= len {
-        let bars = high[i..i + CHUNK]
-            .iter()
-            .zip(&low[i..i + CHUNK])
-            .zip(&close[i - 1..i - 1 + CHUNK]);
-        for (x, ((&h, &l), &pc)) in scaled.iter_mut().zip(bars) {
-            *x = alpha * true_range(h, l, pc);
-        }
-        for (x, y) in scaled.chunks_exact(8).zip(smoothed.chunks_exact_mut(8)) {
-            let t0 = x[0];
-            let t1 = t0 * beta + x[1];
-            let t2 = t1 * beta + x[2];
-            let t3 = t2 * beta + x[3];
-            let t4 = t3 * beta + x[4];
-            let t5 = t4 * beta + x[5];
-            let t6 = t5 * beta + x[6];
-            let t7 = t6 * beta + x[7];
-            let partial = [t0, t1, t2, t3, t4, t5, t6, t7];
-            for ((y, &w), &t) in y.iter_mut().zip(&powers).zip(&partial) {
-                *y = prev * w + t;
-            }
-            prev = y[7];
-        }
-        out.extend_from_slice(&smoothed);
-        i += CHUNK;
+    let b2 = beta * beta;
+    let powers = [beta, b2, b2 * beta, b2 * b2];
+    let (high, low, prev_close) = (
+        &high[start..len],
+        &low[start..len],
+        &close[start - 1..len - 1],
+    );
+    let mut highs = high.chunks_exact(4);
+    let mut lows = low.chunks_exact(4);
+    let mut closes = prev_close.chunks_exact(4);
+    for ((h, l), c) in (&mut highs).zip(&mut lows).zip(&mut closes) {
+        let t0 = alpha * true_range(h[0], l[0], c[0]);
+        let t1 = t0 * beta + alpha * true_range(h[1], l[1], c[1]);
+        let t2 = t1 * beta + alpha * true_range(h[2], l[2], c[2]);
+        let t3 = t2 * beta + alpha * true_range(h[3], l[3], c[3]);
+        let y = [
+            prev * powers[0] + t0,
+            prev * powers[1] + t1,
+            prev * powers[2] + t2,
+            prev * powers[3] + t3,
+        ];
+        prev = y[3];
+        out.extend_from_slice(&y);
     }
-    while i < len {
-        prev = prev * beta + alpha * true_range(high[i], low[i], close[i - 1]);
+    let rest = highs
+        .remainder()
+        .iter()
+        .zip(lows.remainder())
+        .zip(closes.remainder());
+    for ((&h, &l), &c) in rest {
+        prev = prev * beta + alpha * true_range(h, l, c);
         out.push(prev);
-        i += 1;
     }
 }
 

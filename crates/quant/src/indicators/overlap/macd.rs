@@ -100,20 +100,84 @@ pub fn macd_into(
         macd_value = prev_fast - prev_slow;
         signal_sum += macd_value;
     }
-    let mut prev_signal = signal_sum / signal as f64;
+    let prev_signal = signal_sum / signal as f64;
     out.macd.push(macd_value);
     out.signal.push(prev_signal);
     out.hist.push(macd_value - prev_signal);
-    for &x in &input[lookback + 1..] {
-        prev_fast = (x - prev_fast) * fast_k + prev_fast;
-        prev_slow = (x - prev_slow) * slow_k + prev_slow;
-        let m = prev_fast - prev_slow;
-        prev_signal = (m - prev_signal) * signal_k + prev_signal;
-        out.macd.push(m);
-        out.signal.push(prev_signal);
-        out.hist.push(m - prev_signal);
-    }
+    macd_extend(
+        out,
+        (prev_fast, prev_slow, prev_signal),
+        &input[lookback + 1..],
+        (fast_k, slow_k, signal_k),
+    );
     Ok(())
+}
+
+/// The powers `a, a², a³, a⁴` of an EMA's decay `a = 1 − k`.
+#[inline(always)]
+fn decay_powers(k: f64) -> [f64; 4] {
+    let a = 1.0 - k;
+    let a2 = a * a;
+    [a, a2, a2 * a, a2 * a2]
+}
+
+/// Four bars of the EMA recursion `y = y·a + k·x` from `prev`, as in
+/// `ma::ema_extend`: the chain advances once per four bars.
+#[inline(always)]
+fn ema4(prev: f64, x: [f64; 4], k: f64, p: &[f64; 4]) -> [f64; 4] {
+    let t0 = k * x[0];
+    let t1 = t0 * p[0] + k * x[1];
+    let t2 = t1 * p[0] + k * x[2];
+    let t3 = t2 * p[0] + k * x[3];
+    [
+        prev * p[0] + t0,
+        prev * p[1] + t1,
+        prev * p[2] + t2,
+        prev * p[3] + t3,
+    ]
+}
+
+/// Appends MACD, signal and histogram for `xs`, continuing the three EMAs from `prev`.
+///
+/// Why four bars per step: each EMA is one long dependency chain. Advanced four bars at a time
+/// (`y[i+3] = a⁴·y[i−1] + block terms`) the chains carry one multiply-add per four bars and the
+/// rest is independent work the CPU overlaps; the signal EMA's block terms depend only on this
+/// block's MACD values, so the three chains never wait on each other. The values differ from
+/// TA-Lib's `ema += (x − ema)·k` by a few ulps of the EMAs (the recursion is a contraction, so
+/// nothing accumulates); the streaming form ([`Macd`]) keeps TA-Lib's bar-by-bar arithmetic.
+fn macd_extend(
+    out: &mut MacdSeries,
+    (mut fast, mut slow, mut signal): (f64, f64, f64),
+    xs: &[f64],
+    (fast_k, slow_k, signal_k): (f64, f64, f64),
+) {
+    let (fp, sp, gp) = (
+        decay_powers(fast_k),
+        decay_powers(slow_k),
+        decay_powers(signal_k),
+    );
+    let mut blocks = xs.chunks_exact(4);
+    for x in &mut blocks {
+        let x = [x[0], x[1], x[2], x[3]];
+        let f = ema4(fast, x, fast_k, &fp);
+        let s = ema4(slow, x, slow_k, &sp);
+        let m = [f[0] - s[0], f[1] - s[1], f[2] - s[2], f[3] - s[3]];
+        let g = ema4(signal, m, signal_k, &gp);
+        let h = [m[0] - g[0], m[1] - g[1], m[2] - g[2], m[3] - g[3]];
+        (fast, slow, signal) = (f[3], s[3], g[3]);
+        out.macd.extend_from_slice(&m);
+        out.signal.extend_from_slice(&g);
+        out.hist.extend_from_slice(&h);
+    }
+    for &x in blocks.remainder() {
+        fast = fast * fp[0] + fast_k * x;
+        slow = slow * sp[0] + slow_k * x;
+        let m = fast - slow;
+        signal = signal * gp[0] + signal_k * m;
+        out.macd.push(m);
+        out.signal.push(signal);
+        out.hist.push(m - signal);
+    }
 }
 
 /// Streaming [`macd`]: the same sums and recursions, one bar at a time.
