@@ -27,6 +27,39 @@ pub const ALPACA_PAPER_URL: &str = "https://paper-api.alpaca.markets";
 /// Alpaca's live endpoint: real money.
 pub const ALPACA_LIVE_URL: &str = "https://api.alpaca.markets";
 
+/// The store setting that records a linked Alpaca account — never its key.
+pub const ALPACA_LINK_SETTING: &str = "brokers.alpaca";
+/// Keychain entries (OS keychain, service "QuantDesk") holding the linked account's key.
+pub const ALPACA_KEY_ID_ENTRY: &str = "broker:alpaca:key-id";
+pub const ALPACA_SECRET_ENTRY: &str = "broker:alpaca:secret";
+
+/// What the store remembers of an Alpaca account the person linked in the app: which endpoint,
+/// paper or live, and the account id (for recognition). The key id and the secret live only in
+/// the OS keychain, under [`ALPACA_KEY_ID_ENTRY`] and [`ALPACA_SECRET_ENTRY`].
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AlpacaLinkRecord {
+    /// A live (real-money) account; its orders still need the live-trading switch on.
+    pub live: bool,
+    pub base_url: String,
+    pub account_id: String,
+}
+
+impl AlpacaLinkRecord {
+    /// The linked account, if the person linked one.
+    pub async fn load(store: &Store) -> Result<Option<Self>, BrokerError> {
+        Ok(store
+            .setting::<Option<Self>>(ALPACA_LINK_SETTING)
+            .await?
+            .flatten())
+    }
+
+    /// Records the link (`None` removes it).
+    pub async fn save(store: &Store, link: Option<&Self>) -> Result<(), BrokerError> {
+        store.set_setting(ALPACA_LINK_SETTING, &link).await?;
+        Ok(())
+    }
+}
+
 pub struct AlpacaBroker {
     client: Client,
     base_url: String,
@@ -120,6 +153,19 @@ impl AlpacaBroker {
             store,
             market,
         })
+    }
+
+    /// The account the person linked in the app, with the key the caller read from the
+    /// keychain: its own endpoint, and live exactly when the linked account is a live one (the
+    /// guard still refuses live orders until the person turns live trading on).
+    pub fn linked(
+        link: &AlpacaLinkRecord,
+        key_id: &str,
+        secret: &str,
+        store: Store,
+        market: Arc<dyn MarketData>,
+    ) -> Result<Self, BrokerError> {
+        Self::new(&link.base_url, key_id, secret, link.live, store, market)
     }
 
     /// The Alpaca account from the environment (`APCA_API_KEY_ID`, `APCA_API_SECRET_KEY`), until

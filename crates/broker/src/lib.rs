@@ -21,7 +21,10 @@ use quantdesk_domain::{Decimal, OrderStatus, Symbol};
 use quantdesk_guard::{OrderRecord, PricePoint};
 use serde::Serialize;
 
-pub use alpaca::{ALPACA_LIVE_URL, ALPACA_PAPER_URL, AlpacaBroker};
+pub use alpaca::{
+    ALPACA_KEY_ID_ENTRY, ALPACA_LINK_SETTING, ALPACA_LIVE_URL, ALPACA_PAPER_URL,
+    ALPACA_SECRET_ENTRY, AlpacaBroker, AlpacaLinkRecord,
+};
 pub use desk::{Desk, Placed};
 pub use error::BrokerError;
 pub use paper::{PaperBroker, PaperConfig, REPLAY_START};

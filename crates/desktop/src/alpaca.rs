@@ -1,10 +1,16 @@
 //! Linking an Alpaca account: the key id and secret are checked with a real account call, then
 //! kept in the OS keychain. The store only remembers that a link exists, its endpoint and the
-//! account's id (for recognition) — never the key id or the secret.
+//! account's id (for recognition) — never the key id or the secret. Once linked, the account is
+//! where orders go, here and in the sidecar Claude Desktop starts (both read the same link).
+
+use std::sync::Arc;
 
 use apca::api::v2::account;
 use apca::{ApiInfo, Client, RequestError};
-use serde::{Deserialize, Serialize};
+use quantdesk_broker::{
+    ALPACA_KEY_ID_ENTRY, ALPACA_SECRET_ENTRY, AlpacaBroker, AlpacaLinkRecord, Broker,
+};
+use quantdesk_market::{AlpacaConfig, AlpacaProvider, CachedProvider, MarketData};
 use serde_json::json;
 
 use crate::views::{AlpacaLink, LinkedBroker};
@@ -14,17 +20,6 @@ pub const ALPACA_PAPER_URL: &str = "https://paper-api.alpaca.markets";
 pub const ALPACA_LIVE_URL: &str = "https://api.alpaca.markets";
 /// Overrides the trading API's base URL (the stand-in server in tests, self-hosted proxies).
 pub const ALPACA_URL_ENV: &str = "QUANTDESK_ALPACA_TRADING_URL";
-
-const LINK_SETTING: &str = "brokers.alpaca";
-const KEY_ID_ENTRY: &str = "broker:alpaca:key-id";
-const SECRET_ENTRY: &str = "broker:alpaca:secret";
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct StoredLink {
-    live: bool,
-    base_url: String,
-    account_id: String,
-}
 
 fn base_url(live: bool) -> String {
     std::env::var(ALPACA_URL_ENV)
@@ -86,19 +81,21 @@ impl Desktop {
             link.key_id.trim().to_string(),
             link.secret.trim().to_string(),
         );
-        tokio::task::spawn_blocking(move || -> Result<(), DesktopError> {
-            secrets.set(KEY_ID_ENTRY, &key_id)?;
-            secrets.set(SECRET_ENTRY, &secret)?;
-            Ok(())
-        })
-        .await
-        .map_err(|e| DesktopError::Alpaca(format!("the keychain could not be reached: {e}")))??;
-        let stored = StoredLink {
+        let stored = AlpacaLinkRecord {
             live: link.live,
             base_url: url,
             account_id,
         };
-        self.store.set_setting(LINK_SETTING, &stored).await?;
+        let broker = self.alpaca_broker(&stored, &key_id, &secret)?;
+        tokio::task::spawn_blocking(move || -> Result<(), DesktopError> {
+            secrets.set(ALPACA_KEY_ID_ENTRY, &key_id)?;
+            secrets.set(ALPACA_SECRET_ENTRY, &secret)?;
+            Ok(())
+        })
+        .await
+        .map_err(|e| DesktopError::Alpaca(format!("the keychain could not be reached: {e}")))??;
+        AlpacaLinkRecord::save(&self.store, Some(&stored)).await?;
+        self.set_broker(broker);
         self.audit(
             "settings",
             "ok",
@@ -117,15 +114,14 @@ impl Desktop {
     pub async fn unlink_alpaca(&self) -> Result<(), DesktopError> {
         let secrets = self.secrets()?;
         tokio::task::spawn_blocking(move || -> Result<(), DesktopError> {
-            secrets.delete(KEY_ID_ENTRY)?;
-            secrets.delete(SECRET_ENTRY)?;
+            secrets.delete(ALPACA_KEY_ID_ENTRY)?;
+            secrets.delete(ALPACA_SECRET_ENTRY)?;
             Ok(())
         })
         .await
         .map_err(|e| DesktopError::Alpaca(format!("the keychain could not be reached: {e}")))??;
-        self.store
-            .set_setting(LINK_SETTING, &None::<StoredLink>)
-            .await?;
+        AlpacaLinkRecord::save(&self.store, None).await?;
+        self.set_broker(Self::paper_broker(&self.store));
         self.audit(
             "settings",
             "ok",
@@ -137,19 +133,68 @@ impl Desktop {
     }
 
     pub(crate) async fn alpaca_link(&self) -> Result<Option<LinkedBroker>, DesktopError> {
-        let stored = self
-            .store
-            .setting::<Option<StoredLink>>(LINK_SETTING)
-            .await?
-            .flatten();
+        let stored = AlpacaLinkRecord::load(&self.store).await?;
+        let active = self.desk().broker().name() == "alpaca";
         Ok(stored.map(|s| LinkedBroker {
             name: "alpaca".into(),
             label: "Alpaca".into(),
             mode: if s.live { "live" } else { "paper" }.into(),
-            // Orders go through the built-in paper broker until Alpaca trading lands in the
-            // broker crate.
-            active: false,
+            active,
             account: Some(s.account_id),
         }))
+    }
+
+    /// The linked account as a broker, priced from Alpaca's own market data (its orders are
+    /// checked against current quotes, not the bundled history).
+    fn alpaca_broker(
+        &self,
+        link: &AlpacaLinkRecord,
+        key_id: &str,
+        secret: &str,
+    ) -> Result<Arc<dyn Broker>, DesktopError> {
+        let mut config = AlpacaConfig::new(key_id, secret);
+        if let Some(url) = &self.alpaca_url {
+            config.data_url = url.clone();
+        }
+        let data = AlpacaProvider::new(config)
+            .map_err(|e| DesktopError::Alpaca(format!("Alpaca market data: {e}")))?;
+        let market: Arc<dyn MarketData> = Arc::new(CachedProvider::new(data, self.store.clone()));
+        let broker = AlpacaBroker::linked(link, key_id, secret, self.store.clone(), market)?;
+        Ok(Arc::new(broker))
+    }
+
+    /// Trades through the linked Alpaca account if there is one and its key is in the keychain;
+    /// otherwise stays on the paper broker (Home and Settings say which is active).
+    pub(crate) async fn use_linked_broker(&self) {
+        let found = async {
+            let Some(link) = AlpacaLinkRecord::load(&self.store).await? else {
+                return Ok(None);
+            };
+            let secrets = self.secrets()?;
+            let (key_id, secret) = tokio::task::spawn_blocking(move || {
+                Ok::<_, DesktopError>((
+                    secrets.get(ALPACA_KEY_ID_ENTRY)?,
+                    secrets.get(ALPACA_SECRET_ENTRY)?,
+                ))
+            })
+            .await
+            .map_err(|e| {
+                DesktopError::Alpaca(format!("the keychain could not be reached: {e}"))
+            })??;
+            match (key_id, secret) {
+                (Some(k), Some(s)) => {
+                    Ok(Some(self.alpaca_broker(&link, k.expose(), s.expose())?))
+                }
+                _ => Err(DesktopError::Alpaca(format!(
+                    "Alpaca account {} is linked but its key is not in the keychain; link it again",
+                    link.account_id
+                ))),
+            }
+        };
+        match found.await {
+            Ok(Some(broker)) => self.set_broker(broker),
+            Ok(None) => {}
+            Err(err) => tracing::warn!(%err, "trading on the paper broker"),
+        }
     }
 }

@@ -17,7 +17,7 @@ impl Desktop {
     /// Ids of orders waiting for the person, oldest first (cheap: for the shell's watcher).
     pub async fn pending_approval_ids(&self) -> Result<Vec<String>, DesktopError> {
         let mut orders = self
-            .desk
+            .desk()
             .orders(&[OrderStatus::PendingApproval], 200)
             .await?;
         orders.sort_by_key(|o| o.created_at);
@@ -27,7 +27,7 @@ impl Desktop {
     /// Every order waiting for the person, with what the approval window shows.
     pub async fn pending_approvals(&self) -> Result<Vec<ApprovalRequest>, DesktopError> {
         let mut orders = self
-            .desk
+            .desk()
             .orders(&[OrderStatus::PendingApproval], 200)
             .await?;
         let now = chrono::Utc::now();
@@ -37,11 +37,11 @@ impl Desktop {
             return Ok(Vec::new());
         }
         let limits = quantdesk_guard::limits(&self.store).await?;
-        let positions = self.desk.positions().await.unwrap_or_default();
+        let positions = self.desk().positions().await.unwrap_or_default();
         let mut out = Vec::with_capacity(orders.len());
         for order in orders {
             let last = self
-                .desk
+                .desk()
                 .broker()
                 .last_price(&order.request.symbol)
                 .await
@@ -73,21 +73,21 @@ impl Desktop {
             }
             None => self.approve_here(client_order_id).await?,
         }
-        let order = self.desk.order(client_order_id).await?;
+        let order = self.desk().order(client_order_id).await?;
         Ok(decision(&order))
     }
 
     async fn approve_here(&self, client_order_id: &str) -> Result<(), DesktopError> {
-        let order = self.desk.order(client_order_id).await?;
+        let order = self.desk().order(client_order_id).await?;
         if order.status == OrderStatus::PendingApproval {
-            self.desk.approve(client_order_id, BY).await?;
+            self.desk().approve(client_order_id, BY).await?;
         }
         Ok(())
     }
 
     /// The person clicked Reject: the order is never sent.
     pub async fn reject(&self, client_order_id: &str) -> Result<Decision, DesktopError> {
-        let before = self.desk.order(client_order_id).await?.status;
+        let before = self.desk().order(client_order_id).await?.status;
         if before != OrderStatus::PendingApproval {
             return Ok(Decision {
                 client_order_id: client_order_id.into(),
@@ -101,13 +101,13 @@ impl Desktop {
             Some(Ok(_)) => {}
             Some(Err(err)) => {
                 tracing::warn!(%err, "the waiting sidecar did not apply the rejection");
-                self.desk.reject(client_order_id, BY).await?;
+                self.desk().reject(client_order_id, BY).await?;
             }
             None => {
-                self.desk.reject(client_order_id, BY).await?;
+                self.desk().reject(client_order_id, BY).await?;
             }
         }
-        let order = self.desk.order(client_order_id).await?;
+        let order = self.desk().order(client_order_id).await?;
         Ok(decision(&order))
     }
 }

@@ -49,13 +49,14 @@ pub(crate) fn order_row(o: &OrderRecord) -> OrderRow {
 
 impl Desktop {
     pub async fn home(&self) -> Result<Home, DesktopError> {
-        let broker = self.desk.broker();
+        let desk = self.desk();
+        let broker = desk.broker();
         let limits = quantdesk_guard::limits(&self.store).await?;
-        let (account, account_problem) = match self.desk.account().await {
+        let (account, account_problem) = match desk.account().await {
             Ok(a) => (Some(a), None),
             Err(err) => (None, Some(err.to_string())),
         };
-        let positions = match self.desk.positions().await {
+        let positions = match desk.positions().await {
             Ok(p) => p.iter().map(position_row).collect(),
             Err(_) => Vec::new(),
         };
@@ -64,8 +65,7 @@ impl Desktop {
             None => None,
         };
         let daily_loss = daily_loss(limits.max_daily_loss, today_pnl);
-        let open_orders = self
-            .desk
+        let open_orders = desk
             .orders(&OPEN, 100)
             .await?
             .iter()
@@ -90,7 +90,7 @@ impl Desktop {
             .collect();
         Ok(Home {
             broker: broker.name().into(),
-            mode: self.desk.mode().into(),
+            mode: desk.mode().into(),
             account: account.map(|a| AccountSummary {
                 currency: a.currency,
                 equity: cents(a.equity),
@@ -125,12 +125,13 @@ impl Desktop {
     /// Equity now minus the equity the guard recorded when this session opened (the same
     /// baseline the daily-loss limit is measured from). `None` before the session's first order.
     async fn session_pnl(&self, equity: Decimal) -> Result<Option<Decimal>, DesktopError> {
-        let broker = self.desk.broker();
+        let desk = self.desk();
+        let broker = desk.broker();
         let clock = broker.clock().await?;
         let row: Option<(String,)> = sqlx_query_open_equity(
             &self.store,
             broker.name(),
-            self.desk.mode(),
+            desk.mode(),
             &clock.session_date.to_string(),
         )
         .await?;

@@ -29,7 +29,7 @@ pub mod views;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use quantdesk_broker::{Desk, PaperBroker, PaperConfig};
+use quantdesk_broker::{Broker, Desk, PaperBroker, PaperConfig};
 use quantdesk_claude::ClaudeConfig;
 use quantdesk_market::{BundledProvider, MarketData};
 use quantdesk_secrets::SecretStore;
@@ -58,7 +58,9 @@ pub struct Options {
 #[derive(Debug, Clone)]
 pub struct Desktop {
     store: Store,
-    desk: Desk,
+    /// The desk over the broker in use: the linked Alpaca account, else the paper broker.
+    /// Linking or unlinking swaps it.
+    desk: Arc<std::sync::RwLock<Desk>>,
     claude: ClaudeConfig,
     sidecar: PathBuf,
     data_dir: PathBuf,
@@ -68,31 +70,55 @@ pub struct Desktop {
 }
 
 impl Desktop {
-    /// Opens the store in `options.data_dir` (creating it) and the paper desk over it.
+    /// Opens the store in `options.data_dir` (creating it) and the desk over the broker the
+    /// sidecar also uses: the Alpaca account linked here, else the paper broker.
     pub async fn open(options: Options) -> Result<Self, DesktopError> {
         let store = Store::open_in(&options.data_dir).await?;
-        let market: Arc<dyn MarketData> = Arc::new(BundledProvider::new());
-        let paper = Arc::new(PaperBroker::new(
-            store.clone(),
-            market,
-            PaperConfig::default(),
-        ));
-        let desk = Desk::new(store.clone(), paper, ACTOR);
-        Ok(Self {
+        let paper = Desk::new(store.clone(), Self::paper_broker(&store), ACTOR);
+        let app = Self {
             store,
-            desk,
+            desk: Arc::new(std::sync::RwLock::new(paper)),
             claude: ClaudeConfig::at(options.claude_config),
             sidecar: options.sidecar,
             data_dir: options.data_dir,
             waiting: Arc::default(),
             alpaca_url: None,
-        })
+        };
+        app.use_linked_broker().await;
+        Ok(app)
     }
 
-    /// Links Alpaca through `url` instead of Alpaca's own endpoints.
-    pub fn with_alpaca_url(mut self, url: impl Into<String>) -> Self {
+    /// Links Alpaca through `url` instead of Alpaca's own endpoints (its trading and its data
+    /// API: tests point both at the stand-in).
+    pub async fn with_alpaca_url(mut self, url: impl Into<String>) -> Self {
         self.alpaca_url = Some(url.into());
+        self.use_linked_broker().await;
         self
+    }
+
+    fn paper_broker(store: &Store) -> Arc<dyn Broker> {
+        let market: Arc<dyn MarketData> = Arc::new(BundledProvider::new());
+        Arc::new(PaperBroker::new(
+            store.clone(),
+            market,
+            PaperConfig::default(),
+        ))
+    }
+
+    /// The desk as it is now (a cheap clone: it shares the broker and the store).
+    fn desk(&self) -> Desk {
+        self.desk
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    fn set_broker(&self, broker: Arc<dyn Broker>) {
+        let desk = Desk::new(self.store.clone(), broker, ACTOR);
+        *self
+            .desk
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = desk;
     }
 
     pub fn store(&self) -> &Store {

@@ -235,7 +235,7 @@ impl Desktop {
             limits.kill_switch = on;
             quantdesk_guard::set_limits(&self.store, &limits).await?;
             let cancelled = if on {
-                self.desk.cancel_all().await?.len()
+                self.desk().cancel_all().await?.len()
             } else {
                 0
             };
@@ -302,7 +302,7 @@ impl Desktop {
             name: "paper".into(),
             label: "QuantDesk paper account".into(),
             mode: "paper".into(),
-            active: true,
+            active: self.desk().broker().name() == "paper",
             account: None,
         }];
         if let Some(alpaca) = self.alpaca_link().await? {

@@ -460,7 +460,8 @@ async fn alpaca_is_linked_only_after_an_account_call_accepts_the_key_and_the_sec
     let dir = tempfile::tempdir().unwrap();
     let app = desktop(dir.path())
         .await
-        .with_alpaca_url(standin.base_url());
+        .with_alpaca_url(standin.base_url())
+        .await;
     let wrong = AlpacaLink {
         key_id: StandIn::KEY_ID.into(),
         secret: "not-the-secret".into(),
@@ -497,6 +498,28 @@ async fn alpaca_is_linked_only_after_an_account_call_accepts_the_key_and_the_sec
         standin.requests().iter().any(|r| r.path == "/v2/account"),
         "the key was checked with an account call"
     );
+    // From now on orders go to the linked account, and Home shows it.
+    let active: Vec<_> = app
+        .brokers()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|b| b.active)
+        .map(|b| b.name)
+        .collect();
+    assert_eq!(active, ["alpaca"]);
+    let home = app.home().await.unwrap();
+    assert_eq!(
+        (home.broker.as_str(), home.mode.as_str()),
+        ("alpaca", "paper")
+    );
+    assert!(home.account.is_some(), "{:?}", home.account_problem);
+    // A restarted app finds the link and the key again.
+    let reopened = desktop(dir.path())
+        .await
+        .with_alpaca_url(standin.base_url())
+        .await;
+    assert_eq!(reopened.home().await.unwrap().broker, "alpaca");
     let db = std::fs::read(dir.path().join("data/quantdesk.db")).unwrap();
     let wal = std::fs::read(dir.path().join("data/quantdesk.db-wal")).unwrap_or_default();
     for bytes in [db, wal] {
@@ -509,6 +532,7 @@ async fn alpaca_is_linked_only_after_an_account_call_accepts_the_key_and_the_sec
     }
     app.unlink_alpaca().await.unwrap();
     assert_eq!(app.brokers().await.unwrap().len(), 1);
+    assert_eq!(app.home().await.unwrap().broker, "paper");
 }
 
 #[tokio::test]

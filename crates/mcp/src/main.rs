@@ -18,9 +18,13 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::{Parser, ValueEnum};
-use quantdesk_broker::{AlpacaBroker, Broker, Desk, PaperBroker, PaperConfig};
+use quantdesk_broker::{
+    ALPACA_KEY_ID_ENTRY, ALPACA_SECRET_ENTRY, AlpacaBroker, AlpacaLinkRecord, Broker, Desk,
+    PaperBroker, PaperConfig,
+};
 use quantdesk_keys::{RevocationSource, Verifier, account};
 use quantdesk_market::{AlpacaConfig, AlpacaProvider, BundledProvider, CachedProvider, MarketData};
+use quantdesk_secrets::{Secret, SecretStore};
 use quantdesk_store::Store;
 use rmcp::ServiceExt;
 use tracing_subscriber::{EnvFilter, Layer, layer::SubscriberExt, util::SubscriberInitExt};
@@ -44,12 +48,12 @@ struct Cli {
     data_dir: Option<PathBuf>,
 
     /// Where market data comes from.
-    #[arg(long, env = "QUANTDESK_PROVIDER", value_enum, default_value_t = ProviderKind::Bundled)]
+    #[arg(long, env = "QUANTDESK_PROVIDER", value_enum, default_value_t = ProviderKind::Auto)]
     provider: ProviderKind,
 
-    /// Where orders go: the built-in paper broker, or Alpaca (APCA_API_KEY_ID /
-    /// APCA_API_SECRET_KEY; paper endpoint unless the person turned live trading on).
-    #[arg(long, env = "QUANTDESK_BROKER", value_enum, default_value_t = BrokerKind::Paper)]
+    /// Where orders go: the account linked in the QuantDesk app (the default), the built-in
+    /// paper broker, or Alpaca from the environment.
+    #[arg(long, env = "QUANTDESK_BROKER", value_enum, default_value_t = BrokerKind::Auto)]
     broker: BrokerKind,
 
     /// Log filter, e.g. `info` or `quantdesk=debug`.
@@ -79,27 +83,40 @@ enum Command {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum BrokerKind {
+    /// The Alpaca account linked in the QuantDesk app (key from the OS keychain), else the
+    /// built-in paper broker.
+    Auto,
     /// The built-in paper broker: simulated money, offline.
     Paper,
-    /// Alpaca, through its Trading API.
+    /// Alpaca, through its Trading API, with the key from APCA_API_KEY_ID /
+    /// APCA_API_SECRET_KEY (paper endpoint unless the person turned live trading on).
     Alpaca,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum ProviderKind {
+    /// Alpaca Market Data with the linked account's key when an Alpaca account is linked in the
+    /// QuantDesk app (its orders need current prices), else the bundled history.
+    Auto,
     /// Real daily history shipped with QuantDesk; offline, no account.
     Bundled,
     /// Alpaca Market Data v2 with the account's key (APCA_API_KEY_ID / APCA_API_SECRET_KEY).
     Alpaca,
 }
 
-/// The Alpaca data provider from the environment. Until the desktop app links brokers through
-/// the OS keychain, the key comes from the environment of the process that starts the sidecar.
+/// The Alpaca data provider with the key from the environment (`--provider alpaca`).
 fn alpaca_from_env() -> anyhow::Result<AlpacaProvider> {
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
     let (Some(key_id), Some(secret)) = (var("APCA_API_KEY_ID"), var("APCA_API_SECRET_KEY")) else {
         anyhow::bail!("--provider alpaca needs APCA_API_KEY_ID and APCA_API_SECRET_KEY");
     };
+    alpaca_provider(key_id, secret)
+}
+
+/// The Alpaca data provider with this key; `QUANTDESK_ALPACA_DATA_URL` and
+/// `QUANTDESK_ALPACA_FEED` override its endpoint and feed.
+fn alpaca_provider(key_id: String, secret: String) -> anyhow::Result<AlpacaProvider> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
     let mut config = AlpacaConfig::new(key_id, secret);
     if let Some(url) = var("QUANTDESK_ALPACA_DATA_URL") {
         config.data_url = url;
@@ -127,9 +144,21 @@ async fn main() -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&report)?);
         std::process::exit(if report.intact() { 0 } else { 1 });
     }
-    let market: Arc<dyn MarketData> = match cli.provider {
-        ProviderKind::Bundled => Arc::new(BundledProvider::new()),
-        ProviderKind::Alpaca => Arc::new(CachedProvider::new(alpaca_from_env()?, store.clone())),
+    // The account the person linked in the app, if the defaults leave the choice to it.
+    let linked = if cli.broker == BrokerKind::Auto || cli.provider == ProviderKind::Auto {
+        linked_alpaca(&store).await?
+    } else {
+        None
+    };
+    let market: Arc<dyn MarketData> = match (cli.provider, &linked) {
+        (ProviderKind::Bundled, _) | (ProviderKind::Auto, None) => Arc::new(BundledProvider::new()),
+        (ProviderKind::Alpaca, _) => {
+            Arc::new(CachedProvider::new(alpaca_from_env()?, store.clone()))
+        }
+        (ProviderKind::Auto, Some(l)) => Arc::new(CachedProvider::new(
+            alpaca_provider(l.key_id.expose().into(), l.secret.expose().into())?,
+            store.clone(),
+        )),
     };
     tracing::info!(data_dir = %data_dir.display(), provider = market.name(), "quantdesk-mcp starting");
 
@@ -148,9 +177,19 @@ async fn main() -> anyhow::Result<()> {
         println!("{}", serde_json::to_string(&paper.clock().await?)?);
         return Ok(());
     }
-    let broker: Arc<dyn Broker> = match cli.broker {
-        BrokerKind::Paper => paper,
-        BrokerKind::Alpaca => Arc::new(
+    let broker: Arc<dyn Broker> = match (cli.broker, &linked) {
+        (BrokerKind::Paper, _) | (BrokerKind::Auto, None) => paper,
+        (BrokerKind::Auto, Some(l)) => Arc::new(
+            AlpacaBroker::linked(
+                &l.link,
+                l.key_id.expose(),
+                l.secret.expose(),
+                store.clone(),
+                market.clone(),
+            )
+            .context("configuring the linked Alpaca account")?,
+        ),
+        (BrokerKind::Alpaca, _) => Arc::new(
             AlpacaBroker::from_env(store.clone(), market.clone())
                 .await
                 .context("configuring the Alpaca broker")?,
@@ -186,6 +225,47 @@ async fn main() -> anyhow::Result<()> {
     tracing::info!(?reason, "quantdesk-mcp stopped");
     store.close().await;
     Ok(())
+}
+
+/// An Alpaca account linked in the QuantDesk app, with its key read from the OS keychain.
+struct LinkedAlpaca {
+    link: AlpacaLinkRecord,
+    key_id: Secret,
+    secret: Secret,
+}
+
+/// The linked Alpaca account, if the person linked one. A link whose key is gone from the
+/// keychain stops the sidecar with what to do: trading on another account than the one the
+/// person chose would be worse than not starting.
+async fn linked_alpaca(store: &Store) -> anyhow::Result<Option<LinkedAlpaca>> {
+    let Some(link) = AlpacaLinkRecord::load(store)
+        .await
+        .context("reading the linked broker")?
+    else {
+        return Ok(None);
+    };
+    let (key_id, secret) = tokio::task::spawn_blocking(|| -> anyhow::Result<_> {
+        let keychain = SecretStore::from_env().context("opening the keychain")?;
+        Ok((
+            keychain.get(ALPACA_KEY_ID_ENTRY)?,
+            keychain.get(ALPACA_SECRET_ENTRY)?,
+        ))
+    })
+    .await
+    .context("reading the keychain")??;
+    let (Some(key_id), Some(secret)) = (key_id, secret) else {
+        anyhow::bail!(
+            "the Alpaca account {} is linked in QuantDesk but its key is not in this keychain: \
+             link it again in the QuantDesk app (Settings, Brokers), or remove the link to trade \
+             on the built-in paper account",
+            link.account_id
+        );
+    };
+    Ok(Some(LinkedAlpaca {
+        link,
+        key_id,
+        secret,
+    }))
 }
 
 /// The trading desk over the broker in use, with the approval timings from the environment
