@@ -4,8 +4,9 @@
 //! Offline it trades on a replay clock over the bundled history: the clock stands at the open of
 //! a trading day (the calendar is the S&P 500's), the current price is that day's open, and
 //! advancing the clock replays every bar in between — a resting limit or stop order fills when a
-//! bar's range crosses its price (at the open when the bar gaps through it), `day` orders expire
-//! at the end of their session. With a live data provider the clock is the wall clock and the
+//! bar's range crosses its price (at the open when the bar gaps through it), a trailing stop
+//! follows the best price since it was placed and fills when a bar reaches its trail, `day` orders
+//! expire at the end of their session. With a live data provider the clock is the wall clock and the
 //! price the provider's latest.
 
 use std::sync::Arc;
@@ -308,7 +309,28 @@ impl PaperBroker {
                     None
                 }
             }
+            // Needs the best price since it was placed: see `trailing_fill`.
             (OrderType::TrailingStop, _) => None,
+        }
+    }
+
+    /// A trailing stop on `bar`, given the best price since it was placed (the highest for a
+    /// sell, the lowest for a buy) before this bar: it triggers when the bar reaches
+    /// `best ∓ trail_percent` and fills as a market order there (at the open when the bar gaps
+    /// through it), as Alpaca's trailing stops do. The best price moves with the bar only after
+    /// the check — within a bar the order of high and low is unknown, and the check on earlier
+    /// extremes never fills at a price the bar did not trade.
+    fn trailing_fill(&self, req: &OrderRequest, best: Decimal, bar: &Bar) -> Option<Decimal> {
+        let trail = req.trail_percent? / Decimal::from(100);
+        match req.side {
+            Side::Sell => {
+                let stop = best * (Decimal::ONE - trail);
+                (bar.low <= stop).then(|| self.slipped(Side::Sell, stop.min(bar.open)))
+            }
+            Side::Buy => {
+                let stop = best * (Decimal::ONE + trail);
+                (bar.high >= stop).then(|| self.slipped(Side::Buy, stop.max(bar.open)))
+            }
         }
     }
 
@@ -565,11 +587,20 @@ impl PaperBroker {
             let Some(tf) = self.base_timeframe(&req.symbol).await? else {
                 continue;
             };
+            let trailing = req.order_type == OrderType::TrailingStop;
+            // A trailing stop's best price is recomputed from the bar it was placed in (the
+            // replay is deterministic, so there is no state to keep between syncs).
+            let start = if trailing {
+                self.placed_at(&order).min(from)
+            } else {
+                from
+            };
             let mut bars_req = BarsRequest::new(req.symbol.clone(), tf);
-            bars_req.start = Some(from);
+            bars_req.start = Some(start);
             bars_req.end = Some(to);
             let bars = self.market.bars(&bars_req).await?.bars;
             let mut done = false;
+            let mut best: Option<Decimal> = None;
             for bar in &bars {
                 // The bar starting at `to` has only opened: its open is all that is known.
                 let bar = if bar.time >= to {
@@ -587,7 +618,22 @@ impl PaperBroker {
                 {
                     break;
                 }
-                if let Some(price) = self.fill_price(req, &bar) {
+                let price = if trailing {
+                    // Bars already replayed did not reach the trail: they only move the best.
+                    // The first bar starts from its open: the price when the order was placed.
+                    let b = best.unwrap_or(bar.open);
+                    let fill = (bar.time >= from)
+                        .then(|| self.trailing_fill(req, b, &bar))
+                        .flatten();
+                    best = Some(match req.side {
+                        Side::Sell => b.max(bar.high),
+                        Side::Buy => b.min(bar.low),
+                    });
+                    fill
+                } else {
+                    self.fill_price(req, &bar)
+                };
+                if let Some(price) = price {
                     let qty = Self::qty_of(req, price)?;
                     let sent = self
                         .fill_in(
@@ -632,6 +678,19 @@ impl PaperBroker {
             }
         }
         Ok(events)
+    }
+
+    /// When an order started working: its session's start on the replay clock (the clock stood
+    /// at that session's open), its creation time with live data.
+    fn placed_at(&self, order: &OrderRecord) -> DateTime<Utc> {
+        if self.replay {
+            order
+                .session_date
+                .and_time(chrono::NaiveTime::MIN)
+                .and_utc()
+        } else {
+            order.created_at
+        }
     }
 
     async fn mark_prices(&self, now: DateTime<Utc>) -> Result<Vec<PositionInfo>, BrokerError> {
@@ -739,14 +798,11 @@ impl Broker for PaperBroker {
 
     async fn submit(&self, order: &OrderRecord) -> Result<Sent, BrokerError> {
         let req = &order.request;
-        if req.is_bracket() || req.order_type == OrderType::TrailingStop {
+        if req.is_bracket() {
             let mut tx = self.begin().await?;
-            let what = if req.is_bracket() {
-                "bracket orders"
-            } else {
-                "trailing stop orders"
-            };
-            let reason = format!("the paper broker does not support {what} yet");
+            let reason = "the paper broker does not take bracket orders; place the entry, then a \
+                          limit order to take profit and a stop order to limit the loss"
+                .to_string();
             let sent = self
                 .set_status_in(
                     &mut tx,

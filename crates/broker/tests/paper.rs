@@ -375,3 +375,100 @@ async fn profit_and_loss_realised_and_unrealised() {
     assert_eq!(desk.positions().await.unwrap()[0].qty, dec!(6));
     assert_eq!(desk.positions().await.unwrap()[0].avg_entry_price, bought);
 }
+
+/// Places a 5% trailing stop under 10 GOOG bought at the current open, then moves the replay
+/// clock `step` trading days at a time until it fills. Returns the fill and the clock then.
+async fn trail_until_filled(
+    dir: &std::path::Path,
+    step: usize,
+) -> (quantdesk_guard::OrderRecord, chrono::DateTime<chrono::Utc>) {
+    let (_store, paper, desk) = desk(dir).await;
+    let bought = desk
+        .place(&OrderRequest::market(goog(), Side::Buy, dec!(10)), None)
+        .await
+        .unwrap();
+    assert_eq!(bought.outcome, "filled", "{bought:?}");
+    let mut trail = OrderRequest::market(goog(), Side::Sell, dec!(10));
+    trail.order_type = quantdesk_domain::OrderType::TrailingStop;
+    trail.trail_percent = Some(dec!(5));
+    trail.time_in_force = TimeInForce::Gtc;
+    let placed = desk.place(&trail, Some("trail-1")).await.unwrap();
+    assert_eq!(placed.outcome, "open", "{placed:?}");
+    for _ in 0..400 {
+        let now = paper.advance_clock(step).await.unwrap();
+        desk.refresh().await.unwrap();
+        let order = desk.order("trail-1").await.unwrap();
+        if order.status == OrderStatus::Filled {
+            assert!(desk.positions().await.unwrap().is_empty());
+            return (order, now);
+        }
+        assert_eq!(order.status, OrderStatus::Open);
+    }
+    panic!("GOOG never fell 5% from a high in 400 steps");
+}
+
+/// A trailing stop follows the highest price since it was placed and sells when a bar falls 5%
+/// below it — on the bar and at the price the history says (an independent walk over the same
+/// bars), and the same however far the clock jumps between looks.
+#[tokio::test]
+async fn a_trailing_stop_sells_five_percent_under_the_high_since_it_was_placed() {
+    use quantdesk_market::{BarsRequest, MarketData};
+    let dir = tempfile::tempdir().unwrap();
+    let start = {
+        let (_store, paper, _desk) = desk(dir.path()).await;
+        paper.clock().await.unwrap().now
+    };
+    let (order, _) = trail_until_filled(dir.path(), 1).await;
+
+    // The oracle: walk GOOG's daily bars from the placement open.
+    let mut req = BarsRequest::new(goog(), quantdesk_domain::Timeframe::DAY);
+    req.start = Some(start);
+    let bars = BundledProvider::new().bars(&req).await.unwrap().bars;
+    let mut best = bars[0].open;
+    let (mut when, mut price) = (None, None);
+    for bar in &bars {
+        let stop = best * dec!(0.95);
+        if bar.low <= stop {
+            when = Some(bar.time);
+            price = Some((stop.min(bar.open) * dec!(0.9995)).round_dp(4));
+            break;
+        }
+        best = best.max(bar.high);
+    }
+    assert_eq!(order.avg_fill_price, price, "{order:?}");
+    assert_eq!(order.filled_qty, dec!(10));
+    let fills: Vec<(String, String)> =
+        sqlx::query_as("SELECT price, at FROM paper_fills WHERE client_order_id = 'trail-1'")
+            .fetch_all(Store::open_in(dir.path()).await.unwrap().pool())
+            .await
+            .unwrap();
+    assert_eq!(fills.len(), 1);
+    assert!(
+        fills[0]
+            .1
+            .starts_with(&when.unwrap().format("%Y-%m-%d").to_string()),
+        "{fills:?} vs {when:?}"
+    );
+
+    // Looking once a week instead of daily changes nothing.
+    let weekly = tempfile::tempdir().unwrap();
+    let (weekly_order, _) = trail_until_filled(weekly.path(), 5).await;
+    assert_eq!(weekly_order.avg_fill_price, order.avg_fill_price);
+}
+
+#[tokio::test]
+async fn a_bracket_order_is_refused_by_the_paper_broker_with_what_to_do_instead() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_store, paper, desk) = desk(dir.path()).await;
+    let price = paper.last_price(&goog()).await.unwrap().unwrap().price;
+    let mut req = OrderRequest::limit(goog(), Side::Buy, dec!(1), price);
+    req.take_profit = Some((price * dec!(1.1)).round_dp(2));
+    req.stop_loss = Some((price * dec!(0.95)).round_dp(2));
+    let placed = desk.place(&req, Some("bracket-1")).await.unwrap();
+    let order = desk.order("bracket-1").await.unwrap();
+    assert_eq!(order.status, OrderStatus::RejectedByBroker, "{placed:?}");
+    assert!(
+        order.reason.as_deref().unwrap_or("").contains("stop order"),
+        "{order:?}"
+    );
+}
