@@ -29,28 +29,27 @@ pub(crate) fn wilder_weights(period: usize) -> (f64, f64) {
     (1.0 - beta, beta)
 }
 
-/// Appends the Wilder-smoothed true range `atr[i] = beta·atr[i−1] + alpha·tr[i]` for bars
-/// `start..` to `out`, from `prev` = `atr[start − 1]`.
+/// The Wilder-smoothed true range `atr[i] = beta·atr[i−1] + alpha·tr[i]` for bars `start..len`
+/// from `prev` = `atr[start − 1]`, written into `out` (which already holds bars `..start`, in
+/// whole blocks of four) and then the last `< 4` bars.
 ///
 /// Why it is shaped like this: the recurrence is one long dependency chain, which TA-Lib's build
 /// runs as a fused multiply-add per bar. Here it advances four bars per step on the chain
 /// (`atr[i+3] = beta⁴·atr[i−1] + partial sum`): the four true ranges of a step and their partial
 /// sums are independent work the CPU overlaps with the previous step, in one pass over the three
-/// price columns with no intermediate buffer — over a long history ATR is bound by reading those
-/// columns and writing its output, and this keeps the arithmetic under that bound. The numbers
-/// differ from the bar-by-bar form ([`Atr`]) by a few ulps at most: the recurrence is a
-/// contraction, so nothing accumulates.
+/// price columns. Over a long history ATR is bound by reading those columns and writing its
+/// output, so the loop must stay lean: the blocks are appended through an exact-size iterator,
+/// which reserves once, so the loop holds no reallocation call (around which every constant
+/// would have to be saved on the stack). The numbers differ from the bar-by-bar form ([`Atr`])
+/// by a few ulps at most: the recurrence is a contraction, so nothing accumulates.
 fn atr_extend(
-    out: &mut Vec<f64>,
+    mut out: Vec<[f64; 4]>,
     mut prev: f64,
     (high, low, close): (&[f64], &[f64], &[f64]),
     start: usize,
     (alpha, beta): (f64, f64),
-) {
+) -> Vec<f64> {
     let len = close.len().min(high.len()).min(low.len());
-    if start >= len {
-        return;
-    }
     let b2 = beta * beta;
     let powers = [beta, b2, b2 * beta, b2 * b2];
     let (high, low, prev_close) = (
@@ -58,14 +57,20 @@ fn atr_extend(
         &low[start..len],
         &close[start - 1..len - 1],
     );
-    let mut highs = high.chunks_exact(4);
-    let mut lows = low.chunks_exact(4);
-    let mut closes = prev_close.chunks_exact(4);
-    for ((h, l), c) in (&mut highs).zip(&mut lows).zip(&mut closes) {
-        let t0 = alpha * true_range(h[0], l[0], c[0]);
-        let t1 = t0 * beta + alpha * true_range(h[1], l[1], c[1]);
-        let t2 = t1 * beta + alpha * true_range(h[2], l[2], c[2]);
-        let t3 = t2 * beta + alpha * true_range(h[3], l[3], c[3]);
+    let (highs, high_rest) = high.as_chunks::<4>();
+    let (lows, low_rest) = low.as_chunks::<4>();
+    let (closes, close_rest) = prev_close.as_chunks::<4>();
+    let bars = highs.iter().zip(lows).zip(closes);
+    // `move`: the closure owns its constants and running value, so they stay in registers.
+    out.extend(bars.map(move |((h, l), c)| {
+        let mut a = [0.0; 4];
+        for (j, a) in a.iter_mut().enumerate() {
+            *a = alpha * true_range(h[j], l[j], c[j]);
+        }
+        let t0 = a[0];
+        let t1 = t0 * beta + a[1];
+        let t2 = t1 * beta + a[2];
+        let t3 = t2 * beta + a[3];
         let y = [
             prev * powers[0] + t0,
             prev * powers[1] + t1,
@@ -73,17 +78,17 @@ fn atr_extend(
             prev * powers[3] + t3,
         ];
         prev = y[3];
-        out.extend_from_slice(&y);
+        y
+    }));
+    if let Some(last) = out.last() {
+        prev = last[3];
     }
-    let rest = highs
-        .remainder()
-        .iter()
-        .zip(lows.remainder())
-        .zip(closes.remainder());
-    for ((&h, &l), &c) in rest {
+    let mut out = out.into_flattened();
+    for ((&h, &l), &c) in high_rest.iter().zip(low_rest).zip(close_rest) {
         prev = prev * beta + alpha * true_range(h, l, c);
         out.push(prev);
     }
+    out
 }
 
 /// Average True Range (TA-Lib `ATR`): Wilder smoothing of the true range, seeded with the simple
@@ -107,22 +112,34 @@ fn atr_unchecked(high: &[f64], low: &[f64], close: &[f64], period: usize, len: u
         return vec![f64::NAN; len];
     }
     let (high, low, close) = (&high[..len], &low[..len], &close[..len]);
-    let mut out = Vec::with_capacity(len);
-    out.resize(period, f64::NAN);
+    let (alpha, beta) = wilder_weights(period);
     let mut sum = 0.0;
     for i in 1..=period {
         sum += true_range(high[i], low[i], close[i - 1]);
     }
-    let seed = sum / period as f64;
-    out.push(seed);
-    atr_extend(
-        &mut out,
-        seed,
-        (high, low, close),
-        period + 1,
-        wilder_weights(period),
-    );
-    out
+    let mut prev = sum / period as f64;
+    // Warm-up, seed and the bars up to the next multiple of four, bar by bar.
+    let head = (period + 1).next_multiple_of(4).min(len);
+    let mut blocks: Vec<[f64; 4]> = Vec::with_capacity(len.div_ceil(4));
+    let mut block = [f64::NAN; 4];
+    for i in 0..head {
+        if i == period {
+            block[i % 4] = prev;
+        } else if i > period {
+            prev = prev * beta + alpha * true_range(high[i], low[i], close[i - 1]);
+            block[i % 4] = prev;
+        }
+        if i % 4 == 3 {
+            blocks.push(block);
+        }
+    }
+    if head % 4 != 0 {
+        // The whole series ended inside the first block.
+        let mut out = blocks.into_flattened();
+        out.extend_from_slice(&block[..head % 4]);
+        return out;
+    }
+    atr_extend(blocks, prev, (high, low, close), head, (alpha, beta))
 }
 
 /// Normalised ATR (TA-Lib `NATR`): `ATR / close × 100`, 0 where the close is exactly 0. TA-Lib
