@@ -133,7 +133,7 @@ fn atr_unchecked(high: &[f64], low: &[f64], close: &[f64], period: usize, len: u
             blocks.push(block);
         }
     }
-    if head % 4 != 0 {
+    if !head.is_multiple_of(4) {
         // The whole series ended inside the first block.
         let mut out = blocks.into_flattened();
         out.extend_from_slice(&block[..head % 4]);
