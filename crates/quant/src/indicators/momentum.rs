@@ -33,10 +33,12 @@ fn rsi_ratio(gain: f64, loss: f64) -> f64 {
 }
 
 /// Gain and loss of one close-to-close change, split without a branch (TA-Lib's split: the loss
-/// is `gain − change`, exact for every finite change).
+/// is `gain − change`, exact for every finite change). `max` rather than a comparison: written
+/// as `if change > 0.0`, the compiler may turn it into a real branch, which mispredicts on half
+/// of all bars; a `NaN` change still gives a zero gain.
 #[inline(always)]
 fn split_change(change: f64) -> (f64, f64) {
-    let gain = if change > 0.0 { change } else { 0.0 };
+    let gain = change.max(0.0);
     (gain, gain - change)
 }
 
@@ -55,16 +57,12 @@ pub fn rsi(close: &[f64], period: usize) -> Result<Vec<f64>, IndicatorError> {
     if len <= period {
         return Ok(vec![f64::NAN; len]);
     }
-    let mut out = Vec::with_capacity(len);
-    out.resize(period, f64::NAN);
     let (mut gain, mut loss) = (0.0, 0.0);
     for i in 1..=period {
         let (g, l) = split_change(close[i] - close[i - 1]);
         gain += g;
         loss += l;
     }
-    out.push(rsi_ratio(gain, loss));
-
     let beta = (period - 1) as f64 / period as f64;
     let pw = [
         beta,
@@ -72,16 +70,46 @@ pub fn rsi(close: &[f64], period: usize) -> Result<Vec<f64>, IndicatorError> {
         beta * beta * beta,
         (beta * beta) * (beta * beta),
     ];
-    let mut i = period + 1;
-    while i + 4 <= len {
+    // Warm-up, first value and the bars up to the next multiple of four, bar by bar; the output
+    // is built in blocks of four bars.
+    let head = (period + 1).next_multiple_of(4).min(len);
+    let mut blocks: Vec<[f64; 4]> = Vec::with_capacity(len.div_ceil(4));
+    // Blocks before the one holding bar `period` are all warm-up.
+    blocks.resize(period / 4, [f64::NAN; 4]);
+    let mut block = [f64::NAN; 4];
+    for i in period..head {
+        if i > period {
+            let (g, l) = split_change(close[i] - close[i - 1]);
+            gain = gain * beta + g;
+            loss = loss * beta + l;
+        }
+        block[i % 4] = rsi_ratio(gain, loss);
+        if i % 4 == 3 {
+            blocks.push(block);
+        }
+    }
+    if !head.is_multiple_of(4) {
+        // The series ended inside this block.
+        let mut out = blocks.into_flattened();
+        out.extend_from_slice(&block[..head % 4]);
+        return Ok(out);
+    }
+    // Steady state, whole blocks through an exact-size iterator, which reserves once: the loop
+    // makes no calls, and the closure owns its running averages (`move`), so they stay in
+    // registers; it only reports them to `last`, for the bars after the last whole block.
+    let (now, before) = (&close[head..], &close[head - 1..len - 1]);
+    let (now_blocks, now_rest) = now.as_chunks::<4>();
+    let (before_blocks, before_rest) = before.as_chunks::<4>();
+    let last = std::cell::Cell::new((gain, loss));
+    let report = &last;
+    blocks.extend(now_blocks.iter().zip(before_blocks).map(move |(x, p)| {
         let mut g = [0.0; 4];
         let mut l = [0.0; 4];
         for k in 0..4 {
-            (g[k], l[k]) = split_change(close[i + k] - close[i + k - 1]);
+            (g[k], l[k]) = split_change(x[k] - p[k]);
         }
         // Partial sums of the block, then the block's averages from the chain value.
         let (mut tg, mut tl) = (0.0, 0.0);
-        let mut rsi = [0.0; 4];
         let mut avg_g = [0.0; 4];
         let mut avg_l = [0.0; 4];
         for k in 0..4 {
@@ -90,20 +118,22 @@ pub fn rsi(close: &[f64], period: usize) -> Result<Vec<f64>, IndicatorError> {
             avg_g[k] = gain * pw[k] + tg;
             avg_l[k] = loss * pw[k] + tl;
         }
+        let mut rsi = [0.0; 4];
         for k in 0..4 {
             rsi[k] = rsi_ratio(avg_g[k], avg_l[k]);
         }
-        out.extend_from_slice(&rsi);
         gain = avg_g[3];
         loss = avg_l[3];
-        i += 4;
-    }
-    while i < len {
-        let (g, l) = split_change(close[i] - close[i - 1]);
+        report.set((gain, loss));
+        rsi
+    }));
+    let (mut gain, mut loss) = last.get();
+    let mut out = blocks.into_flattened();
+    for (&x, &p) in now_rest.iter().zip(before_rest) {
+        let (g, l) = split_change(x - p);
         gain = gain * beta + g;
         loss = loss * beta + l;
         out.push(rsi_ratio(gain, loss));
-        i += 1;
     }
     Ok(out)
 }
