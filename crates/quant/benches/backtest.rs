@@ -1,8 +1,9 @@
 //! Backtest speed: the GOOG SMA(10)/SMA(20) cross (backtesting.py's example, compared with
 //! backtesting.py and vectorbt by `cargo xtask bench`), the same strategy on 1,000,000 bars
 //! (target < 10 ms), and the 78-combination SMA grid on GOOG (target < 5 ms on 2 cores).
-//! Each run is the whole thing a tool call does after loading bars: rules evaluated,
-//! indicators computed, the engine run and every statistic computed.
+//! Each run is the whole thing a tool call does after loading bars (`run_strategy`, as
+//! `run_backtest` calls it): rules evaluated, indicators computed, the engine run and every
+//! statistic computed.
 
 use std::collections::BTreeMap;
 use std::hint::black_box;
@@ -10,8 +11,8 @@ use std::path::PathBuf;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use quantdesk_quant::backtest::optimize::{Constraint, Request, Search, optimize};
-use quantdesk_quant::backtest::strategy::{IndicatorCache, Strategy, example};
-use quantdesk_quant::backtest::{MarketContext, Settings, compute_stats, run};
+use quantdesk_quant::backtest::strategy::{Strategy, example};
+use quantdesk_quant::backtest::{MarketContext, Settings, run_strategy};
 use quantdesk_quant::indicators::{Candle, OwnedColumns};
 
 fn goog() -> OwnedColumns {
@@ -78,12 +79,10 @@ fn settings() -> Settings {
 
 /// Strategy → plan → engine → statistics, as `run_backtest` does after loading bars.
 fn backtest_once(s: &Strategy, cols: &OwnedColumns) -> f64 {
-    let bound = s.bind(&BTreeMap::new()).expect("bind");
-    let view = cols.view();
-    let plan = bound.plan(&view, &mut IndicatorCache::new()).expect("plan");
-    let out = run(&view, &plan, &settings()).expect("run");
-    let ctx = MarketContext::new(&view);
-    compute_stats(&out.trades, &out.equity, &ctx, plan.warmup).equity_final
+    run_strategy(s, &BTreeMap::new(), &cols.view(), &settings())
+        .expect("run")
+        .stats
+        .equity_final
 }
 
 fn benches(c: &mut Criterion) {
@@ -99,9 +98,9 @@ fn benches(c: &mut Criterion) {
         b.iter(|| black_box(backtest_once(&s, &big)))
     });
     g.sample_size(50);
-    let ctx = MarketContext::new(&goog.view());
     g.bench_function("sma_grid_78", |b| {
         b.iter(|| {
+            let ctx = MarketContext::new(&goog.view());
             let req = Request {
                 strategy: &s,
                 ranges: BTreeMap::new(),

@@ -404,7 +404,10 @@ impl<'a> Broker<'a> {
 
     /// backtesting.py `_Broker._process_orders` at bar `i`.
     fn process_orders(&mut self, i: usize) {
-        let (open, high, low) = (self.open[i], self.high[i], self.low[i]);
+        // High and low are read only for stop and limit orders: on long series a bar's prices
+        // are rarely in cache, and a market order needs only the open.
+        let open = self.open[i];
+        let (high, low) = (|| self.high[i], || self.low[i]);
         let mut reprocess = false;
         let mut ids = std::mem::take(&mut self.scratch);
         ids.clear();
@@ -418,7 +421,11 @@ impl<'a> Broker<'a> {
             let contingent = order.is_contingent();
             let stop_price = order.stop;
             if let Some(stop) = stop_price {
-                let hit = if is_long { high >= stop } else { low <= stop };
+                let hit = if is_long {
+                    high() >= stop
+                } else {
+                    low() <= stop
+                };
                 if !hit {
                     continue;
                 }
@@ -426,7 +433,11 @@ impl<'a> Broker<'a> {
                 self.orders[pos].stop = None;
             }
             let price = if let Some(limit) = order.limit {
-                let hit = if is_long { low <= limit } else { high >= limit };
+                let hit = if is_long {
+                    low() <= limit
+                } else {
+                    high() >= limit
+                };
                 let before_stop = hit
                     && if is_long {
                         limit <= stop_price.unwrap_or(f64::NEG_INFINITY)
@@ -633,39 +644,43 @@ pub fn run(columns: &Columns<'_>, plan: &Plan, settings: &Settings) -> Result<Ru
     let mut equity: Vec<f64> = Vec::with_capacity(n);
     equity.resize(start.min(n), settings.cash);
     let mut out_of_money = false;
-    let any_signal = |i: usize| {
-        at(&sig.enter_long, i)
-            || at(&sig.exit_long, i)
-            || at(&sig.enter_short, i)
-            || at(&sig.exit_short, i)
-    };
+    // The signal vectors a rule exists for (the others are empty).
+    let present: Vec<&[bool]> = [
+        &sig.enter_long,
+        &sig.exit_long,
+        &sig.enter_short,
+        &sig.exit_short,
+    ]
+    .into_iter()
+    .filter(|v| !v.is_empty())
+    .map(Vec::as_slice)
+    .collect();
     let mut i = start;
     'bars: while i < n {
         // Fast path: with no order pending and no trailing stop to move, nothing can happen
-        // until a bar with a signal, so equity is marked to market in a tight loop (same
-        // arithmetic as `Broker::equity`, so the same bits).
+        // until the next bar with a signal, so the bars up to it are only marked to market, in
+        // a loop over plain slices (same arithmetic as `Broker::equity`, so the same bits).
         if b.orders.is_empty() && (plan.stops.trailing_stop.is_none() || b.trades.is_empty()) {
-            let flat = b.trades.is_empty();
-            let (pos, entry_value) = (b.position_size(), b.entry_value());
-            while i < n && !any_signal(i) {
-                let e = if flat {
-                    b.cash + 0.0
-                } else {
-                    b.cash + (b.close[i] * pos - entry_value)
-                };
-                equity.push(e);
-                if e <= 0.0 {
-                    break;
-                }
-                i += 1;
+            let next = next_signal(&present, i, n);
+            let from = equity.len();
+            if b.trades.is_empty() {
+                equity.resize(next, b.cash + 0.0);
+            } else {
+                let (cash, pos, entry_value) = (b.cash, b.position_size(), b.entry_value());
+                equity.extend(
+                    b.close[i..next]
+                        .iter()
+                        .map(|&c| cash + (c * pos - entry_value)),
+                );
             }
-            if i >= n {
+            if let Some(k) = first_not_positive(&equity[from..]) {
+                // Ran out of money at bar i + k (its equity is recorded).
+                b.out_of_money(i + k, &mut equity);
+                out_of_money = true;
                 break 'bars;
             }
-            if equity.len() > i {
-                // Ran out of money at bar i (its equity is already recorded).
-                b.out_of_money(i, &mut equity);
-                out_of_money = true;
+            i = next;
+            if i >= n {
                 break 'bars;
             }
         }
@@ -708,6 +723,41 @@ pub fn run(columns: &Columns<'_>, plan: &Plan, settings: &Settings) -> Result<Ru
         trades: b.closed,
         equity,
     })
+}
+
+/// The first bar at or after `from` (and before `n`) where any of `signals` is set, or `n`.
+/// Eight bars are looked at per step, as one 64-bit word per signal.
+fn next_signal(signals: &[&[bool]], from: usize, n: usize) -> usize {
+    let mut i = from;
+    while i + 8 <= n {
+        let mut word = 0u64;
+        for s in signals {
+            let c = &s[i..i + 8];
+            word |= u64::from_le_bytes(std::array::from_fn(|k| u8::from(c[k])));
+        }
+        if word != 0 {
+            return i + (word.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < n && !signals.iter().any(|s| s[i]) {
+        i += 1;
+    }
+    i
+}
+
+/// Index of the first value that is zero or below (equity gone), if any; checked a block at a
+/// time.
+fn first_not_positive(v: &[f64]) -> Option<usize> {
+    const BLOCK: usize = 16;
+    let mut base = 0;
+    for c in v.chunks(BLOCK) {
+        if c.iter().fold(false, |a, &e| a | (e <= 0.0)) {
+            return c.iter().position(|&e| e <= 0.0).map(|k| base + k);
+        }
+        base += c.len();
+    }
+    None
 }
 
 /// One `Strategy.next()` at bar `i`.

@@ -134,6 +134,8 @@ pub struct Outcome {
 }
 
 /// Runs `strategy` with parameter `values` (missing ones take their defaults) over `columns`.
+/// What the statistics need from the bars alone ([`MarketContext`]) is worked out on another
+/// core while the strategy runs.
 pub fn run_strategy(
     strategy: &strategy::Strategy,
     values: &std::collections::BTreeMap<String, f64>,
@@ -141,11 +143,16 @@ pub fn run_strategy(
     settings: &Settings,
 ) -> Result<Outcome, BacktestError> {
     let params = strategy.values(values)?;
-    let plan = strategy
-        .bind(&params)?
-        .plan(columns, &mut strategy::IndicatorCache::new())?;
-    let run = run(columns, &plan, settings)?;
-    let ctx = MarketContext::new(columns);
+    let bound = strategy.bind(&params)?;
+    let (ctx, ran) = rayon::join(
+        || MarketContext::new(columns),
+        || -> Result<_, BacktestError> {
+            let plan = bound.plan(columns, &mut strategy::IndicatorCache::new())?;
+            let run = run(columns, &plan, settings)?;
+            Ok((plan, run))
+        },
+    );
+    let (plan, run) = ran?;
     let stats = compute_stats(&run.trades, &run.equity, &ctx, plan.warmup);
     Ok(Outcome {
         params,

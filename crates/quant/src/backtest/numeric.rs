@@ -53,6 +53,17 @@ pub(crate) fn var(a: &[f64], ddof: usize) -> f64 {
 /// Python's float floor division `a // b` (CPython `float_floor_div`), which differs from
 /// `(a / b).floor()` when the quotient rounds up to a whole number.
 pub(crate) fn py_floor_div(a: f64, b: f64) -> f64 {
+    // Python's answer is the floor of the exact quotient. The rounded quotient is within half
+    // an ulp of it, so when that is more than a few ulps from a whole number both have the same
+    // floor, and CPython's `fmod` (the slow part) is not needed.
+    let q = a / b;
+    if q.is_finite() && q.abs() < 4.0e15 {
+        let f = q.floor();
+        let margin = q.abs() * (4.0 * f64::EPSILON);
+        if q - f > margin && (f + 1.0) - q > margin {
+            return f;
+        }
+    }
     let mut m = a % b;
     let mut div = (a - m) / b;
     if m != 0.0 {
@@ -75,27 +86,123 @@ pub(crate) fn py_floor_div(a: f64, b: f64) -> f64 {
     }
 }
 
-/// `ln(a / b)`. Equity and price ratios between neighbouring bars sit near 1, where the series
-/// `2·atanh(u / (2 + u))` (u = a/b − 1) converges in a few terms to within an ulp or two of
-/// libm's `ln`, several times faster; elsewhere libm's `ln`.
+/// |s| below which [`atanh2_short`] is within an ulp: |a/b − 1| < ~1.6 %, where the first
+/// omitted term, s⁹/9, is below 2⁻⁵⁶/9 of s.
+const SHORT_LIMIT: f64 = 1.0 / 128.0;
+/// |s| below which [`atanh2_long`] is within an ulp: |a/b − 1| < ~6.5 %, where the first
+/// omitted term, s¹¹/11, is below 2⁻⁵⁰/11 of s.
+const LONG_LIMIT: f64 = 1.0 / 32.0;
+
+/// `2·atanh(s) = 2·(s + s³/3 + s⁵/5 + s⁷/7)`, for |s| < [`SHORT_LIMIT`].
+#[inline(always)]
+fn atanh2_short(s: f64) -> f64 {
+    let s2 = s * s;
+    let p = 1.0 / 7.0;
+    let p = p * s2 + 1.0 / 5.0;
+    let p = p * s2 + 1.0 / 3.0;
+    2.0 * (s + s * s2 * p)
+}
+
+/// `2·atanh(s)` to the s⁹/9 term, for |s| < [`LONG_LIMIT`].
+#[inline(always)]
+fn atanh2_long(s: f64) -> f64 {
+    let s2 = s * s;
+    let p = 1.0 / 9.0;
+    let p = p * s2 + 1.0 / 7.0;
+    let p = p * s2 + 1.0 / 5.0;
+    let p = p * s2 + 1.0 / 3.0;
+    2.0 * (s + s * s2 * p)
+}
+
+/// `ln(a / b)`. Equity and price ratios between neighbouring bars sit near 1, where
+/// `ln(a/b) = 2·atanh(s)` with `s = (a − b) / (a + b)` (one division; `a − b` is exact there)
+/// converges in a few terms to within an ulp of the exact logarithm, several times faster than
+/// libm; elsewhere libm's `ln(a / b)`.
 #[inline]
 pub(crate) fn ln_ratio(a: f64, b: f64) -> f64 {
-    let r = a / b;
-    let u = r - 1.0;
-    if u.abs() < 0.0625 {
-        let s = u / (2.0 + u);
-        let s2 = s * s;
-        // |s| < 0.033: s^15 / 15 is below 1e-23 of s.
-        let p = 1.0 / 13.0;
-        let p = p * s2 + 1.0 / 11.0;
-        let p = p * s2 + 1.0 / 9.0;
-        let p = p * s2 + 1.0 / 7.0;
-        let p = p * s2 + 1.0 / 5.0;
-        let p = p * s2 + 1.0 / 3.0;
-        2.0 * (s + s * s2 * p)
+    let s = (a - b) / (a + b);
+    if s.abs() < SHORT_LIMIT {
+        atanh2_short(s)
+    } else if s.abs() < LONG_LIMIT {
+        atanh2_long(s)
     } else {
-        r.ln()
+        (a / b).ln()
     }
+}
+
+/// `out[i] = ln_ratio(a[i], b[i])`, four lanes at a time without a branch per value (so the
+/// compiler vectorises it); a group with a ratio outside the short series' range is done one
+/// by one. Same bits as [`ln_ratio`]. Returns the sum of the values and the sum of their
+/// squares (four partial sums each, in the same pass).
+pub(crate) fn ln_ratios(a: &[f64], b: &[f64], out: &mut Vec<f64>) -> (f64, f64) {
+    let n = a.len().min(b.len());
+    out.clear();
+    out.resize(n, 0.0);
+    let (a, b) = (&a[..n], &b[..n]);
+    let (mut s1, mut s2) = ([0.0; 4], [0.0; 4]);
+    let mut oc = out.chunks_exact_mut(4);
+    let (mut ac, mut bc) = (a.chunks_exact(4), b.chunks_exact(4));
+    for ((o, x), y) in (&mut oc).zip(&mut ac).zip(&mut bc) {
+        let s: [f64; 4] = std::array::from_fn(|k| (x[k] - y[k]) / (x[k] + y[k]));
+        let l: [f64; 4] = if s.iter().fold(true, |ok, v| ok & (v.abs() < SHORT_LIMIT)) {
+            std::array::from_fn(|k| atanh2_short(s[k]))
+        } else {
+            std::array::from_fn(|k| ln_ratio(x[k], y[k]))
+        };
+        o.copy_from_slice(&l);
+        for k in 0..4 {
+            s1[k] += l[k];
+            s2[k] += l[k] * l[k];
+        }
+    }
+    let mut sum = (s1[0] + s1[1]) + (s1[2] + s1[3]);
+    let mut sum_sq = (s2[0] + s2[1]) + (s2[2] + s2[3]);
+    for ((o, &x), &y) in oc
+        .into_remainder()
+        .iter_mut()
+        .zip(ac.remainder())
+        .zip(bc.remainder())
+    {
+        *o = ln_ratio(x, y);
+        sum += *o;
+        sum_sq += *o * *o;
+    }
+    (sum, sum_sq)
+}
+
+/// `(Σ ln_ratio(a[i], b[i]) · w[i], Σ ln_ratio(a[i], b[i]))`, four lanes (and four partial
+/// sums) at a time; the terms have [`ln_ratio`]'s bits, only the order of the additions
+/// differs.
+pub(crate) fn ln_ratio_dot(a: &[f64], b: &[f64], w: &[f64]) -> (f64, f64) {
+    let n = a.len().min(b.len()).min(w.len());
+    let (a, b, w) = (&a[..n], &b[..n], &w[..n]);
+    let (mut acc, mut sum) = ([0.0; 4], [0.0; 4]);
+    let (mut ac, mut bc, mut wc) = (a.chunks_exact(4), b.chunks_exact(4), w.chunks_exact(4));
+    for ((x, y), z) in (&mut ac).zip(&mut bc).zip(&mut wc) {
+        let s: [f64; 4] = std::array::from_fn(|k| (x[k] - y[k]) / (x[k] + y[k]));
+        let l: [f64; 4] = if s.iter().fold(true, |ok, v| ok & (v.abs() < SHORT_LIMIT)) {
+            std::array::from_fn(|k| atanh2_short(s[k]))
+        } else {
+            std::array::from_fn(|k| ln_ratio(x[k], y[k]))
+        };
+        for k in 0..4 {
+            acc[k] += l[k] * z[k];
+            sum[k] += l[k];
+        }
+    }
+    let mut dot = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    let mut total = (sum[0] + sum[1]) + (sum[2] + sum[3]);
+    for ((&x, &y), &z) in ac
+        .remainder()
+        .iter()
+        .zip(bc.remainder())
+        .zip(wc.remainder())
+    {
+        let l = ln_ratio(x, y);
+        dot += l * z;
+        total += l;
+    }
+    (dot, total)
 }
 
 /// Geometric mean of returns as backtesting.py computes it: NaN counts as 0, any return at or
@@ -119,6 +226,26 @@ pub(crate) fn geometric_mean(returns: &[f64]) -> f64 {
 mod tests {
     use super::*;
 
+    /// CPython's `float_floor_div`, step by step, without the fast path.
+    fn slow_floor_div(a: f64, b: f64) -> f64 {
+        let mut m = a % b;
+        let mut div = (a - m) / b;
+        if m != 0.0 && (b < 0.0) != (m < 0.0) {
+            m += b;
+            div -= 1.0;
+        }
+        let _ = m;
+        if div != 0.0 {
+            let mut f = div.floor();
+            if div - f > 0.5 {
+                f += 1.0;
+            }
+            f
+        } else {
+            0.0_f64.copysign(a / b)
+        }
+    }
+
     #[test]
     fn floor_div_matches_python() {
         assert_eq!(py_floor_div(7.0, 2.0), 3.0);
@@ -126,19 +253,69 @@ mod tests {
         assert_eq!(py_floor_div(10000.0, 169.35804), 59.0);
         // 1 // 0.1 is 9.0 in Python although 1 / 0.1 == 10.0.
         assert_eq!(py_floor_div(1.0, 0.1), 9.0);
+        assert_eq!(py_floor_div(-0.3, 1.0), -1.0);
+        assert_eq!(py_floor_div(0.3, 1.0), 0.0);
+        assert_eq!(py_floor_div(0.0, 3.0), 0.0);
+        assert!(py_floor_div(-0.0, 3.0).is_sign_negative());
+        assert_eq!(py_floor_div(10000.0, 100.0), 100.0);
+        // Quotients a hair either side of a whole number: the slow path decides.
+        let b = 0.1;
+        for k in 1..2000 {
+            let whole = k as f64;
+            for a in [whole * b, (whole * b).next_up(), (whole * b).next_down()] {
+                assert_eq!(py_floor_div(a, b), slow_floor_div(a, b), "{a} // {b}");
+            }
+        }
     }
 
     #[test]
     fn ln_ratio_agrees_with_ln() {
+        // b a power of two, so a / b is exact and libm's ln of it is the reference.
         for k in 0..20_000 {
             let r = 0.9 + k as f64 * 1e-5;
-            let (got, want) = (ln_ratio(r * 3.0, 3.0), (r * 3.0 / 3.0).ln());
+            let (got, want) = (ln_ratio(r * 4.0, 4.0), r.ln());
             assert!(
                 (got - want).abs() <= 4.0 * f64::EPSILON * want.abs().max(1e-300),
                 "{r}: {got} vs {want}"
             );
         }
         assert_eq!(ln_ratio(5.0, 5.0), 0.0);
+        // Far from 1, and at the edges: libm's answer.
+        for (a, b) in [(3.0, 1.0), (1.0, 3.0), (0.0, 2.0), (1.07, 1.0), (1.0, 1.07)] {
+            let (got, want) = (ln_ratio(a, b), (a / b).ln());
+            assert!(
+                got == want || (got - want).abs() <= 4.0 * f64::EPSILON * want.abs(),
+                "{a}/{b}: {got} vs {want}"
+            );
+        }
+        assert!(ln_ratio(0.0, 0.0).is_nan());
+    }
+
+    #[test]
+    fn ln_ratio_slices_agree_with_one_by_one() {
+        // A walk with a jump every few values, so some groups of four take libm's path.
+        let a: Vec<f64> = (0..1003)
+            .map(|i| 100.0 + (i as f64 * 0.37).sin() * if i % 97 == 0 { 30.0 } else { 1.0 })
+            .collect();
+        let (x, y) = (&a[1..], &a[..a.len() - 1]);
+        let mut out = Vec::new();
+        let (s1, s2) = ln_ratios(x, y, &mut out);
+        assert_eq!(out.len(), x.len());
+        for (i, v) in out.iter().enumerate() {
+            assert_eq!(v.to_bits(), ln_ratio(x[i], y[i]).to_bits(), "at {i}");
+        }
+        let w: Vec<f64> = (0..x.len()).map(|i| (i as f64 * 0.11).cos()).collect();
+        let want: f64 = out.iter().zip(&w).map(|(l, w)| l * w).sum();
+        let want_sum: f64 = out.iter().sum();
+        let (got, got_sum) = ln_ratio_dot(x, y, &w);
+        assert!(
+            (got - want).abs() <= 1e-14 * want.abs().max(1.0),
+            "{got} vs {want}"
+        );
+        assert!((got_sum - want_sum).abs() <= 1e-14 * want_sum.abs().max(1.0));
+        assert!((s1 - want_sum).abs() <= 1e-14 * want_sum.abs().max(1.0));
+        let want_sq: f64 = out.iter().map(|l| l * l).sum();
+        assert!((s2 - want_sq).abs() <= 1e-14 * want_sq);
     }
 
     #[test]

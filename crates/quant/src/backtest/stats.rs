@@ -11,7 +11,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::Trade;
-use super::numeric::{geometric_mean, ln_ratio, mean, np_sum, var};
+use super::numeric::{geometric_mean, ln_ratio_dot, ln_ratios, mean, np_sum, var};
 use crate::indicators::Columns;
 
 /// What the statistics need from the bars alone, computed once per series and shared by every
@@ -20,15 +20,15 @@ use crate::indicators::Columns;
 pub struct MarketContext<'a> {
     time: &'a [i64],
     close: &'a [f64],
-    /// `ln(c[i+1] / c[i]) - mean`: the market side of beta, centred once for every run.
-    market_centred: Vec<f64>,
-    /// Sum of squares of `market_centred`.
+    /// `ln(c[i+1] / c[i])`: the market side of beta.
+    market: Vec<f64>,
+    /// Mean of `market`.
+    market_mean: f64,
+    /// Sum of squared deviations of `market` from its mean.
     market_ss: f64,
-    /// Whole days per bar (pandas `_data_period(...).days`): picks the resampling bin.
-    freq_days: i64,
-    /// `true` at the last bar of each resampling bin (day, week, month, year): worked out once
+    /// Index of the last bar of each resampling bin (day, week, month, year): worked out once
     /// per series, not once per run.
-    bin_end: Vec<bool>,
+    bin_ends: Vec<usize>,
     annual_periods: f64,
     /// Durations are rounded up to this many seconds (the bar period's resolution).
     resolution: i64,
@@ -38,12 +38,15 @@ impl<'a> MarketContext<'a> {
     pub fn new(columns: &Columns<'a>) -> Self {
         let time = columns.time;
         let close = columns.close;
-        let mut market_centred: Vec<f64> = close.windows(2).map(|w| ln_ratio(w[1], w[0])).collect();
-        let avg = mean(&market_centred);
-        let mut market_ss = 0.0;
-        for y in market_centred.iter_mut() {
-            *y -= avg;
-            market_ss += *y * *y;
+        // Market log returns, their mean and the sum of squared deviations from it (the
+        // market side of beta, once for every run).
+        let mut market = Vec::new();
+        let (mut market_mean, mut market_ss) = (f64::NAN, f64::NAN);
+        if close.len() > 1 {
+            let (sum, sum_sq) = ln_ratios(&close[1..], &close[..close.len() - 1], &mut market);
+            let m = market.len() as f64;
+            market_mean = sum / m;
+            market_ss = sum_sq - sum * market_mean;
         }
         // pandas: median of the last 100 index differences.
         let tail = &time[time.len().saturating_sub(100)..];
@@ -55,17 +58,36 @@ impl<'a> MarketContext<'a> {
             k => (diffs[k / 2 - 1] as f64 + diffs[k / 2] as f64) / 2.0,
         };
         let freq_days = (period / 86_400.0).floor() as i64;
-        // Share of bars on a Saturday or Sunday; the weekday is worked out once per day, not
-        // per bar (a division per bar is most of this loop's cost on minute bars).
-        let (mut weekend, mut day_end, mut is_weekend) = (0usize, i64::MIN, false);
-        for &t in time {
-            if t >= day_end || t < day_end - 86_400 {
-                let day = t.div_euclid(86_400);
-                day_end = (day + 1) * 86_400;
-                // 1970-01-01 was a Thursday: Monday = 0.
-                is_weekend = (day + 3).rem_euclid(7) >= 5;
+        // One pass over the times: the share of bars on a Saturday or Sunday, and the last bar
+        // of each resampling bin (day, week, month or year). Both only change with the day,
+        // so the calendar is worked out once per day, not per bar (a division per bar is most
+        // of this loop's cost on minute bars).
+        let n = time.len();
+        let mut weekend = 0usize;
+        let mut bin_ends = Vec::new();
+        let mut bin = i64::MIN;
+        let mut i = 0;
+        while i < n {
+            let day = time[i].div_euclid(86_400);
+            let day_start = day * 86_400;
+            let b = bin_of(time[i], freq_days);
+            if i > 0 && b != bin {
+                bin_ends.push(i - 1);
             }
-            weekend += usize::from(is_weekend);
+            bin = b;
+            // The bars that follow on the same day.
+            let mut j = i + 1;
+            while j < n && (time[j].wrapping_sub(day_start) as u64) < 86_400 {
+                j += 1;
+            }
+            // 1970-01-01 was a Thursday: Monday = 0.
+            if (day + 3).rem_euclid(7) >= 5 {
+                weekend += j - i;
+            }
+            i = j;
+        }
+        if n > 0 {
+            bin_ends.push(n - 1);
         }
         let weekend_share = if time.is_empty() {
             0.0
@@ -89,38 +111,16 @@ impl<'a> MarketContext<'a> {
         } else {
             1
         };
-        let mut ctx = MarketContext {
+        MarketContext {
             time,
             close,
-            market_centred,
+            market,
+            market_mean,
             market_ss,
-            freq_days,
-            bin_end: Vec::new(),
+            bin_ends,
             annual_periods,
             resolution,
-        };
-        let n = time.len();
-        let mut bin_end = vec![false; n];
-        if n > 0 {
-            let daily = !matches!(freq_days, 7 | 31 | 365);
-            let mut bin = ctx.bin(0);
-            let mut day_end = (time[0].div_euclid(86_400) + 1) * 86_400;
-            for (i, end) in bin_end.iter_mut().enumerate().take(n - 1) {
-                let t = time[i + 1];
-                // Intraday bars of the same day share a bin: no division for them.
-                let next = if daily && t < day_end && t >= day_end - 86_400 {
-                    bin
-                } else {
-                    day_end = (t.div_euclid(86_400) + 1) * 86_400;
-                    ctx.bin(i + 1)
-                };
-                *end = next != bin;
-                bin = next;
-            }
-            bin_end[n - 1] = true;
         }
-        ctx.bin_end = bin_end;
-        ctx
     }
 
     pub fn len(&self) -> usize {
@@ -133,26 +133,6 @@ impl<'a> MarketContext<'a> {
 
     pub fn time(&self) -> &'a [i64] {
         self.time
-    }
-
-    /// The resampling bin (day, week ending Sunday, month or year) of bar `i`; bins only
-    /// increase along the series.
-    fn bin(&self, i: usize) -> i64 {
-        let t = self.time[i];
-        let day = t.div_euclid(86_400);
-        match self.freq_days {
-            7 => (day + 3).div_euclid(7),
-            31 | 365 => {
-                use chrono::Datelike;
-                let d = DateTime::<Utc>::from_timestamp(t, 0).unwrap_or_default();
-                if self.freq_days == 31 {
-                    i64::from(d.year()) * 12 + i64::from(d.month())
-                } else {
-                    i64::from(d.year())
-                }
-            }
-            _ => day,
-        }
     }
 
     fn round_up_days(&self, seconds: f64) -> f64 {
@@ -281,6 +261,126 @@ fn max_of(v: &[f64]) -> f64 {
         .fold(f64::NAN, |a, b| if a >= b { a } else { b })
 }
 
+/// The resampling bin (day, week ending Sunday, month or year, by `freq_days`: pandas' bar
+/// period in whole days) of time `t`; bins only increase with time.
+fn bin_of(t: i64, freq_days: i64) -> i64 {
+    let day = t.div_euclid(86_400);
+    match freq_days {
+        7 => (day + 3).div_euclid(7),
+        31 | 365 => {
+            use chrono::Datelike;
+            let d = DateTime::<Utc>::from_timestamp(t, 0).unwrap_or_default();
+            if freq_days == 31 {
+                i64::from(d.year()) * 12 + i64::from(d.month())
+            } else {
+                i64::from(d.year())
+            }
+        }
+        _ => day,
+    }
+}
+
+/// Series at least this long have their drawdown and beta passes run in parallel.
+const PARALLEL_BARS: usize = 1 << 16;
+
+/// Bars per block in the drawdown pass's block-at-a-time skip.
+const BLOCK: usize = 16;
+
+/// Drawdown in one pass over `equity` (bar times `time`): its segments between successive new
+/// highs (backtesting.py's `compute_drawdown_duration_peaks`: duration in seconds and deepest
+/// drawdown of each), the running peak at the end and the deepest drawdown (NaN if none).
+struct Drawdowns {
+    dur_secs: Vec<i64>,
+    peaks: Vec<f64>,
+    peak: f64,
+    max_dd: f64,
+}
+
+fn drawdowns(equity: &[f64], time: &[i64]) -> Drawdowns {
+    let n = equity.len().min(time.len());
+    let mut dur_secs: Vec<i64> = Vec::new();
+    let mut peaks: Vec<f64> = Vec::new();
+    // Within a segment between two highs the peak is fixed, so the deepest drawdown is at the
+    // lowest equity: one division per segment instead of one per bar, and the same bits
+    // (`1 - e / peak` is monotonic in `e`).
+    let mut peak = f64::NEG_INFINITY;
+    let mut max_dd = f64::NAN;
+    let (mut prev_zero, mut seg_low) = (0usize, f64::INFINITY);
+    let mut i = 0;
+    while i < n {
+        let end = (i + BLOCK).min(n);
+        // A block with no new high (and not holding the last bar) only lowers the segment's
+        // low: its highest and lowest values, four lanes at a time, decide that without a
+        // branch per bar. NaNs are skipped either way.
+        if end - i == BLOCK && end < n {
+            let (hi, lo) = block_extremes(&equity[i..end]);
+            if hi < peak {
+                if lo < seg_low {
+                    seg_low = lo;
+                }
+                i = end;
+                continue;
+            }
+        }
+        for (k, &e) in equity[i..end].iter().enumerate() {
+            let k = i + k;
+            let at_high = e >= peak;
+            if !at_high && e < seg_low {
+                seg_low = e;
+            }
+            if at_high || k + 1 == n {
+                let seg_max = if seg_low.is_finite() {
+                    1.0 - seg_low / peak
+                } else {
+                    0.0
+                };
+                if max_dd.is_nan() || seg_max > max_dd {
+                    max_dd = seg_max;
+                }
+                if k > prev_zero + 1 {
+                    dur_secs.push(time[k] - time[prev_zero]);
+                    peaks.push(seg_max);
+                }
+                prev_zero = k;
+                seg_low = f64::INFINITY;
+            }
+            if at_high {
+                peak = e;
+            }
+        }
+        i = end;
+    }
+    Drawdowns {
+        dur_secs,
+        peaks,
+        peak,
+        max_dd,
+    }
+}
+
+/// Highest and lowest value of `v` (NaN skipped; -inf/+inf when none), four lanes at a time.
+fn block_extremes(v: &[f64]) -> (f64, f64) {
+    let (mut hi, mut lo) = ([f64::NEG_INFINITY; 4], [f64::INFINITY; 4]);
+    let mut chunks = v.chunks_exact(4);
+    for c in &mut chunks {
+        for k in 0..4 {
+            hi[k] = if c[k] > hi[k] { c[k] } else { hi[k] };
+            lo[k] = if c[k] < lo[k] { c[k] } else { lo[k] };
+        }
+    }
+    for &x in chunks.remainder() {
+        hi[0] = if x > hi[0] { x } else { hi[0] };
+        lo[0] = if x < lo[0] { x } else { lo[0] };
+    }
+    let h = hi
+        .iter()
+        .fold(f64::NEG_INFINITY, |a, &b| if b > a { b } else { a });
+    let l = lo
+        .iter()
+        .fold(f64::INFINITY, |a, &b| if b < a { b } else { a });
+    (h, l)
+}
+
 /// The drawdown series (fraction below the running peak, 0 at a new high) of `equity`.
 pub fn drawdown(equity: &[f64]) -> Vec<f64> {
     let mut peak = f64::NEG_INFINITY;
@@ -314,58 +414,42 @@ pub fn compute_stats(
     let e0 = equity.first().copied().unwrap_or(f64::NAN);
     let e_last = equity.last().copied().unwrap_or(f64::NAN);
 
-    // One pass: drawdown, its segments between successive new highs (backtesting.py's
-    // `compute_drawdown_duration_peaks`), equity at the end of each resampling bin and equity
-    // log returns.
-    let mut dur_secs: Vec<i64> = Vec::new();
-    let mut peaks: Vec<f64> = Vec::new();
-    let mut last_per_bin: Vec<f64> = Vec::new();
-    // Beta's covariance against the pre-centred market returns: the market side sums to zero,
-    // so the equity side needs no centring (numpy's np.cov to ~1e-15).
-    let pair_beta = ctx.market_centred.len() + 1 == n;
-    let mut sxy = 0.0;
-    // Within a segment between two highs the peak is fixed, so the deepest drawdown is at the
-    // lowest equity: one division per segment instead of one per bar, and the same bits
-    // (`1 - e / peak` is monotonic in `e`).
-    let mut peak = f64::NEG_INFINITY;
-    let mut max_dd = f64::NAN;
-    let (mut prev_zero, mut seg_low) = (0usize, f64::INFINITY);
-    for i in 0..n {
-        let e = equity[i];
-        let at_high = e >= peak;
-        if !at_high && e < seg_low {
-            seg_low = e;
+    // Drawdowns and beta's covariance (a log per bar) are independent passes over the equity:
+    // on long series they run on two cores.
+    let beta_cov = || {
+        // Σ (x - x̄)(y - ȳ) = Σ x·y - ȳ·Σ x for equity log returns x and market log returns y
+        // (numpy's np.cov to ~1e-15).
+        if ctx.market.len() + 1 == n {
+            let (dot, sum) = ln_ratio_dot(&equity[1..n], &equity[..n - 1], &ctx.market);
+            Some(dot - ctx.market_mean * sum)
+        } else {
+            None
         }
-        if at_high || i + 1 == n {
-            let seg_max = if seg_low.is_finite() {
-                1.0 - seg_low / peak
-            } else {
-                0.0
-            };
-            if max_dd.is_nan() || seg_max > max_dd {
-                max_dd = seg_max;
-            }
-            if i > prev_zero + 1 {
-                dur_secs.push(time[i] - time[prev_zero]);
-                peaks.push(seg_max);
-            }
-            prev_zero = i;
-            seg_low = f64::INFINITY;
-        }
-        if at_high {
-            peak = e;
-        }
-        if ctx.bin_end[i] {
-            last_per_bin.push(e);
-        }
-    }
-    // A loop of its own: it keeps its accumulator in a register.
-    if pair_beta {
-        let m = &ctx.market_centred[..n - 1];
-        for (w, y) in equity[..n].windows(2).zip(m) {
-            sxy += ln_ratio(w[1], w[0]) * y;
-        }
-    }
+    };
+    let (dd, sxy) = if n >= PARALLEL_BARS {
+        rayon::join(|| drawdowns(&equity[..n], time), beta_cov)
+    } else {
+        (drawdowns(&equity[..n], time), beta_cov())
+    };
+    let Drawdowns {
+        dur_secs,
+        peaks,
+        peak,
+        max_dd,
+    } = dd;
+    // pandas' `max()` skips NaN, as the running peak does.
+    let equity_peak = if equity.len() == n && peak > f64::NEG_INFINITY {
+        peak
+    } else {
+        max_of(equity)
+    };
+    // Equity at the end of each resampling bin.
+    let last_per_bin: Vec<f64> = ctx
+        .bin_ends
+        .iter()
+        .take_while(|&&k| k < n)
+        .map(|&k| equity[k])
+        .collect();
     let max_dd = if max_dd.is_nan() { 0.0 } else { max_dd };
 
     // Exposure: bars inside any closed trade (entry to exit, inclusive).
@@ -426,7 +510,9 @@ pub fn compute_stats(
     let sortino = annualized / (mean(&downside).sqrt() * ann_days.sqrt());
     let calmar = annualized / if max_dd == 0.0 { f64::NAN } else { max_dd };
 
-    let beta = if pair_beta && n > 2 {
+    let beta = if let Some(sxy) = sxy
+        && n > 2
+    {
         let f = 1.0 / (n - 2) as f64;
         (sxy * f) / (ctx.market_ss * f)
     } else {
@@ -463,7 +549,7 @@ pub fn compute_stats(
         duration_days: duration_secs as f64 / 86_400.0,
         exposure_time_pct: exposure,
         equity_final: e_last,
-        equity_peak: max_of(equity),
+        equity_peak,
         commissions: trades.iter().map(|t| t.commission).sum(),
         return_pct,
         buy_and_hold_return_pct: bh,

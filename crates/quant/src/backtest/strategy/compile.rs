@@ -7,8 +7,12 @@
 //! indicators are causal and the only look-back operator, a crossing, reads bar i-1.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
 use std::sync::Arc;
+
+use rayon::prelude::*;
 
 use super::{Strategy, StrategyError, err, sizing, stop_distance};
 use crate::backtest::{Plan, Signals, Sizing, StopRules};
@@ -35,14 +39,22 @@ impl IndicatorCache {
         self.map.is_empty()
     }
 
-    /// Computes every call `bound` needs that is not cached yet.
+    /// Computes every call `bound` needs that is not cached yet, the distinct ones in
+    /// parallel.
     pub fn prepare(&mut self, bound: &Bound, cols: &Columns<'_>) -> Result<(), StrategyError> {
+        let mut missing: Vec<(&'static str, &Call, CallKey)> = Vec::new();
         for (path, expr) in bound.rules() {
             for call in expr.calls() {
                 let key = call.key();
-                if self.map.contains_key(&key) {
-                    continue;
+                if !self.map.contains_key(&key) && !missing.iter().any(|(_, _, k)| *k == key) {
+                    missing.push((path, call, key));
                 }
+            }
+        }
+        type Outputs = Vec<Vec<f64>>;
+        let computed: Vec<Result<(CallKey, Outputs), StrategyError>> = missing
+            .into_par_iter()
+            .map(|(path, call, key)| {
                 let mut c = *cols;
                 if let Some(src) = call.source {
                     c.close = column(cols, src);
@@ -58,9 +70,12 @@ impl IndicatorCache {
                     path: path.to_string(),
                     message: format!("{}: {e}", call.canonical()),
                 })?;
-                self.map
-                    .insert(key, Arc::new(outs.into_iter().map(|(_, v)| v).collect()));
-            }
+                Ok((key, outs.into_iter().map(|(_, v)| v).collect()))
+            })
+            .collect();
+        for r in computed {
+            let (key, outs) = r?;
+            self.map.insert(key, Arc::new(outs));
         }
         Ok(())
     }
@@ -180,7 +195,12 @@ impl Bound {
         cache: &IndicatorCache,
     ) -> Result<Plan, StrategyError> {
         let n = cols.len();
-        let ev = Eval { cols, cache, n };
+        let ev = Eval {
+            cols,
+            cache,
+            n,
+            orders: RefCell::new(Vec::new()),
+        };
         let signal = |e: &Option<Expression>, path: &str| -> Result<Vec<bool>, StrategyError> {
             match e {
                 None => Ok(Vec::new()),
@@ -236,9 +256,24 @@ struct Eval<'a, 'c> {
     cols: &'a Columns<'c>,
     cache: &'a IndicatorCache,
     n: usize,
+    /// How two operands compare at each bar ([`order`]), per pair of operands (by their text):
+    /// `a crosses_above b` and `a crosses_below b` read the two series once between them.
+    orders: RefCell<Vec<(String, Rc<Vec<u8>>)>>,
 }
 
 impl<'a> Eval<'a, '_> {
+    /// [`order`] of `a` against `b`, computed once per pair of operands.
+    fn order(&self, a: &Expr, b: &Expr, path: &str) -> Result<Rc<Vec<u8>>, StrategyError> {
+        let key = format!("{a}\u{0}{b}");
+        if let Some((_, o)) = self.orders.borrow().iter().find(|(k, _)| *k == key) {
+            return Ok(Rc::clone(o));
+        }
+        let (x, y) = (self.num(a, path)?, self.num(b, path)?);
+        let o = Rc::new(order(&x, &y));
+        self.orders.borrow_mut().push((key, Rc::clone(&o)));
+        Ok(o)
+    }
+
     fn call(&self, c: &Call, path: &str) -> Result<&'a Arc<Vec<Vec<f64>>>, StrategyError> {
         self.cache.map.get(&c.key()).map_or_else(
             || err(path, format!("{} was not computed", c.canonical())),
@@ -277,6 +312,9 @@ impl<'a> Eval<'a, '_> {
 
     fn cond(&self, e: &Expr, path: &str) -> Result<Vec<u8>, StrategyError> {
         Ok(match e {
+            Expr::Compare(op @ (CmpOp::CrossesAbove | CmpOp::CrossesBelow), a, b) => {
+                crossings(&self.order(a, b, path)?, *op == CmpOp::CrossesAbove)
+            }
             Expr::Compare(op, a, b) => {
                 let (x, y) = (self.num(a, path)?, self.num(b, path)?);
                 compare(*op, &x, &y)
@@ -341,20 +379,16 @@ fn column<'a>(cols: &Columns<'a>, c: Column) -> &'a [f64] {
     }
 }
 
-/// One comparison over whole columns, as a tight loop per operator (this runs once per rule per
-/// bar of every backtest).
+/// One comparison over whole columns, as a branch-free loop per operator (this runs once per
+/// rule per bar of every backtest, so it is written for the compiler to vectorise).
 fn compare(op: CmpOp, x: &[f64], y: &[f64]) -> Vec<u8> {
+    #[inline(always)]
     fn each(x: &[f64], y: &[f64], f: impl Fn(f64, f64) -> bool) -> Vec<u8> {
         x.iter()
             .zip(y)
             .map(|(&a, &b)| {
-                if a.is_nan() || b.is_nan() {
-                    U
-                } else if f(a, b) {
-                    T
-                } else {
-                    F
-                }
+                let t = u8::from(f(a, b));
+                if a.is_nan() | b.is_nan() { U } else { t }
             })
             .collect()
     }
@@ -365,25 +399,51 @@ fn compare(op: CmpOp, x: &[f64], y: &[f64]) -> Vec<u8> {
         CmpOp::Ge => each(x, y, |a, b| a >= b),
         CmpOp::Eq => each(x, y, |a, b| a == b),
         CmpOp::Ne => each(x, y, |a, b| a != b),
-        // backtesting.py's crossover: strict on both bars.
         CmpOp::CrossesAbove | CmpOp::CrossesBelow => {
-            let above = op == CmpOp::CrossesAbove;
-            let n = x.len().min(y.len());
-            let mut out = Vec::with_capacity(n);
-            if n > 0 {
-                out.push(U);
-            }
-            for i in 1..n {
-                let (pa, pb, a, b) = (x[i - 1], y[i - 1], x[i], y[i]);
-                out.push(if pa.is_nan() || pb.is_nan() || a.is_nan() || b.is_nan() {
-                    U
-                } else if (above && pa < pb && a > b) || (!above && pa > pb && a < b) {
-                    T
-                } else {
-                    F
-                });
-            }
-            out
+            crossings(&order(x, y), op == CmpOp::CrossesAbove)
         }
     }
+}
+
+/// How `x` compares with `y` at each bar: [`BELOW`], [`EQUAL`], [`ABOVE`], or [`MISSING`]
+/// where either has no value.
+fn order(x: &[f64], y: &[f64]) -> Vec<u8> {
+    x.iter()
+        .zip(y)
+        .map(|(&a, &b)| {
+            let o = ABOVE * u8::from(a > b) + EQUAL * u8::from(a == b);
+            if a.is_nan() | b.is_nan() { MISSING } else { o }
+        })
+        .collect()
+}
+
+/// Must be 0: [`order`] adds up the other two.
+const BELOW: u8 = 0;
+const EQUAL: u8 = 1;
+const ABOVE: u8 = 2;
+const MISSING: u8 = 3;
+
+/// backtesting.py's crossover from an [`order`] series, strict on both bars: below (above) at
+/// bar i-1 and above (below) at bar i. Unknown on the first bar and wherever a value is
+/// missing.
+fn crossings(order: &[u8], above: bool) -> Vec<u8> {
+    let n = order.len();
+    let mut out = vec![U; n];
+    let (from, to) = if above {
+        (BELOW, ABOVE)
+    } else {
+        (ABOVE, BELOW)
+    };
+    if n > 1 {
+        let pairs = order[..n - 1].iter().zip(&order[1..]);
+        for (o, (&p, &c)) in out[1..].iter_mut().zip(pairs) {
+            let t = u8::from((p == from) & (c == to));
+            *o = if (p == MISSING) | (c == MISSING) {
+                U
+            } else {
+                t
+            };
+        }
+    }
+    out
 }
