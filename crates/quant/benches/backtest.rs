@@ -15,6 +15,12 @@ use quantdesk_quant::backtest::strategy::{Strategy, example};
 use quantdesk_quant::backtest::{MarketContext, Settings, run_strategy};
 use quantdesk_quant::indicators::{Candle, OwnedColumns};
 
+/// The allocator the sidecar (`quantdesk-mcp`) runs with, so this measures what it runs (with
+/// glibc's malloc the equity curve and indicator columns of a long series go back to the OS on
+/// every free and are faulted in again on the next run; see `quant::indicators`' module doc).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn goog() -> OwnedColumns {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/GOOG.csv");
     let text = std::fs::read_to_string(path).expect("GOOG.csv");

@@ -211,14 +211,17 @@ pub(crate) fn geometric_mean(returns: &[f64]) -> f64 {
     if returns.is_empty() {
         return f64::NAN;
     }
-    let mut logs = Vec::with_capacity(returns.len());
-    for &r in returns {
-        let g = if r.is_nan() { 0.0 } else { r } + 1.0;
-        if g <= 0.0 {
-            return 0.0;
-        }
-        logs.push(ln_ratio(g, 1.0));
+    let growth: Vec<f64> = returns
+        .iter()
+        .map(|&r| if r.is_nan() { 0.0 } else { r } + 1.0)
+        .collect();
+    if growth.iter().any(|&g| g <= 0.0) {
+        return 0.0;
     }
+    // ln(g / 1), four at a time (the same bits as one by one).
+    let ones = vec![1.0; growth.len()];
+    let mut logs = Vec::new();
+    ln_ratios(&growth, &ones, &mut logs);
     (np_sum(&logs) / returns.len() as f64).exp() - 1.0
 }
 

@@ -218,13 +218,12 @@ impl Request<'_> {
             combos.push(m);
         }
         if let Some(c) = &self.constraint {
-            let mut kept = Vec::with_capacity(combos.len());
-            for m in combos {
-                if c.holds(&m)? {
-                    kept.push(m);
-                }
-            }
-            combos = kept;
+            // Checked in parallel; the kept combinations stay in search order.
+            let kept: Vec<Option<BTreeMap<String, f64>>> = combos
+                .into_par_iter()
+                .map(|m| Ok(c.holds(&m)?.then_some(m)))
+                .collect::<Result<_, OptimizeError>>()?;
+            combos = kept.into_iter().flatten().collect();
         }
         if let Search::Random { samples, seed } = self.search {
             let mut rng = SplitMix64(seed);
@@ -298,13 +297,14 @@ pub fn optimize_cancellable(
     progress: &(dyn Fn(usize) + Sync),
     cancel: &AtomicBool,
 ) -> Result<Optimum, OptimizeError> {
+    // Rules are parsed for every combination in parallel, then each distinct indicator call of
+    // the whole search is computed once (also in parallel) before the runs.
+    let bound = combos
+        .par_iter()
+        .map(|m| req.strategy.bind(m))
+        .collect::<Result<Vec<_>, _>>()?;
     let mut cache = IndicatorCache::new();
-    let mut bound = Vec::with_capacity(combos.len());
-    for m in &combos {
-        let b = req.strategy.bind(m)?;
-        cache.prepare(&b, cols)?;
-        bound.push(b);
-    }
+    cache.prepare_all(&bound, cols)?;
     let done = std::sync::atomic::AtomicUsize::new(0);
     let results: Vec<Result<Row, OptimizeError>> = bound
         .par_iter()

@@ -42,12 +42,25 @@ impl IndicatorCache {
     /// Computes every call `bound` needs that is not cached yet, the distinct ones in
     /// parallel.
     pub fn prepare(&mut self, bound: &Bound, cols: &Columns<'_>) -> Result<(), StrategyError> {
+        self.prepare_all(std::slice::from_ref(bound), cols)
+    }
+
+    /// [`IndicatorCache::prepare`] for many bound strategies at once (an optimiser's grid):
+    /// each distinct call is computed once, all of them in parallel.
+    pub fn prepare_all(
+        &mut self,
+        bounds: &[Bound],
+        cols: &Columns<'_>,
+    ) -> Result<(), StrategyError> {
         let mut missing: Vec<(&'static str, &Call, CallKey)> = Vec::new();
-        for (path, expr) in bound.rules() {
-            for call in expr.calls() {
-                let key = call.key();
-                if !self.map.contains_key(&key) && !missing.iter().any(|(_, _, k)| *k == key) {
-                    missing.push((path, call, key));
+        let mut seen: std::collections::HashSet<CallKey> = std::collections::HashSet::new();
+        for bound in bounds {
+            for (path, expr) in bound.rules() {
+                for call in expr.calls() {
+                    let key = call.key();
+                    if !self.map.contains_key(&key) && seen.insert(key.clone()) {
+                        missing.push((path, call, key));
+                    }
                 }
             }
         }
