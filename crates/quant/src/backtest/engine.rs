@@ -403,10 +403,10 @@ impl<'a> Broker<'a> {
     }
 
     /// backtesting.py `_Broker._process_orders` at bar `i`.
-    fn process_orders(&mut self, i: usize) {
+    /// `open` is bar i's open (the caller may have it at hand already).
+    fn process_orders(&mut self, i: usize, open: f64) {
         // High and low are read only for stop and limit orders: on long series a bar's prices
         // are rarely in cache, and a market order needs only the open.
-        let open = self.open[i];
         let (high, low) = (|| self.high[i], || self.low[i]);
         let mut reprocess = false;
         let mut ids = std::mem::take(&mut self.scratch);
@@ -549,7 +549,7 @@ impl<'a> Broker<'a> {
         }
         self.scratch = ids;
         if reprocess {
-            self.process_orders(i);
+            self.process_orders(i, open);
         }
     }
 }
@@ -655,13 +655,26 @@ pub fn run(columns: &Columns<'_>, plan: &Plan, settings: &Settings) -> Result<Ru
     .filter(|v| !v.is_empty())
     .map(Vec::as_slice)
     .collect();
+    // Every bar with a signal, and the open of the bar after it, where what it decides fills.
+    // On long series those opens are rarely in cache; read here in one loop, the reads overlap
+    // instead of each stalling a fill.
+    let events = signal_bars(&present, start, n);
+    let fill_open: Vec<f64> = events
+        .iter()
+        .map(|&s| b.open.get(s + 1).copied().unwrap_or(f64::NAN))
+        .collect();
+    // The first event at or after bar i.
+    let mut ev = 0usize;
     let mut i = start;
     'bars: while i < n {
+        while ev < events.len() && events[ev] < i {
+            ev += 1;
+        }
         // Fast path: with no order pending and no trailing stop to move, nothing can happen
         // until the next bar with a signal, so the bars up to it are only marked to market, in
         // a loop over plain slices (same arithmetic as `Broker::equity`, so the same bits).
         if b.orders.is_empty() && (plan.stops.trailing_stop.is_none() || b.trades.is_empty()) {
-            let next = next_signal(&present, i, n);
+            let next = events.get(ev).copied().unwrap_or(n);
             let from = equity.len();
             if b.trades.is_empty() {
                 equity.resize(next, b.cash + 0.0);
@@ -685,7 +698,11 @@ pub fn run(columns: &Columns<'_>, plan: &Plan, settings: &Settings) -> Result<Ru
             }
         }
         if !b.orders.is_empty() {
-            b.process_orders(i);
+            let open = match ev.checked_sub(1) {
+                Some(k) if events[k] + 1 == i => fill_open[k],
+                _ => b.open[i],
+            };
+            b.process_orders(i, open);
         }
         let e = b.equity(i);
         equity.push(e);
@@ -702,7 +719,7 @@ pub fn run(columns: &Columns<'_>, plan: &Plan, settings: &Settings) -> Result<Ru
             b.close_order(t);
         }
         // backtesting.py re-runs the broker on the last bar to fill those closes.
-        b.process_orders(n - 1);
+        b.process_orders(n - 1, b.open[n - 1]);
         let e = b.equity(n - 1);
         equity[n - 1] = e;
         if e <= 0.0 {
@@ -744,6 +761,20 @@ fn next_signal(signals: &[&[bool]], from: usize, n: usize) -> usize {
         i += 1;
     }
     i
+}
+
+/// Every bar in `from..n` where any of `signals` is set, in order.
+fn signal_bars(signals: &[&[bool]], from: usize, n: usize) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut i = from;
+    loop {
+        i = next_signal(signals, i, n);
+        if i >= n {
+            return out;
+        }
+        out.push(i);
+        i += 1;
+    }
 }
 
 /// Index of the first value that is zero or below (equity gone), if any; checked a block at a

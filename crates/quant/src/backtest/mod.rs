@@ -133,9 +133,13 @@ pub struct Outcome {
     pub stats: Stats,
 }
 
+/// Series at least this long split one run's independent passes across cores.
+pub(crate) const PARALLEL_BARS: usize = 1 << 16;
+
 /// Runs `strategy` with parameter `values` (missing ones take their defaults) over `columns`.
-/// What the statistics need from the bars alone ([`MarketContext`]) is worked out on another
-/// core while the strategy runs.
+/// On long series what the statistics need from the bars alone ([`MarketContext`]) is worked
+/// out on another core while the strategy runs (on short ones waking a thread costs more than
+/// it saves).
 pub fn run_strategy(
     strategy: &strategy::Strategy,
     values: &std::collections::BTreeMap<String, f64>,
@@ -144,14 +148,16 @@ pub fn run_strategy(
 ) -> Result<Outcome, BacktestError> {
     let params = strategy.values(values)?;
     let bound = strategy.bind(&params)?;
-    let (ctx, ran) = rayon::join(
-        || MarketContext::new(columns),
-        || -> Result<_, BacktestError> {
-            let plan = bound.plan(columns, &mut strategy::IndicatorCache::new())?;
-            let run = run(columns, &plan, settings)?;
-            Ok((plan, run))
-        },
-    );
+    let strategy_run = || -> Result<_, BacktestError> {
+        let plan = bound.plan(columns, &mut strategy::IndicatorCache::new())?;
+        let run = run(columns, &plan, settings)?;
+        Ok((plan, run))
+    };
+    let (ctx, ran) = if columns.len() >= PARALLEL_BARS {
+        rayon::join(|| MarketContext::new(columns), strategy_run)
+    } else {
+        (MarketContext::new(columns), strategy_run())
+    };
     let (plan, run) = ran?;
     let stats = compute_stats(&run.trades, &run.equity, &ctx, plan.warmup);
     Ok(Outcome {

@@ -10,8 +10,8 @@ use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use super::Trade;
 use super::numeric::{geometric_mean, ln_ratio_dot, ln_ratios, mean, np_sum, var};
+use super::{PARALLEL_BARS, Trade};
 use crate::indicators::Columns;
 
 /// What the statistics need from the bars alone, computed once per series and shared by every
@@ -279,9 +279,6 @@ fn bin_of(t: i64, freq_days: i64) -> i64 {
         _ => day,
     }
 }
-
-/// Series at least this long have their drawdown and beta passes run in parallel.
-const PARALLEL_BARS: usize = 1 << 16;
 
 /// Bars per block in the drawdown pass's block-at-a-time skip.
 const BLOCK: usize = 16;

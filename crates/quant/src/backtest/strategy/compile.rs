@@ -39,14 +39,14 @@ impl IndicatorCache {
         self.map.is_empty()
     }
 
-    /// Computes every call `bound` needs that is not cached yet, the distinct ones in
-    /// parallel.
+    /// Computes every call `bound` needs that is not cached yet (the distinct ones in parallel
+    /// when there is enough work).
     pub fn prepare(&mut self, bound: &Bound, cols: &Columns<'_>) -> Result<(), StrategyError> {
         self.prepare_all(std::slice::from_ref(bound), cols)
     }
 
     /// [`IndicatorCache::prepare`] for many bound strategies at once (an optimiser's grid):
-    /// each distinct call is computed once, all of them in parallel.
+    /// each distinct call is computed once, in parallel when there is enough work.
     pub fn prepare_all(
         &mut self,
         bounds: &[Bound],
@@ -65,27 +65,31 @@ impl IndicatorCache {
             }
         }
         type Outputs = Vec<Vec<f64>>;
-        let computed: Vec<Result<(CallKey, Outputs), StrategyError>> = missing
-            .into_par_iter()
-            .map(|(path, call, key)| {
-                let mut c = *cols;
-                if let Some(src) = call.source {
-                    c.close = column(cols, src);
-                }
-                let params: BTreeMap<String, f64> = call
-                    .spec
-                    .params
-                    .iter()
-                    .zip(&call.params)
-                    .map(|(p, v)| (p.name.to_string(), *v))
-                    .collect();
-                let outs = compute(call.spec.name, &params, &c).map_err(|e| StrategyError {
-                    path: path.to_string(),
-                    message: format!("{}: {e}", call.canonical()),
-                })?;
-                Ok((key, outs.into_iter().map(|(_, v)| v).collect()))
-            })
-            .collect();
+        let one = |(path, call, key): (&'static str, &Call, CallKey)| {
+            let mut c = *cols;
+            if let Some(src) = call.source {
+                c.close = column(cols, src);
+            }
+            let params: BTreeMap<String, f64> = call
+                .spec
+                .params
+                .iter()
+                .zip(&call.params)
+                .map(|(p, v)| (p.name.to_string(), *v))
+                .collect();
+            let outs = compute(call.spec.name, &params, &c).map_err(|e| StrategyError {
+                path: path.to_string(),
+                message: format!("{}: {e}", call.canonical()),
+            })?;
+            Ok((key, outs.into_iter().map(|(_, v)| v).collect()))
+        };
+        // In parallel only when there is enough work to pay for waking threads.
+        let computed: Vec<Result<(CallKey, Outputs), StrategyError>> =
+            if missing.len() > 1 && missing.len() * cols.len() >= crate::backtest::PARALLEL_BARS {
+                missing.into_par_iter().map(one).collect()
+            } else {
+                missing.into_iter().map(one).collect()
+            };
         for r in computed {
             let (key, outs) = r?;
             self.map.insert(key, Arc::new(outs));
