@@ -221,6 +221,7 @@ def desktop(tmp_path):
     wd.start(APP)
     try:
         wd.notifications = notifications
+        wd.env = env
         yield wd, home, data
     finally:
         wd.quit()

@@ -33,6 +33,13 @@ pub fn debug_bin(name: &str) -> PathBuf {
         .join(format!("{name}{}", env::consts::EXE_SUFFIX))
 }
 
+/// A binary built by `cargo build --release`.
+pub fn release_bin(name: &str) -> PathBuf {
+    target_dir()
+        .join("release")
+        .join(format!("{name}{}", env::consts::EXE_SUFFIX))
+}
+
 /// The cargo that runs us (so `cargo +toolchain xtask` stays on that toolchain).
 pub fn cargo() -> Command {
     let mut cmd = Command::new(env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
