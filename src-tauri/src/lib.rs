@@ -10,14 +10,14 @@
 mod commands;
 mod shell;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use quantdesk_desktop::{Desktop, Options};
 use serde::Serialize;
 
 /// What the UI shows about the running app.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
 pub struct AppInfo {
     /// Product name from tauri.conf.json (`QuantDesk`).
     pub name: String,
@@ -65,6 +65,21 @@ fn options() -> anyhow::Result<Options> {
     })
 }
 
+/// The header of the generated bindings.
+const BINDINGS_HEADER: &str = "// Generated from src-tauri/src/commands.rs and crates/desktop/src/views.rs (tauri-specta).\n\
+// Do not edit: run `QUANTDESK_WRITE_BINDINGS=1 cargo test -p quantdesk-app --test bindings`.";
+
+/// Writes the UI's bindings (`ui/src/bindings.ts`): a typed wrapper of every command and every
+/// type the commands take or return.
+pub fn write_ui_bindings(path: &Path) -> anyhow::Result<()> {
+    commands::specta()
+        .export(
+            specta_typescript::Typescript::default().header(BINDINGS_HEADER),
+            path,
+        )
+        .with_context(|| format!("writing {}", path.display()))
+}
+
 /// Builds and runs the app until it is quit.
 pub fn run() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
@@ -90,7 +105,7 @@ pub fn run() -> anyhow::Result<()> {
             Ok(())
         })
         .on_window_event(shell::on_window_event)
-        .invoke_handler(commands::handler())
+        .invoke_handler(commands::specta().invoke_handler())
         .run(tauri::generate_context!())
         .context("running the window")
 }

@@ -1,5 +1,6 @@
 // Number and time formatting. Values arrive as exact decimal text; they are only formatted here.
-import type { Money } from "./bindings";
+/** Exact decimal text, e.g. "100000" or "-12.34" (a `Money` in crates/desktop/src/views.rs). */
+type Money = string;
 
 const usd = new Intl.NumberFormat("en-US", { style: "currency", currency: "USD" });
 const usdWhole = new Intl.NumberFormat("en-US", {

@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 use serde::Serialize;
+use specta::Type;
 use thiserror::Error;
-use ts_rs::TS;
 
 #[derive(Debug, Error)]
 pub enum DesktopError {
@@ -49,7 +49,7 @@ impl DesktopError {
 }
 
 /// What a failed command hands the web view: a sentence, and the form field it is about.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Type)]
 pub struct UiError {
     pub message: String,
     pub field: Option<String>,

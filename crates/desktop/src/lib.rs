@@ -4,8 +4,9 @@
 //! (limits, approval policy, scopes, live trading, the kill switch, brokers), the approval
 //! decisions, and the audit viewer (filters, search, CSV export, chain verification). The Tauri
 //! shell in `src-tauri/` turns each public method of [`Desktop`] into a command of a few lines;
-//! every view type here derives `ts_rs::TS`, and `tests/bindings.rs` writes them to
-//! `ui/src/bindings.ts`, so the UI's types are never written by hand.
+//! every view type here derives `specta::Type`, and the shell exports them, with each
+//! command's typed wrapper, to `ui/src/bindings.ts` (tauri-specta), so neither the UI's types
+//! nor its calls are written by hand. The crate itself stays free of Tauri.
 //!
 //! It must never return, log, audit or store a secret (account keys and broker secrets go
 //! straight to the OS keychain), never decide whether an order passes a limit (that is the

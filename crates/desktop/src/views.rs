@@ -1,9 +1,10 @@
 //! Everything the UI receives or sends. Money and quantities travel as exact decimal text
-//! (`"1234.5"`) and the UI only formats them; times are RFC 3339 text. Each type derives `TS`;
-//! `tests/bindings.rs` writes them all to `ui/src/bindings.ts` and fails when that file is stale.
+//! (`"1234.5"`) and the UI only formats them; times are RFC 3339 text. Each type derives
+//! `specta::Type`; src-tauri's `bindings` test writes them, with the commands, to
+//! `ui/src/bindings.ts` and fails when that file is stale.
 
 use serde::{Deserialize, Serialize};
-use ts_rs::TS;
+use specta::Type;
 
 /// Exact decimal text, e.g. `"100000"` or `"-12.34"`.
 pub type Money = String;
@@ -11,7 +12,7 @@ pub type Money = String;
 // ---------------------------------------------------------------- onboarding
 
 /// The wizard's steps, in order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Type)]
 #[serde(rename_all = "snake_case")]
 pub enum OnboardingStep {
     Welcome,
@@ -23,7 +24,7 @@ pub enum OnboardingStep {
 }
 
 /// Where the person is in onboarding, and what they chose so far.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type)]
 pub struct Onboarding {
     pub step: OnboardingStep,
     /// True once the wizard was finished; the app then opens on Home.
@@ -34,7 +35,7 @@ pub struct Onboarding {
 }
 
 /// Who the app runs as.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type)]
 pub struct Identity {
     /// True without an account key: market data, analysis, backtests and paper trading.
     pub guest: bool,
@@ -49,7 +50,7 @@ pub struct Identity {
 // ---------------------------------------------------------------- home
 
 /// The screen a person glances at to know all is well.
-#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Type)]
 pub struct Home {
     pub broker: String,
     /// `paper` or `live`.
@@ -68,7 +69,7 @@ pub struct Home {
     pub identity: Identity,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Type)]
 pub struct AccountSummary {
     pub currency: String,
     pub equity: Money,
@@ -80,7 +81,7 @@ pub struct AccountSummary {
     pub as_of: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Type)]
 pub struct PositionRow {
     pub symbol: String,
     pub qty: Money,
@@ -91,7 +92,7 @@ pub struct PositionRow {
 }
 
 /// Today's P&L against the daily-loss limit.
-#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Type)]
 pub struct DailyLoss {
     /// The limit in dollars; `None` when it is switched off.
     pub limit: Option<Money>,
@@ -104,7 +105,7 @@ pub struct DailyLoss {
     pub used: Option<f64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Type)]
 pub struct OrderRow {
     pub client_order_id: String,
     pub symbol: String,
@@ -119,7 +120,7 @@ pub struct OrderRow {
     pub created_at: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Type)]
 pub struct ToolCallRow {
     pub seq: i64,
     pub time: String,
@@ -131,7 +132,7 @@ pub struct ToolCallRow {
 // ---------------------------------------------------------------- approvals
 
 /// An order waiting for the person's click.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Type)]
 pub struct ApprovalRequest {
     pub client_order_id: String,
     pub broker: String,
@@ -157,7 +158,7 @@ pub struct ApprovalRequest {
 }
 
 /// One limit as the approval window shows it. The guard checks again when Approve is clicked.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Type)]
 pub struct LimitCheck {
     pub name: String,
     /// The limit's value in words (`$10,000`, `off`).
@@ -168,7 +169,7 @@ pub struct LimitCheck {
 }
 
 /// What a click on Approve or Reject did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Type)]
 pub struct Decision {
     pub client_order_id: String,
     /// `filled`, `sent`, `rejected`, `refused`, `expired`, …
@@ -180,7 +181,7 @@ pub struct Decision {
 // ---------------------------------------------------------------- settings
 
 /// The settings screen.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Type)]
 pub struct Settings {
     pub identity: Identity,
     pub limits: LimitsForm,
@@ -196,7 +197,7 @@ pub struct Settings {
 
 /// The limits as the form edits them. Money fields are decimal text; empty text switches the
 /// limit off.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type)]
 pub struct LimitsForm {
     pub max_order_value: String,
     pub max_position_value: String,
@@ -212,7 +213,7 @@ pub struct LimitsForm {
 }
 
 /// The approval policy as the form edits it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type)]
 pub struct ApprovalForm {
     /// `never`, `always`, `above_value`, `live_only`.
     pub policy: String,
@@ -220,7 +221,7 @@ pub struct ApprovalForm {
     pub value: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Type)]
 pub struct ScopeOption {
     pub name: String,
     pub label: String,
@@ -230,7 +231,7 @@ pub struct ScopeOption {
     pub enabled: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type)]
 pub struct LinkedBroker {
     /// `paper` or `alpaca`.
     pub name: String,
@@ -244,7 +245,7 @@ pub struct LinkedBroker {
 }
 
 /// Alpaca credentials as typed by the person. They go to the keychain and nowhere else.
-#[derive(Clone, Serialize, Deserialize, TS)]
+#[derive(Clone, Serialize, Deserialize, Type)]
 pub struct AlpacaLink {
     pub key_id: String,
     pub secret: String,
@@ -264,7 +265,7 @@ impl std::fmt::Debug for AlpacaLink {
 
 // ---------------------------------------------------------------- claude
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Type)]
 pub struct ClaudeStatus {
     /// `connected`, `not_connected`, `no_config_file`, `stale`, `error`.
     pub state: String,
@@ -279,7 +280,7 @@ pub struct ClaudeStatus {
 // ---------------------------------------------------------------- audit
 
 /// Which audit entries to show. Empty text means "any".
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, Type)]
 pub struct AuditQuery {
     pub kind: String,
     pub symbol: String,
@@ -292,7 +293,7 @@ pub struct AuditQuery {
     pub limit: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Type)]
 pub struct AuditPage {
     pub rows: Vec<AuditRow>,
     /// Entries matching before the row limit.
@@ -301,7 +302,7 @@ pub struct AuditPage {
     pub kinds: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Type)]
 pub struct AuditRow {
     pub seq: i64,
     pub time: String,
@@ -317,13 +318,13 @@ pub struct AuditRow {
 }
 
 /// A name and its value as text (nested values flattened to `a.b`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Type)]
 pub struct Field {
     pub name: String,
     pub value: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Type)]
 pub struct ChainCheck {
     pub intact: bool,
     pub entries: i64,
@@ -331,7 +332,7 @@ pub struct ChainCheck {
     pub message: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Type)]
 pub struct Exported {
     pub path: String,
     pub rows: u32,
@@ -340,7 +341,7 @@ pub struct Exported {
 // ---------------------------------------------------------------- shell
 
 /// What the tray shows, polled by the shell.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Type)]
 pub struct ShellStatus {
     pub claude_connected: bool,
     pub pending_approvals: u32,
