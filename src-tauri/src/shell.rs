@@ -34,6 +34,9 @@ pub fn show_main<R: Runtime>(app: &AppHandle<R>) {
 }
 
 pub fn setup(app: &mut tauri::App) -> tauri::Result<()> {
+    if let Some(main) = app.get_webview_window("main") {
+        lighten_webview(&main);
+    }
     let status = MenuItem::with_id(app, "status", "QuantDesk", false, None::<&str>)?;
     let open = MenuItem::with_id(app, "open", "Open QuantDesk", true, None::<&str>)?;
     let kill = MenuItem::with_id(app, "kill", "Turn kill switch on", true, None::<&str>)?;
@@ -94,6 +97,35 @@ pub fn setup(app: &mut tauri::App) -> tauri::Result<()> {
     tauri::async_runtime::spawn(watch_approvals(app.handle().clone(), announced));
     Ok(())
 }
+
+/// WebKit settings for an app that shows a few local screens of text and tables: the "document
+/// viewer" cache model (the smallest caches; nothing is fetched from the network), no
+/// back/forward page cache (the UI is one page), no WebGL or Web Audio (it draws neither), and
+/// no GPU compositing (plain CPU drawing is plenty for it and keeps GL buffers out of memory).
+#[cfg(target_os = "linux")]
+fn lighten_webview<R: Runtime>(window: &tauri::WebviewWindow<R>) {
+    use webkit2gtk::{
+        CacheModel, HardwareAccelerationPolicy, SettingsExt, WebContextExt, WebViewExt,
+    };
+    let done = window.with_webview(|webview| {
+        let view = webview.inner();
+        if let Some(context) = view.context() {
+            context.set_cache_model(CacheModel::DocumentViewer);
+        }
+        if let Some(settings) = WebViewExt::settings(&view) {
+            settings.set_enable_page_cache(false);
+            settings.set_enable_webgl(false);
+            settings.set_enable_webaudio(false);
+            settings.set_hardware_acceleration_policy(HardwareAccelerationPolicy::Never);
+        }
+    });
+    if let Err(err) = done {
+        tracing::warn!(%err, "web view settings");
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn lighten_webview<R: Runtime>(_window: &tauri::WebviewWindow<R>) {}
 
 /// Closing the window keeps QuantDesk in the tray, so approval requests still reach the person.
 /// (Quit is in the tray menu.) Without a tray host, closing quits.
