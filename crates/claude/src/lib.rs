@@ -201,7 +201,10 @@ pub fn restart_hint(os: Os) -> &'static str {
             "Quit Claude Desktop from its tray icon (closing the window is not enough) and open \
              it again to load QuantDesk."
         }
-        Os::Linux => "Quit Claude Desktop completely and open it again to load QuantDesk.",
+        Os::Linux => {
+            "Anthropic does not publish Claude Desktop for Linux. If you run a community build, \
+             quit it completely and open it again to load QuantDesk."
+        }
     }
 }
 

@@ -276,3 +276,11 @@ fn concurrent_writers_never_lose_an_entry_or_tear_the_file() {
         "the last write of some writer, whole"
     );
 }
+
+#[test]
+fn the_restart_hint_says_plainly_that_linux_has_no_official_claude_desktop() {
+    use quantdesk_claude::{Os, restart_hint};
+    assert!(restart_hint(Os::Linux).contains("does not publish Claude Desktop for Linux"));
+    assert!(restart_hint(Os::MacOs).contains("Cmd+Q"));
+    assert!(restart_hint(Os::Windows).contains("tray icon"));
+}
