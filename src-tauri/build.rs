@@ -36,7 +36,14 @@ const COMMANDS: &[&str] = &[
 fn main() {
     tauri_build::try_build(
         tauri_build::Attributes::new()
-            .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS)),
+            .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS))
+            // src/updater.rs: `plugin:update|check` and `plugin:update|install`.
+            .plugin(
+                "update",
+                tauri_build::InlinedPlugin::new()
+                    .commands(&["check", "install"])
+                    .default_permission(tauri_build::DefaultPermissionRule::AllowAllCommands),
+            ),
     )
     .expect("tauri-build failed");
 }

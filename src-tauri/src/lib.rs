@@ -9,6 +9,7 @@
 
 mod commands;
 mod shell;
+mod updater;
 
 use std::path::{Path, PathBuf};
 
@@ -92,6 +93,7 @@ pub fn run() -> anyhow::Result<()> {
     let options = options()?;
     let desktop = tauri::async_runtime::block_on(Desktop::open(options))
         .context("opening QuantDesk's store")?;
+    let (updater, update) = updater::plugins();
     tauri::Builder::default()
         // First: a second launch only brings the running window forward.
         .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
@@ -99,6 +101,8 @@ pub fn run() -> anyhow::Result<()> {
         }))
         .plugin(tauri_plugin_notification::init())
         .plugin(tauri_plugin_window_state::Builder::default().build())
+        .plugin(updater)
+        .plugin(update)
         .manage(desktop)
         .setup(|app| {
             shell::setup(app)?;

@@ -40,8 +40,9 @@ pub fn setup(app: &mut tauri::App) -> tauri::Result<()> {
     let status = MenuItem::with_id(app, "status", "QuantDesk", false, None::<&str>)?;
     let open = MenuItem::with_id(app, "open", "Open QuantDesk", true, None::<&str>)?;
     let kill = MenuItem::with_id(app, "kill", "Turn kill switch on", true, None::<&str>)?;
+    let update = MenuItem::with_id(app, "update", "Check for updates…", true, None::<&str>)?;
     let quit = MenuItem::with_id(app, "quit", "Quit QuantDesk", true, None::<&str>)?;
-    let menu = Menu::with_items(app, &[&status, &open, &kill, &quit])?;
+    let menu = Menu::with_items(app, &[&status, &open, &kill, &update, &quit])?;
     let mut tray = TrayIconBuilder::with_id(TRAY_ID)
         .tooltip("QuantDesk")
         .menu(&menu)
@@ -49,6 +50,7 @@ pub fn setup(app: &mut tauri::App) -> tauri::Result<()> {
         .on_menu_event(|app, event| match event.id().as_ref() {
             "open" => show_main(app),
             "quit" => app.exit(0),
+            "update" => check_for_update(app),
             "kill" => {
                 let app = app.clone();
                 tauri::async_runtime::spawn(async move {
@@ -137,6 +139,25 @@ pub fn on_window_event(window: &Window, event: &WindowEvent) {
         api.prevent_close();
         let _ = window.hide();
     }
+}
+
+/// The tray's "Check for updates…": a newer release opens the window on its banner; otherwise
+/// a notification says QuantDesk is current (or why the check failed).
+fn check_for_update(app: &AppHandle) {
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        let body = match crate::updater::check_and_announce(&app).await {
+            Ok(true) => return show_main(&app),
+            Ok(false) => "You have the latest version of QuantDesk.".to_owned(),
+            Err(err) => err,
+        };
+        let _ = app
+            .notification()
+            .builder()
+            .title("QuantDesk updates")
+            .body(body)
+            .show();
+    });
 }
 
 pub async fn refresh_tray(app: &AppHandle) {

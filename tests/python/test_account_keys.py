@@ -276,3 +276,28 @@ async def test_the_key_is_nowhere_on_disk(data_dir, tmp_path, platform, env, ins
     claude = list(tmp_path.rglob("claude_desktop_config.json"))
     for config in claude:
         assert key not in config.read_text()
+
+
+async def test_a_key_handed_over_by_the_launcher_is_installed_and_kept(data_dir, platform, env):
+    """Claude Desktop passes the .mcpb extension's API-key setting as QUANTDESK_API_KEY."""
+    key = platform.issue("market:read")
+    try:
+        async with session(data_dir, env={**env, "QUANTDESK_API_KEY": key}) as s:
+            assert ok(await s.call_tool(*PRICE))["price"] == 806.19
+            assert "needs the 'analysis' scope" in refused(await s.call_tool(*INDICATORS))
+        # The next start, without the variable, runs with the key it installed (not as a guest).
+        async with session(data_dir, env=env) as s:
+            assert "needs the 'analysis' scope" in refused(await s.call_tool(*INDICATORS))
+        assert key not in (data_dir / "quantdesk.db").read_bytes().decode("latin-1")
+    finally:
+        run_keys("remove-key", "--data-dir", data_dir, env=env)
+
+
+async def test_a_bad_key_from_the_launcher_changes_nothing(data_dir, env):
+    async with session(data_dir, env={**env, "QUANTDESK_API_KEY": "qdk_not-a-real-key"}) as s:
+        # Still a guest: analysis is allowed.
+        ok(await s.call_tool(*INDICATORS))
+    log = (data_dir / "sidecar-stderr.log").read_text()
+    assert "QUANTDESK_API_KEY: the key was not installed" in log, log
+    assert "qdk_not-a-real-key" not in log
+

@@ -11,6 +11,7 @@ import { renderAudit } from "./screens/audit";
 import { renderHome } from "./screens/home";
 import { logo, renderOnboarding } from "./screens/onboarding";
 import { renderSettings } from "./screens/settings";
+import { watchUpdates } from "./update";
 
 type Route = "home" | "approvals" | "audit" | "settings";
 const ROUTES: { route: Route; label: string }[] = [
@@ -133,6 +134,7 @@ async function start(): Promise<void> {
     else if (current() === "home") void draw();
     else drawChrome();
   });
+  await watchUpdates();
   await listen("settings-changed", () => {
     if (inShell) void refreshChrome().then(draw);
   });

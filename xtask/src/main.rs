@@ -7,9 +7,12 @@
 
 mod approve;
 mod bench;
+mod bundle;
 mod e2e;
 mod mcp;
+mod mcpb;
 mod python;
+mod release;
 mod run;
 mod setup;
 mod step;
@@ -31,6 +34,33 @@ enum Command {
     Setup,
     /// Build the web UI into ui/dist (needed before any build of src-tauri).
     Ui,
+    /// Build the installers for this OS (.deb here; .app/.dmg on macOS, .msi/NSIS on Windows)
+    /// with the release MCP sidecar inside.
+    Bundle {
+        /// Then check them as `cargo xtask test` does: the .deb unpacked, a signed update
+        /// manifest, the .mcpb, and the packaged sidecars answering `tools/list`.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Pack the release sidecar as a Claude Desktop extension (.mcpb), validated by the official
+    /// MCPB CLI.
+    Mcpb,
+    /// Bundle, sign each installer for the updater (key from TAURI_SIGNING_PRIVATE_KEY[_PATH] and
+    /// TAURI_SIGNING_PRIVATE_KEY_PASSWORD) and write target/release/bundle/latest.json.
+    Release {
+        /// What's new, shown to people before they update.
+        #[arg(long)]
+        notes: Option<String>,
+        /// Read the notes from this file instead.
+        #[arg(long, conflicts_with = "notes")]
+        notes_file: Option<std::path::PathBuf>,
+        /// Where the installers will be downloadable (`{version}` is replaced).
+        #[arg(long, default_value = release::DEFAULT_URL_BASE)]
+        url_base: String,
+        /// Sign the installers a previous `cargo xtask bundle` made instead of bundling again.
+        #[arg(long)]
+        no_bundle: bool,
+    },
     /// Set up, build the UI, the MCP server and the app, then run the app.
     Run {
         /// Arguments passed to quantdesk-app.
@@ -66,11 +96,39 @@ enum Command {
     },
 }
 
+fn notes_from(
+    notes: Option<String>,
+    file: Option<std::path::PathBuf>,
+) -> anyhow::Result<Option<String>> {
+    match file {
+        Some(f) => std::fs::read_to_string(&f)
+            .map(|t| Some(t.trim().to_owned()))
+            .map_err(|e| anyhow::anyhow!("reading {}: {e}", f.display())),
+        None => Ok(notes),
+    }
+}
+
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Setup => setup::setup(),
         Command::Ui => ui::build(),
+        Command::Bundle { check: true } => bundle::test(),
+        Command::Bundle { check: false } => bundle::bundle().map(|_| ()),
+        Command::Release {
+            notes,
+            notes_file,
+            url_base,
+            no_bundle,
+        } => notes_from(notes, notes_file).and_then(|notes| {
+            release::release(&release::Options {
+                notes,
+                url_base,
+                no_bundle,
+            })
+            .map(|_| ())
+        }),
+        Command::Mcpb => mcpb::mcpb().map(|_| ()),
         Command::Run { args } => run::run(&args),
         Command::Mcp { args } => mcp::mcp(&args),
         Command::Test => testing::test(),

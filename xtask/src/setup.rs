@@ -12,6 +12,8 @@ use crate::{step, ui};
 
 /// Debian packages needed to build and run the Tauri app and the Python tests.
 pub const APT_PACKAGES: &[&str] = &[
+    // Building the app (and its installers: `cargo xtask bundle` needs nothing more; the
+    // .deb check unpacks it with dpkg-deb, which every Debian has).
     "build-essential",
     "pkg-config",
     "libwebkit2gtk-4.1-dev",
@@ -20,6 +22,7 @@ pub const APT_PACKAGES: &[&str] = &[
     "librsvg2-dev",
     "libssl-dev",
     "libxdo-dev",
+    // Testing.
     "python3-venv",
     "xvfb",
     "webkit2gtk-driver",
@@ -34,21 +37,30 @@ pub const APT_PACKAGES: &[&str] = &[
 /// Node.js version Vite needs (`^20.19 || >=22.12`); Debian 12's own nodejs is too old.
 const MIN_NODE: (u32, u32) = (20, 19);
 
+/// The first packages of [`APT_PACKAGES`] are all a build (and `cargo xtask bundle`) needs.
+const BUILD_PACKAGES: usize = 8;
+
 pub fn setup() -> Result<()> {
-    apt_packages()?;
+    apt_packages(APT_PACKAGES)?;
     node()?;
     ui::npm_ci_if_missing()
 }
 
-fn apt_packages() -> Result<()> {
+/// What building the installers needs: the build packages (not the test tools), Node.js and
+/// the UI's npm packages (which include the Tauri and MCPB CLIs). Release runners use this.
+pub fn setup_build() -> Result<()> {
+    apt_packages(&APT_PACKAGES[..BUILD_PACKAGES])?;
+    node()?;
+    ui::npm_ci_if_missing()
+}
+
+fn apt_packages(packages: &[&str]) -> Result<()> {
     step::announce("setup: Debian packages");
     if !step::on_path("dpkg") {
-        eprintln!(
-            "    no dpkg (not Debian?): skipping; install the equivalents of {APT_PACKAGES:?}"
-        );
+        eprintln!("    no dpkg (not Debian?): skipping; install the equivalents of {packages:?}");
         return Ok(());
     }
-    let missing: Vec<&str> = APT_PACKAGES
+    let missing: Vec<&str> = packages
         .iter()
         .copied()
         .filter(|pkg| !is_installed(pkg))

@@ -5,10 +5,14 @@
 //! Python tests drive (`quantdesk-mcp`, the Alpaca stand-in), because their packages have
 //! integration tests that run them; building them once, with the test feature set, is why there
 //! is no separate `cargo build` step (a second feature set would recompile half the tree).
+//!
+//! Last, the installers (`bundle::test`): the one release build of the sidecar and the app, the
+//! .deb checked from the outside, the signed update manifest and the .mcpb. It is last because
+//! it is the slowest step and everything before it must pass first.
 
 use anyhow::Result;
 
-use crate::{e2e, python, setup, step, ui};
+use crate::{bundle, e2e, python, setup, step, ui};
 
 pub fn test() -> Result<()> {
     setup::setup()?;
@@ -30,5 +34,6 @@ pub fn test() -> Result<()> {
     )?;
     step::run("cargo test", step::cargo().args(["test", "--workspace"]))?;
     python::pytest()?;
-    e2e::test()
+    e2e::test()?;
+    bundle::test()
 }

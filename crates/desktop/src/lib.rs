@@ -25,6 +25,7 @@ mod fmt;
 mod home;
 mod onboarding;
 mod settings;
+mod update;
 pub mod views;
 
 use std::path::{Path, PathBuf};
@@ -40,6 +41,7 @@ use serde_json::Value;
 pub use alpaca::{ALPACA_LIVE_URL, ALPACA_PAPER_URL, ALPACA_URL_ENV};
 pub use audit::csv_escape;
 pub use error::{DesktopError, UiError};
+pub use update::{UpdateInfo, UpdateProgress};
 
 /// The actor the app's own audit entries carry.
 pub const ACTOR: &str = "app";

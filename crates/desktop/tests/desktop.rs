@@ -588,3 +588,36 @@ async fn the_tray_line_says_claude_approvals_and_kill_switch() {
         "the kill switch cancelled the pending order"
     );
 }
+
+#[tokio::test]
+async fn an_update_waits_while_an_order_waits_for_approval() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = desktop(dir.path()).await;
+    app.update_allowed()
+        .await
+        .expect("nothing pending: updating is allowed");
+
+    quantdesk_guard::set_approval_policy(app.store(), &ApprovalPolicy::Always)
+        .await
+        .unwrap();
+    let sidecar = sidecar_desk(&app).await;
+    let pending = sidecar
+        .place(
+            &OrderRequest::market(goog(), Side::Buy, dec!(1)),
+            Some("ask-update"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(pending.outcome, "pending_approval");
+    let err = app.update_allowed().await.unwrap_err();
+    assert!(matches!(err, DesktopError::Refused(_)), "{err:?}");
+    assert!(
+        err.to_string().contains("waiting for your approval"),
+        "{err}"
+    );
+
+    app.reject("ask-update").await.unwrap();
+    app.update_allowed()
+        .await
+        .expect("decided: updating is allowed again");
+}

@@ -313,7 +313,51 @@ async fn account_access(store: &Store) -> anyhow::Result<access::Access> {
     for problem in &revocations.problems {
         tracing::warn!(%problem, "revocation list");
     }
+    install_key_from_env(store, &verifier, keychain).await;
     Ok(access::Access::start(store, verifier, keychain).await)
+}
+
+/// Where a launcher that keeps the key itself hands it over: Claude Desktop passes the
+/// `.mcpb` extension's (sensitive) API-key setting this way.
+const API_KEY_ENV: &str = "QUANTDESK_API_KEY";
+
+/// A key in `QUANTDESK_API_KEY` is installed as the app's sign-in does (verified, kept in the
+/// keychain, only its id and hash in the store) unless it is already the key in use. A key
+/// that does not verify is logged (never shown) and changes nothing.
+async fn install_key_from_env(
+    store: &Store,
+    verifier: &Verifier,
+    keychain: quantdesk_secrets::Backend,
+) {
+    let Some(key) = std::env::var(API_KEY_ENV)
+        .ok()
+        .filter(|k| !k.trim().is_empty())
+    else {
+        return;
+    };
+    let hash = quantdesk_keys::key_hash(key.trim());
+    match store.active_account_key().await {
+        Ok(Some(active)) if active.key_sha256 == hash => return,
+        Ok(_) => {}
+        Err(err) => {
+            tracing::warn!(%err, "{API_KEY_ENV}: the installed key could not be looked up");
+            return;
+        }
+    }
+    let secrets = match quantdesk_secrets::SecretStore::open(keychain) {
+        Ok(s) => s,
+        Err(err) => {
+            tracing::warn!(%err, "{API_KEY_ENV}: no keychain to keep the key in");
+            return;
+        }
+    };
+    match account::install(store, &secrets, verifier, &key, account::now()).await {
+        Ok(installed) => tracing::info!(
+            key_id = %installed.claims.key_id,
+            "{API_KEY_ENV}: API key installed"
+        ),
+        Err(err) => tracing::warn!(%err, "{API_KEY_ENV}: the key was not installed"),
+    }
 }
 
 /// Logs to stderr (Claude Desktop shows it in its MCP log) and to a daily-rotated file in
