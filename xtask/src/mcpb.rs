@@ -263,7 +263,6 @@ fn list_tools_in(sidecar: &Path, data: &Path) -> Result<Vec<(String, String)>> {
         }
     }
     // End of input: the sidecar exits.
-    drop(send);
     drop(stdin);
     let _ = child.wait();
     Ok(tools)
