@@ -74,6 +74,10 @@ async def test_the_mcpb_extension_unpacks_to_a_sidecar_serving_its_manifest_tool
     with zipfile.ZipFile(mcpb) as z:
         z.extractall(out)
         modes = {i.filename: i.external_attr >> 16 for i in z.infolist()}
+    # Python's zipfile drops the recorded permissions; apply them as Claude Desktop's unpacker does.
+    for name, mode in modes.items():
+        if mode & 0o777:
+            os.chmod(out / name, mode & 0o777)
     manifest = json.loads((out / "manifest.json").read_text())
 
     assert manifest["name"] == "quantdesk"
