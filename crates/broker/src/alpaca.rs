@@ -17,6 +17,7 @@ use quantdesk_domain::{Decimal, OrderStatus, OrderType, Side, Symbol, TimeInForc
 use quantdesk_guard::journal::{self, Change};
 use quantdesk_guard::{OrderRecord, PricePoint};
 use quantdesk_market::{MarketData, MarketError};
+use quantdesk_secrets::{Secret, SecretError, SecretStore};
 use quantdesk_store::{Store, StoreError};
 
 use crate::{AccountInfo, Broker, BrokerError, BrokerEvent, MarketClock, PositionInfo, Sent};
@@ -57,6 +58,69 @@ impl AlpacaLinkRecord {
     pub async fn save(store: &Store, link: Option<&Self>) -> Result<(), BrokerError> {
         store.set_setting(ALPACA_LINK_SETTING, &link).await?;
         Ok(())
+    }
+}
+
+/// A linked account with its key, as read from the keychain.
+#[derive(Debug)]
+pub struct LinkedAlpaca {
+    pub link: AlpacaLinkRecord,
+    pub key_id: Secret,
+    pub secret: Secret,
+}
+
+impl LinkedAlpaca {
+    /// The account the person linked in the app and its key from the keychain `open` opens —
+    /// only when there is a link, and off the async threads, so a start without one never
+    /// touches the keychain. `None` when nothing is linked. A link whose key is gone from the
+    /// keychain is an error that says what to do: trading on another account than the one the
+    /// person chose would be worse.
+    pub async fn load(
+        store: &Store,
+        open: impl FnOnce() -> Result<SecretStore, SecretError> + Send + 'static,
+    ) -> Result<Option<Self>, BrokerError> {
+        let Some(link) = AlpacaLinkRecord::load(store).await? else {
+            return Ok(None);
+        };
+        let (key_id, secret) = tokio::task::spawn_blocking(move || {
+            let keychain = open()?;
+            Ok::<_, BrokerError>((
+                keychain.get(ALPACA_KEY_ID_ENTRY)?,
+                keychain.get(ALPACA_SECRET_ENTRY)?,
+            ))
+        })
+        .await
+        .map_err(|e| BrokerError::Invalid(format!("the keychain could not be read: {e}")))??;
+        let (Some(key_id), Some(secret)) = (key_id, secret) else {
+            return Err(BrokerError::Invalid(format!(
+                "the Alpaca account {} is linked in QuantDesk but its key is not in this \
+                 keychain: link it again in the QuantDesk app (Settings, Brokers), or remove the \
+                 link to trade on the built-in paper account",
+                link.account_id
+            )));
+        };
+        Ok(Some(Self {
+            link,
+            key_id,
+            secret,
+        }))
+    }
+
+    /// The account as a broker, live exactly when the linked account is a live one (the guard
+    /// still refuses live orders until the person turns live trading on).
+    pub fn broker(
+        &self,
+        store: Store,
+        market: Arc<dyn MarketData>,
+    ) -> Result<AlpacaBroker, BrokerError> {
+        AlpacaBroker::new(
+            &self.link.base_url,
+            self.key_id.expose(),
+            self.secret.expose(),
+            self.link.live,
+            store,
+            market,
+        )
     }
 }
 
@@ -153,19 +217,6 @@ impl AlpacaBroker {
             store,
             market,
         })
-    }
-
-    /// The account the person linked in the app, with the key the caller read from the
-    /// keychain: its own endpoint, and live exactly when the linked account is a live one (the
-    /// guard still refuses live orders until the person turns live trading on).
-    pub fn linked(
-        link: &AlpacaLinkRecord,
-        key_id: &str,
-        secret: &str,
-        store: Store,
-        market: Arc<dyn MarketData>,
-    ) -> Result<Self, BrokerError> {
-        Self::new(&link.base_url, key_id, secret, link.live, store, market)
     }
 
     /// The Alpaca account from the environment (`APCA_API_KEY_ID`, `APCA_API_SECRET_KEY`), until

@@ -29,6 +29,8 @@ pub enum BrokerError {
     Corrupt(String),
     #[error("there is no order '{0}'")]
     UnknownOrder(String),
+    #[error(transparent)]
+    Keychain(#[from] quantdesk_secrets::SecretError),
     #[error("{0}")]
     Invalid(String),
 }

@@ -8,9 +8,10 @@ use std::sync::Arc;
 use apca::api::v2::account;
 use apca::{ApiInfo, Client, RequestError};
 use quantdesk_broker::{
-    ALPACA_KEY_ID_ENTRY, ALPACA_SECRET_ENTRY, AlpacaBroker, AlpacaLinkRecord, Broker,
+    ALPACA_KEY_ID_ENTRY, ALPACA_SECRET_ENTRY, AlpacaLinkRecord, Broker, LinkedAlpaca,
 };
 use quantdesk_market::{AlpacaConfig, AlpacaProvider, CachedProvider, MarketData};
+use quantdesk_secrets::{Secret, SecretStore};
 use serde_json::json;
 
 use crate::views::{AlpacaLink, LinkedBroker};
@@ -86,7 +87,11 @@ impl Desktop {
             base_url: url,
             account_id,
         };
-        let broker = self.alpaca_broker(&stored, &key_id, &secret)?;
+        let broker = self.alpaca_broker(&LinkedAlpaca {
+            link: stored.clone(),
+            key_id: Secret::new(key_id.clone()),
+            secret: Secret::new(secret.clone()),
+        })?;
         tokio::task::spawn_blocking(move || -> Result<(), DesktopError> {
             secrets.set(ALPACA_KEY_ID_ENTRY, &key_id)?;
             secrets.set(ALPACA_SECRET_ENTRY, &secret)?;
@@ -146,49 +151,24 @@ impl Desktop {
 
     /// The linked account as a broker, priced from Alpaca's own market data (its orders are
     /// checked against current quotes, not the bundled history).
-    fn alpaca_broker(
-        &self,
-        link: &AlpacaLinkRecord,
-        key_id: &str,
-        secret: &str,
-    ) -> Result<Arc<dyn Broker>, DesktopError> {
-        let mut config = AlpacaConfig::new(key_id, secret);
+    fn alpaca_broker(&self, linked: &LinkedAlpaca) -> Result<Arc<dyn Broker>, DesktopError> {
+        let mut config = AlpacaConfig::new(linked.key_id.expose(), linked.secret.expose());
         if let Some(url) = &self.alpaca_url {
             config.data_url = url.clone();
         }
         let data = AlpacaProvider::new(config)
             .map_err(|e| DesktopError::Alpaca(format!("Alpaca market data: {e}")))?;
         let market: Arc<dyn MarketData> = Arc::new(CachedProvider::new(data, self.store.clone()));
-        let broker = AlpacaBroker::linked(link, key_id, secret, self.store.clone(), market)?;
-        Ok(Arc::new(broker))
+        Ok(Arc::new(linked.broker(self.store.clone(), market)?))
     }
 
     /// Trades through the linked Alpaca account if there is one and its key is in the keychain;
     /// otherwise stays on the paper broker (Home and Settings say which is active).
     pub(crate) async fn use_linked_broker(&self) {
         let found = async {
-            let Some(link) = AlpacaLinkRecord::load(&self.store).await? else {
-                return Ok(None);
-            };
-            let secrets = self.secrets()?;
-            let (key_id, secret) = tokio::task::spawn_blocking(move || {
-                Ok::<_, DesktopError>((
-                    secrets.get(ALPACA_KEY_ID_ENTRY)?,
-                    secrets.get(ALPACA_SECRET_ENTRY)?,
-                ))
-            })
-            .await
-            .map_err(|e| {
-                DesktopError::Alpaca(format!("the keychain could not be reached: {e}"))
-            })??;
-            match (key_id, secret) {
-                (Some(k), Some(s)) => {
-                    Ok(Some(self.alpaca_broker(&link, k.expose(), s.expose())?))
-                }
-                _ => Err(DesktopError::Alpaca(format!(
-                    "Alpaca account {} is linked but its key is not in the keychain; link it again",
-                    link.account_id
-                ))),
+            match LinkedAlpaca::load(&self.store, SecretStore::from_env).await? {
+                Some(linked) => self.alpaca_broker(&linked).map(Some),
+                None => Ok(None),
             }
         };
         match found.await {

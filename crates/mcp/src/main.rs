@@ -18,13 +18,10 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::{Parser, ValueEnum};
-use quantdesk_broker::{
-    ALPACA_KEY_ID_ENTRY, ALPACA_SECRET_ENTRY, AlpacaBroker, AlpacaLinkRecord, Broker, Desk,
-    PaperBroker, PaperConfig,
-};
+use quantdesk_broker::{AlpacaBroker, Broker, Desk, LinkedAlpaca, PaperBroker, PaperConfig};
 use quantdesk_keys::{RevocationSource, Verifier, account};
 use quantdesk_market::{AlpacaConfig, AlpacaProvider, BundledProvider, CachedProvider, MarketData};
-use quantdesk_secrets::{Secret, SecretStore};
+use quantdesk_secrets::SecretStore;
 use quantdesk_store::Store;
 use rmcp::ServiceExt;
 use tracing_subscriber::{EnvFilter, Layer, layer::SubscriberExt, util::SubscriberInitExt};
@@ -146,7 +143,7 @@ async fn main() -> anyhow::Result<()> {
     }
     // The account the person linked in the app, if the defaults leave the choice to it.
     let linked = if cli.broker == BrokerKind::Auto || cli.provider == ProviderKind::Auto {
-        linked_alpaca(&store).await?
+        LinkedAlpaca::load(&store, SecretStore::from_env).await?
     } else {
         None
     };
@@ -180,14 +177,8 @@ async fn main() -> anyhow::Result<()> {
     let broker: Arc<dyn Broker> = match (cli.broker, &linked) {
         (BrokerKind::Paper, _) | (BrokerKind::Auto, None) => paper,
         (BrokerKind::Auto, Some(l)) => Arc::new(
-            AlpacaBroker::linked(
-                &l.link,
-                l.key_id.expose(),
-                l.secret.expose(),
-                store.clone(),
-                market.clone(),
-            )
-            .context("configuring the linked Alpaca account")?,
+            l.broker(store.clone(), market.clone())
+                .context("configuring the linked Alpaca account")?,
         ),
         (BrokerKind::Alpaca, _) => Arc::new(
             AlpacaBroker::from_env(store.clone(), market.clone())
@@ -225,47 +216,6 @@ async fn main() -> anyhow::Result<()> {
     tracing::info!(?reason, "quantdesk-mcp stopped");
     store.close().await;
     Ok(())
-}
-
-/// An Alpaca account linked in the QuantDesk app, with its key read from the OS keychain.
-struct LinkedAlpaca {
-    link: AlpacaLinkRecord,
-    key_id: Secret,
-    secret: Secret,
-}
-
-/// The linked Alpaca account, if the person linked one. A link whose key is gone from the
-/// keychain stops the sidecar with what to do: trading on another account than the one the
-/// person chose would be worse than not starting.
-async fn linked_alpaca(store: &Store) -> anyhow::Result<Option<LinkedAlpaca>> {
-    let Some(link) = AlpacaLinkRecord::load(store)
-        .await
-        .context("reading the linked broker")?
-    else {
-        return Ok(None);
-    };
-    let (key_id, secret) = tokio::task::spawn_blocking(|| -> anyhow::Result<_> {
-        let keychain = SecretStore::from_env().context("opening the keychain")?;
-        Ok((
-            keychain.get(ALPACA_KEY_ID_ENTRY)?,
-            keychain.get(ALPACA_SECRET_ENTRY)?,
-        ))
-    })
-    .await
-    .context("reading the keychain")??;
-    let (Some(key_id), Some(secret)) = (key_id, secret) else {
-        anyhow::bail!(
-            "the Alpaca account {} is linked in QuantDesk but its key is not in this keychain: \
-             link it again in the QuantDesk app (Settings, Brokers), or remove the link to trade \
-             on the built-in paper account",
-            link.account_id
-        );
-    };
-    Ok(Some(LinkedAlpaca {
-        link,
-        key_id,
-        secret,
-    }))
 }
 
 /// The trading desk over the broker in use, with the approval timings from the environment
