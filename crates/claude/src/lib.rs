@@ -8,11 +8,16 @@
 //! untouched. It must never write a secret into that file (an entry is a command and its
 //! arguments, nothing else; a stale entry with `env` is replaced, not merged), never touch
 //! another server's entry, and never know anything of Tauri: the desktop app calls it.
+//!
+//! Claude Desktop reads the file only when it starts, so [`restart`] also offers to restart it
+//! where the OS allows (and says plainly where it does not); it never ends a process it did not
+//! identify as Claude Desktop.
 #![forbid(unsafe_code)]
 #![warn(missing_debug_implementations)]
 
 mod document;
 mod locate;
+pub mod restart;
 mod write;
 
 use std::fs;
@@ -25,6 +30,7 @@ use thiserror::Error;
 use document::Document;
 
 pub use locate::{Environment, Os, candidates, locate};
+pub use restart::{Offer as RestartOffer, RestartError, Restarted};
 
 /// The key of our entry under `mcpServers`.
 pub const ENTRY_NAME: &str = "quantdesk";
