@@ -25,25 +25,23 @@ const COMMANDS: &[&str] = &[
     "claude_status",
     "connect_claude",
     "disconnect_claude",
+    "restart_claude",
     "pending_approvals",
     "approve",
     "reject",
+    "open_approval_window",
+    "close_approval_window",
     "audit_page",
     "verify_audit",
     "export_audit_csv",
+    "check_for_update",
+    "install_update",
 ];
 
 fn main() {
     tauri_build::try_build(
         tauri_build::Attributes::new()
-            .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS))
-            // src/updater.rs: `plugin:update|check` and `plugin:update|install`.
-            .plugin(
-                "update",
-                tauri_build::InlinedPlugin::new()
-                    .commands(&["check", "install"])
-                    .default_permission(tauri_build::DefaultPermissionRule::AllowAllCommands),
-            ),
+            .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS)),
     )
     .expect("tauri-build failed");
 }

@@ -4,12 +4,22 @@
 //! `ui/src/bindings.ts` (the UI's typed wrapper of every command, and every type they use).
 
 use quantdesk_desktop::views::*;
-use quantdesk_desktop::{Desktop, UiError};
-use tauri::{AppHandle, Manager, State};
+use quantdesk_desktop::{Desktop, UiError, UpdateInfo, UpdateProgress};
+use tauri::{AppHandle, Emitter, Manager, State};
 
 use crate::AppInfo;
 
 type Answer<T> = Result<T, UiError>;
+
+/// Sent to the UI after each decision, with the [`Decision`].
+const DECIDED_EVENT: &str = "approval-decided";
+
+fn sentence(message: String) -> UiError {
+    UiError {
+        message,
+        field: None,
+    }
+}
 
 #[tauri::command]
 #[specta::specta]
@@ -134,6 +144,12 @@ async fn disconnect_claude(app: AppHandle, d: State<'_, Desktop>) -> Answer<Clau
 
 #[tauri::command]
 #[specta::specta]
+async fn restart_claude(d: State<'_, Desktop>) -> Answer<ClaudeRestart> {
+    Ok(d.restart_claude().await?)
+}
+
+#[tauri::command]
+#[specta::specta]
 async fn pending_approvals(d: State<'_, Desktop>) -> Answer<Vec<ApprovalRequest>> {
     Ok(d.pending_approvals().await?)
 }
@@ -143,6 +159,7 @@ async fn pending_approvals(d: State<'_, Desktop>) -> Answer<Vec<ApprovalRequest>
 async fn approve(app: AppHandle, d: State<'_, Desktop>, id: String) -> Answer<Decision> {
     let decision = d.approve(&id).await?;
     crate::shell::refresh_tray(&app).await;
+    let _ = app.emit(DECIDED_EVENT, &decision);
     Ok(decision)
 }
 
@@ -151,7 +168,26 @@ async fn approve(app: AppHandle, d: State<'_, Desktop>, id: String) -> Answer<De
 async fn reject(app: AppHandle, d: State<'_, Desktop>, id: String) -> Answer<Decision> {
     let decision = d.reject(&id).await?;
     crate::shell::refresh_tray(&app).await;
+    let _ = app.emit(DECIDED_EVENT, &decision);
     Ok(decision)
+}
+
+/// Opens the approval window on the oldest waiting order (false: nothing waits).
+#[tauri::command]
+#[specta::specta]
+async fn open_approval_window(app: AppHandle) -> Answer<bool> {
+    crate::shell::open_approval_window(&app)
+        .await
+        .map_err(sentence)
+}
+
+/// The approval window's "Close": only once nothing waits any more.
+#[tauri::command]
+#[specta::specta]
+async fn close_approval_window(app: AppHandle) -> Answer<()> {
+    crate::shell::close_approval_window(&app)
+        .await
+        .map_err(sentence)
 }
 
 #[tauri::command]
@@ -182,6 +218,18 @@ async fn export_audit_csv(
     Ok(d.export_audit_csv(&query, &dir).await?)
 }
 
+#[tauri::command]
+#[specta::specta]
+async fn check_for_update(app: AppHandle) -> Answer<Option<UpdateInfo>> {
+    crate::updater::check(app).await
+}
+
+#[tauri::command]
+#[specta::specta]
+async fn install_update(app: AppHandle) -> Answer<()> {
+    crate::updater::install(app).await
+}
+
 /// Every command with its argument and result types: the invoke handler and the UI's bindings
 /// both come from here. Keep in step with `COMMANDS` in build.rs (the `bindings` test checks
 /// build.rs and the capability file against the generated bindings).
@@ -207,15 +255,23 @@ pub fn specta() -> tauri_specta::Builder<tauri::Wry> {
             claude_status,
             connect_claude,
             disconnect_claude,
+            restart_claude,
             pending_approvals,
             approve,
             reject,
+            open_approval_window,
+            close_approval_window,
             audit_page,
             verify_audit,
             export_audit_csv,
+            check_for_update,
+            install_update,
         ])
         // What a failed command rejects with.
         .typ::<UiError>()
+        // The payloads of the `update-progress` and `approval-decided` events.
+        .typ::<UpdateProgress>()
+        .typ::<Decision>()
         // A failed command rejects its promise (with a `UiError`), as `invoke` does.
         .error_handling(tauri_specta::ErrorHandlingMode::Throw)
         // The views cross one way each (Rust to UI, or a form UI to Rust): one type per view.

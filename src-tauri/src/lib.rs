@@ -1,7 +1,8 @@
 //! QuantDesk's desktop shell (Tauri 2): it opens the window, serves the web UI from `ui/dist`,
 //! and turns each method of `quantdesk_desktop::Desktop` into a command of a few lines. It also
 //! owns what only a shell can do: the tray icon with status, one instance at a time, desktop
-//! notifications when an order waits for approval, and remembering the window's size and place.
+//! notifications and the approval window when an order waits for approval, and remembering the
+//! main window's size and place.
 //!
 //! It must never hold domain logic (that lives in `crates/desktop` and the crates under it, all
 //! tested without a window), and never see a secret beyond handing it on to the keychain — no
@@ -100,7 +101,12 @@ pub fn run() -> anyhow::Result<()> {
             shell::show_main(app);
         }))
         .plugin(tauri_plugin_notification::init())
-        .plugin(tauri_plugin_window_state::Builder::default().build())
+        .plugin(
+            tauri_plugin_window_state::Builder::default()
+                // The approval window opens centred each time, on top.
+                .with_denylist(&[shell::APPROVAL_WINDOW])
+                .build(),
+        )
         .plugin(updater)
         .plugin(update)
         .manage(desktop)

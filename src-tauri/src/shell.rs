@@ -1,8 +1,15 @@
 //! What only the shell does: the tray icon and its status line, bringing the window forward,
 //! serving the approval channel (`ipc/app.sock`) and watching for orders that wait for the
-//! person's approval (a desktop notification, the window shown on the Approvals screen).
+//! person's approval (a desktop notification, and the approval window).
 //! Pending orders live in the store, so the watcher finds them whether they were announced on
 //! the channel, arrived while the app was closed, or came from a sidecar that could not connect.
+//!
+//! The approval window (label `approval`, `ui/approval.html`) is its own small, always-on-top
+//! window, created when a request arrives and destroyed once nothing waits any more: it holds
+//! no memory while idle. Its capability (`capabilities/approval.json`) grants it only the
+//! pending list, Approve, Reject and closing itself. It cannot be closed while an order waits:
+//! Approve and Reject are the only ways out. Were it gone anyway, the request stays pending in
+//! the journal, and the tray, Home and the Approvals screen open the window again.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -11,17 +18,23 @@ use std::time::Duration;
 use quantdesk_desktop::Desktop;
 use tauri::menu::{Menu, MenuItem};
 use tauri::tray::{MouseButton, MouseButtonState, TrayIconBuilder, TrayIconEvent};
-use tauri::{AppHandle, Emitter, Manager, Runtime, Window, WindowEvent, Wry};
+use tauri::{
+    AppHandle, Emitter, Manager, Runtime, WebviewUrl, WebviewWindowBuilder, Window, WindowEvent,
+    Wry,
+};
 use tauri_plugin_notification::NotificationExt;
 use tokio::sync::Notify;
 
 const TRAY_ID: &str = "quantdesk";
+/// The approval window's label (capabilities/approval.json grants this label its commands).
+pub const APPROVAL_WINDOW: &str = "approval";
 /// How often the watcher looks for new approval requests.
 const WATCH_EVERY: Duration = Duration::from_millis(750);
 
 /// The tray menu items whose text changes.
 struct TrayItems {
     status: MenuItem<Wry>,
+    review: MenuItem<Wry>,
     kill: MenuItem<Wry>,
 }
 
@@ -39,16 +52,21 @@ pub fn setup(app: &mut tauri::App) -> tauri::Result<()> {
     }
     let status = MenuItem::with_id(app, "status", "QuantDesk", false, None::<&str>)?;
     let open = MenuItem::with_id(app, "open", "Open QuantDesk", true, None::<&str>)?;
+    let review = MenuItem::with_id(app, "review", "No orders waiting", false, None::<&str>)?;
     let kill = MenuItem::with_id(app, "kill", "Turn kill switch on", true, None::<&str>)?;
     let update = MenuItem::with_id(app, "update", "Check for updates…", true, None::<&str>)?;
     let quit = MenuItem::with_id(app, "quit", "Quit QuantDesk", true, None::<&str>)?;
-    let menu = Menu::with_items(app, &[&status, &open, &kill, &update, &quit])?;
+    let menu = Menu::with_items(app, &[&status, &open, &review, &kill, &update, &quit])?;
     let mut tray = TrayIconBuilder::with_id(TRAY_ID)
         .tooltip("QuantDesk")
         .menu(&menu)
         .show_menu_on_left_click(false)
         .on_menu_event(|app, event| match event.id().as_ref() {
             "open" => show_main(app),
+            "review" => {
+                let app = app.clone();
+                tauri::async_runtime::spawn(async move { review_approvals(&app).await });
+            }
             "quit" => app.exit(0),
             "update" => check_for_update(app),
             "kill" => {
@@ -82,7 +100,11 @@ pub fn setup(app: &mut tauri::App) -> tauri::Result<()> {
     if let Err(err) = tray.build(app) {
         tracing::warn!(%err, "no tray icon");
     }
-    app.manage(TrayItems { status, kill });
+    app.manage(TrayItems {
+        status,
+        review,
+        kill,
+    });
 
     // Sidecars announce pending orders on the app's socket; the watcher also reads the journal,
     // so requests made while the app was closed (or by a sidecar that could not connect) appear.
@@ -129,15 +151,103 @@ fn lighten_webview<R: Runtime>(window: &tauri::WebviewWindow<R>) {
 #[cfg(not(target_os = "linux"))]
 fn lighten_webview<R: Runtime>(_window: &tauri::WebviewWindow<R>) {}
 
-/// Closing the window keeps QuantDesk in the tray, so approval requests still reach the person.
-/// (Quit is in the tray menu.) Without a tray host, closing quits.
+/// Closing the main window keeps QuantDesk in the tray, so approval requests still reach the
+/// person. (Quit is in the tray menu.) Without a tray host, closing quits.
+/// The approval window does not close while an order waits: it comes forward instead.
 pub fn on_window_event(window: &Window, event: &WindowEvent) {
-    if let WindowEvent::CloseRequested { api, .. } = event
-        && window.app_handle().tray_by_id(TRAY_ID).is_some()
+    let WindowEvent::CloseRequested { api, .. } = event else {
+        return;
+    };
+    if window.label() == APPROVAL_WINDOW {
+        api.prevent_close();
+        let app = window.app_handle().clone();
+        tauri::async_runtime::spawn(async move {
+            if let Err(err) = close_approval_window(&app).await {
+                tracing::info!(%err, "approval window stays open");
+                if let Some(w) = app.get_webview_window(APPROVAL_WINDOW) {
+                    let _ = w.set_focus();
+                }
+            }
+        });
+        return;
+    }
+    if window.app_handle().tray_by_id(TRAY_ID).is_some()
         && std::env::var_os("QUANTDESK_CLOSE_QUITS").is_none()
     {
         api.prevent_close();
         let _ = window.hide();
+    }
+}
+
+/// Opens the approval window (or brings it forward) on the oldest waiting order. Returns false,
+/// opening nothing, when no order waits.
+pub async fn open_approval_window(app: &AppHandle) -> Result<bool, String> {
+    let waiting = app
+        .state::<Desktop>()
+        .pending_approval_ids()
+        .await
+        .map_err(|e| e.to_string())?;
+    if waiting.is_empty() {
+        return Ok(false);
+    }
+    if let Some(w) = app.get_webview_window(APPROVAL_WINDOW) {
+        let _ = w.unminimize();
+        let _ = w.show();
+        let _ = w.set_focus();
+        return Ok(true);
+    }
+    let window = WebviewWindowBuilder::new(
+        app,
+        APPROVAL_WINDOW,
+        WebviewUrl::App("approval.html".into()),
+    )
+    .title("Approve an order — QuantDesk")
+    .inner_size(560.0, 740.0)
+    .min_inner_size(480.0, 560.0)
+    .center()
+    .always_on_top(true)
+    .focused(true)
+    .minimizable(false)
+    .maximizable(false)
+    .closable(false)
+    .build()
+    .map_err(|e| format!("could not open the approval window: {e}"))?;
+    lighten_webview(&window);
+    Ok(true)
+}
+
+/// Destroys the approval window once no order waits (its web view and memory go with it);
+/// while one waits, refuses with a sentence saying so.
+pub async fn close_approval_window(app: &AppHandle) -> Result<(), String> {
+    let waiting = app
+        .state::<Desktop>()
+        .pending_approval_ids()
+        .await
+        .map_err(|e| e.to_string())?
+        .len();
+    match waiting {
+        0 => {
+            if let Some(w) = app.get_webview_window(APPROVAL_WINDOW) {
+                w.destroy().map_err(|e| e.to_string())?;
+            }
+            Ok(())
+        }
+        1 => Err("An order is still waiting: approve or reject it first.".into()),
+        n => Err(format!(
+            "{n} orders are still waiting: approve or reject each first."
+        )),
+    }
+}
+
+/// The tray's "Review …": the approval window, or the main window when nothing waits.
+async fn review_approvals(app: &AppHandle) {
+    match open_approval_window(app).await {
+        Ok(true) => {}
+        Ok(false) => show_main(app),
+        Err(err) => {
+            tracing::error!(%err, "approval window");
+            show_main(app);
+        }
     }
 }
 
@@ -166,6 +276,13 @@ pub async fn refresh_tray(app: &AppHandle) {
     };
     if let Some(items) = app.try_state::<TrayItems>() {
         let _ = items.status.set_text(&status.line);
+        let (text, enabled) = match status.pending_approvals {
+            0 => ("No orders waiting".to_string(), false),
+            1 => ("Review the waiting order…".to_string(), true),
+            n => (format!("Review {n} waiting orders…"), true),
+        };
+        let _ = items.review.set_text(text);
+        let _ = items.review.set_enabled(enabled);
         let _ = items.kill.set_text(if status.kill_switch {
             "Turn kill switch off"
         } else {
@@ -177,8 +294,9 @@ pub async fn refresh_tray(app: &AppHandle) {
     }
 }
 
-/// Polls the order journal for new approval requests: each new one raises a notification,
-/// brings the window forward and tells the UI, which opens the Approvals screen.
+/// Polls the order journal for new approval requests: each new one raises a notification and
+/// opens the approval window; every change is told to the UI (`approvals-changed`). On start,
+/// requests left from before (the app was closed or restarted) count as new.
 async fn watch_approvals(app: AppHandle, announced: Arc<Notify>) {
     let mut seen: HashSet<String> = HashSet::new();
     let mut first = true;
@@ -240,7 +358,10 @@ async fn announce(app: &AppHandle, desktop: &Desktop, fresh: &[String]) {
             tracing::warn!(%err, "notification");
         }
     }
-    show_main(app);
+    if let Err(err) = open_approval_window(app).await {
+        tracing::error!(%err, "approval window");
+        show_main(app);
+    }
 }
 
 fn capitalise(s: &str) -> String {

@@ -9,9 +9,11 @@
 //! does not verify (the plugin refuses before writing a byte). The automatic check on start runs
 //! only in an installed copy (a bundle), so development builds and tests never reach the network.
 //!
-//! The UI reaches this through two commands of an app-local plugin `update` (`check`, `install`;
-//! granted by `update:default` in the capability) and two events: `update-available`
-//! ([`UpdateInfo`]) and `update-progress` ([`UpdateProgress`]).
+//! The UI reaches this through two of the app's commands, `check_for_update` and
+//! `install_update` (src/commands.rs: typed in the generated bindings like every other command,
+//! granted one by one in the capability), and two events: `update-available` ([`UpdateInfo`])
+//! and `update-progress` ([`UpdateProgress`]; both types are in the bindings too). An app-local
+//! plugin `update` holds what the last check found and runs the check on start.
 
 use std::time::{Duration, Instant};
 
@@ -34,11 +36,10 @@ const FIRST_CHECK_AFTER: Duration = Duration::from_secs(5);
 #[derive(Default)]
 struct Found(Mutex<Option<Update>>);
 
-/// The two plugins: Tauri's updater (config from `plugins.updater`) and ours, which holds the
-/// commands the UI calls and runs the check on start.
+/// The two plugins: Tauri's updater (config from `plugins.updater`) and ours, which keeps what
+/// a check found for the install and runs the check on start.
 pub fn plugins<R: Runtime>() -> (TauriPlugin<R, tauri_plugin_updater::Config>, TauriPlugin<R>) {
     let ours = tauri::plugin::Builder::new("update")
-        .invoke_handler(tauri::generate_handler![check, install])
         .setup(|app, _api| {
             app.manage(Found::default());
             if tauri::utils::platform::bundle_type().is_some()
@@ -161,8 +162,7 @@ pub async fn check_and_announce<R: Runtime>(app: &AppHandle<R>) -> Result<bool, 
 }
 
 /// The UI's "Check for updates": what's new, or nothing when this is the latest.
-#[tauri::command]
-async fn check<R: Runtime>(app: AppHandle<R>) -> Result<Option<UpdateInfo>, UiError> {
+pub async fn check<R: Runtime>(app: AppHandle<R>) -> Result<Option<UpdateInfo>, UiError> {
     let found = find(app.updater_builder()).await.map_err(message)?;
     let Some((info, update)) = found else {
         return Ok(None);
@@ -172,8 +172,7 @@ async fn check<R: Runtime>(app: AppHandle<R>) -> Result<Option<UpdateInfo>, UiEr
 }
 
 /// The person's click on "Install and restart".
-#[tauri::command]
-async fn install<R: Runtime>(app: AppHandle<R>) -> Result<(), UiError> {
+pub async fn install<R: Runtime>(app: AppHandle<R>) -> Result<(), UiError> {
     if tauri::utils::platform::bundle_type().is_none() {
         return Err(message(
             "This copy of QuantDesk was not installed from a QuantDesk installer, so it cannot \

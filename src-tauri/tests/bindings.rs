@@ -2,7 +2,8 @@
 //! view types in crates/desktop: each command's typed wrapper and every type it uses. This test
 //! rewrites the file when `QUANTDESK_WRITE_BINDINGS=1` and otherwise fails if it is stale, so
 //! neither the UI's calls nor its types are written by hand. It also holds the command list in
-//! build.rs and the grants in capabilities/default.json to the commands the bindings call.
+//! build.rs and the grants in capabilities/ to the commands the bindings call, and the approval
+//! window to the few commands it needs (only it may approve or reject).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -53,13 +54,21 @@ fn the_bindings_carry_every_command_and_type() {
         "export type UiError =",
         "export type AppInfo =",
         "export type OnboardingStep = \"welcome\" | \"sign_in\"",
+        "export type UpdateInfo =",
+        "export type UpdateProgress =",
+        "export type Decision =",
+        "export type ClaudeRestart =",
     ] {
         assert!(b.contains(ty), "missing `{ty}` in the bindings:\n{b}");
     }
     // Arguments keep Tauri's camelCase keys.
     assert!(b.contains("signIn: (apiKey: string) =>"), "{b}");
     assert!(b.contains("(\"sign_in\", { apiKey })"), "{b}");
-    assert_eq!(invoked(&b).len(), 25, "{:?}", invoked(&b));
+    assert!(
+        b.contains("checkForUpdate: () => __TAURI_INVOKE<UpdateInfo | null>(\"check_for_update\")"),
+        "{b}"
+    );
+    assert_eq!(invoked(&b).len(), 30, "{:?}", invoked(&b));
 }
 
 #[test]
@@ -81,20 +90,60 @@ fn build_rs_and_the_capability_grant_exactly_the_commands_the_bindings_call() {
         "build.rs COMMANDS differ from the commands"
     );
 
-    let cap: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(root().join("src-tauri/capabilities/default.json")).unwrap(),
-    )
-    .unwrap();
-    let granted: BTreeSet<String> = cap["permissions"]
-        .as_array()
+    let grants = |file: &str| -> (Vec<String>, BTreeSet<String>) {
+        let cap: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(root().join("src-tauri/capabilities").join(file)).unwrap(),
+        )
+        .unwrap();
+        let windows = cap["windows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| w.as_str().unwrap().to_string())
+            .collect();
+        let granted = cap["permissions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|p| p.as_str())
+            .filter_map(|p| p.strip_prefix("allow-"))
+            .map(|p| p.replace('-', "_"))
+            .collect();
+        (windows, granted)
+    };
+    let mut files: Vec<String> = std::fs::read_dir(root().join("src-tauri/capabilities"))
         .unwrap()
-        .iter()
-        .filter_map(|p| p.as_str())
-        .filter_map(|p| p.strip_prefix("allow-"))
-        .map(|p| p.replace('-', "_"))
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
+    files.sort();
+    assert_eq!(files, ["approval.json", "default.json"]);
+
+    let (main_windows, main) = grants("default.json");
+    let (approval_windows, approval) = grants("approval.json");
+    assert_eq!(main_windows, ["main"]);
+    assert_eq!(approval_windows, ["approval"]);
+    let only_approval: BTreeSet<String> = ["approve", "reject", "close_approval_window"]
+        .map(String::from)
+        .into();
     assert_eq!(
-        granted, commands,
-        "capabilities/default.json grants differ from the commands"
+        approval,
+        [
+            "pending_approvals",
+            "approve",
+            "reject",
+            "close_approval_window"
+        ]
+        .map(String::from)
+        .into(),
+        "the approval window gets exactly what it needs"
+    );
+    assert!(
+        main.is_disjoint(&only_approval),
+        "only the approval window decides: {main:?}"
+    );
+    let all: BTreeSet<String> = main.union(&approval).cloned().collect();
+    assert_eq!(
+        all, commands,
+        "capabilities/ grants differ from the commands"
     );
 }

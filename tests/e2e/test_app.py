@@ -3,9 +3,11 @@ WebKitWebDriver) opens the built app, and this test drives it over plain W3C Web
 
 It walks onboarding as a guest with the paper broker, connects Claude Desktop into a temporary
 HOME, checks the written config launches the sidecar, then — while the official MCP Python
-client, acting as Claude, calls `place_order` through that very command line — sees the approval
-request, clicks Approve, and finds the fill in the audit viewer with the chain verified. A second
-order is rejected and the person sees "not sent". Screenshots of each screen go to
+client, acting as Claude, calls `place_order` through that very command line — finds the approval
+window the app opens (a second WebDriver window handle), clicks Approve there, and finds the fill
+in the audit viewer with the chain verified. A second order is rejected in a new approval window
+and the person sees "not sent". A third is left waiting while the app is restarted: the
+restarted app opens the approval window for it at once. Screenshots of each screen go to
 `target/e2e-screenshots/` (or $QUANTDESK_SCREENSHOTS)."""
 
 import asyncio
@@ -140,6 +142,40 @@ class WebDriver:
         )
         self.s("POST", "/execute/sync", {"script": script, "args": [css, value]})
 
+    def handle(self) -> str:
+        return self.s("GET", "/window")
+
+    def switch(self, handle: str):
+        self.s("POST", "/window", {"handle": handle})
+
+    def other_window(self, known: set, timeout: float = TIMEOUT) -> str:
+        """Waits for a window handle not in `known` (the app opened a window) and switches to it."""
+        end = time.time() + timeout
+        while time.time() < end:
+            fresh = [h for h in self.s("GET", "/window/handles") if h not in known]
+            if fresh:
+                self.switch(fresh[0])
+                return fresh[0]
+            time.sleep(0.3)
+        raise AssertionError(f"no new window after {timeout}s (windows: {self.s('GET', '/window/handles')})")
+
+    def wait_gone(self, handle: str, timeout: float = TIMEOUT):
+        end = time.time() + timeout
+        while time.time() < end:
+            if handle not in self.s("GET", "/window/handles"):
+                return
+            time.sleep(0.3)
+        raise AssertionError(f"window {handle} still open after {timeout}s")
+
+    def invoke(self, command: str) -> dict:
+        """Calls a command from the current window as its UI would; returns {"ok": value} or
+        {"error": the UiError}."""
+        script = (
+            "const [cmd, done] = arguments;"
+            "window.__TAURI_INTERNALS__.invoke(cmd).then(v => done({ok: v ?? null}), e => done({error: e}));"
+        )
+        return self.s("POST", "/execute/async", {"script": script, "args": [command]})
+
     def page_text(self) -> str:
         try:
             return self.s("POST", "/execute/sync", {"script": "return document.body.innerText", "args": []})
@@ -238,6 +274,30 @@ def desktop(tmp_path):
         log.close()
 
 
+def web_processes() -> set:
+    """Pids of the WebKit web processes (one per web view's page) of the running app."""
+    procs = {}
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                ppid = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                cmd = (d / "cmdline").read_bytes().split(b"\0")[0].decode(errors="replace")
+                procs[int(d.name)] = (ppid, cmd)
+            except (OSError, IndexError, ValueError):
+                continue
+    app = {pid for pid, (_, cmd) in procs.items() if cmd and Path(cmd).resolve() == Path(APP).resolve()}
+    return {pid for pid, (ppid, cmd) in procs.items() if ppid in app and "WebKitWebProcess" in cmd}
+
+
+def wait_for(check, timeout: float = TIMEOUT, what: str = "condition"):
+    end = time.time() + timeout
+    while time.time() < end:
+        if check():
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"{what} after {timeout}s")
+
+
 class Claude:
     """The official MCP Python client, launching the sidecar exactly as Claude Desktop's config
     says, calling one tool in a background thread."""
@@ -314,10 +374,14 @@ def test_onboarding_connect_claude_approve_and_reject(desktop):
     claude_env = {"HOME": str(home), "QUANTDESK_LOG": "warn", "QUANTDESK_APPROVAL_WAIT_SECS": "40"}
     claude = Claude(entry, claude_env)
 
-    # --- Claude places an order; the person approves it
+    # --- Claude places an order; the app opens the approval window, where the person approves it
+    main = wd.handle()
+    web_before = web_processes()
+    assert web_before, "the main window's web process was not found"
     t, box = claude.call_in_background("place_order", {"symbol": "GOOG", "side": "buy", "qty": "3"})
+    approval_window = wd.other_window({main}, timeout=40)
     approval = wd.wait('[data-testid="approval"]', timeout=40)
-    assert "GOOG" in approval
+    assert "GOOG" in approval and "checked against your limits" in approval.lower(), approval
     if wd.notifications:
         end = time.time() + 10
         while "waiting for your approval" not in wd.notifications.read_text() and time.time() < end:
@@ -326,7 +390,18 @@ def test_onboarding_connect_claude_approve_and_reject(desktop):
         assert "An order is waiting for your approval" in seen and "Buy 3 GOOG" in seen, seen
     assert "place_order" in box.get("tools", [])
     wd.wait('[data-testid="approval-value"]')
-    wd.shot("09-approval")
+    assert wd.find('[data-testid="approval-position"]') == "None"
+    wd.shot("09-approval-window")
+    # Approve / Reject are the only ways out: the window refuses to close while the order waits.
+    refused = wd.invoke("close_approval_window")
+    assert "still waiting" in refused.get("error", {}).get("message", ""), refused
+    assert approval_window in wd.s("GET", "/window/handles")
+    # The main window lists it too (Home's banner), but only the approval window decides.
+    wd.switch(main)
+    wd.wait('[data-testid="home-pending"]', text="1 order waiting")
+    denied = wd.invoke("approve")
+    assert "error" in denied, denied
+    wd.switch(approval_window)
     wd.click('[data-testid="approve"]')
     wd.wait('[data-testid="decision"]', text="fill")
     out = result_of(t, box)
@@ -337,6 +412,16 @@ def test_onboarding_connect_claude_approve_and_reject(desktop):
     approved = con.execute("SELECT actor FROM audit_log WHERE kind = 'order' AND outcome = 'approved'").fetchall()
     con.close()
     assert approved and approved[0][0].startswith("mcp:"), approved
+    # Decided: Close destroys the window (it is not kept hidden), and its web process ends.
+    web_with_window = web_processes()
+    wd.click('[data-testid="approval-close"]')
+    wd.wait_gone(approval_window)
+    wait_for(lambda: web_processes() <= web_before, what=(
+        f"web processes still running: {web_processes()} (before the window: {web_before}, "
+        f"with it: {web_with_window})"))
+    print(f"\n    web processes: {len(web_before)} before the approval window, "
+          f"{len(web_with_window)} with it, {len(web_processes())} after it closed")
+    wd.switch(main)
 
     # --- the fill is in the audit viewer, and the chain verifies
     wd.click('[data-testid="nav-audit"]')
@@ -346,26 +431,58 @@ def test_onboarding_connect_claude_approve_and_reject(desktop):
     wd.wait('[data-testid="chain"]', text="Chain intact")
     wd.shot("11-audit")
 
-    # --- a second order; the person rejects it and sees "not sent"
+    # --- a second order; the person rejects it in a new approval window and sees "not sent"
     t, box = claude.call_in_background("place_order", {"symbol": "GOOG", "side": "buy", "qty": "2"})
+    approval_window = wd.other_window({main}, timeout=40)
     wd.wait('[data-testid="approval"]', timeout=40)
-    wd.shot("12-approval-second")
+    # The position bought above is shown against this order.
+    assert "3 shares" in wd.find('[data-testid="approval-position"]')
+    wd.shot("12-approval-window-second")
     wd.click('[data-testid="reject"]')
     wd.wait('[data-testid="decision"]', text="not sent")
     out = result_of(t, box)
     assert out["outcome"] in ("rejected", "rejected_by_person"), out
     assert "not sent" in out["message"]
     wd.shot("13-rejected")
+    wd.click('[data-testid="approval-close"]')
+    wd.wait_gone(approval_window)
+    wd.switch(main)
+    wd.click('[data-testid="nav-approvals"]')
+    wd.wait('[data-testid="last-decision"]', text="not sent")
+    wd.shot("14-approvals-list")
 
     wd.click('[data-testid="nav-home"]')
     wd.wait('[data-testid="positions"]', text="GOOG")
-    wd.shot("14-home-after")
+    wd.shot("15-home-after")
     wd.click('[data-testid="nav-settings"]')
     wd.wait('[data-testid="save-settings"]')
-    wd.shot("15-settings")
+    wd.shot("16-settings")
     wd.click('[data-testid="nav-audit"]')
     wd.type('[data-testid="audit-search"]', "")
     wd.wait('[data-testid="audit-row"][data-kind="settings"]')
     wd.click('[data-testid="audit-row"][data-outcome="filled"] summary')
     wd.wait('[data-testid="audit-row"][open]')
-    wd.shot("16-audit-all")
+    wd.shot("17-audit-all")
+
+    # --- a request survives a restart of the app: Claude gives up waiting, the app is quit and
+    # started again, and the approval window opens at once for the order still pending
+    short = Claude(entry, {**claude_env, "QUANTDESK_APPROVAL_WAIT_SECS": "3"})
+    t, box = short.call_in_background("place_order", {"symbol": "GOOG", "side": "sell", "qty": "1"})
+    out = result_of(t, box)
+    assert out["outcome"] == "pending_approval", out
+    waiting_id = out["client_order_id"]
+    wd.quit()
+    wd.start(APP)
+    # The session starts on the first web view the app made: the main window.
+    main = wd.handle()
+    approval_window = wd.other_window({main}, timeout=40)
+    wd.wait(f'[data-testid="approval"][data-order-id="{waiting_id}"]', timeout=40)
+    wd.shot("18-approval-window-after-restart")
+    wd.click('[data-testid="reject"]')
+    wd.wait('[data-testid="decision"]', text="not sent")
+    wd.click('[data-testid="approval-close"]')
+    wd.wait_gone(approval_window)
+    con = sqlite3.connect(data / "quantdesk.db")
+    status = con.execute("SELECT status FROM orders WHERE client_order_id = ?", (waiting_id,)).fetchall()
+    con.close()
+    assert status and status[0][0] == "rejected_by_person", status

@@ -25,12 +25,19 @@ export const commands = {
 	claudeStatus: () => __TAURI_INVOKE<ClaudeStatus>("claude_status"),
 	connectClaude: () => __TAURI_INVOKE<ClaudeStatus>("connect_claude"),
 	disconnectClaude: () => __TAURI_INVOKE<ClaudeStatus>("disconnect_claude"),
+	restartClaude: () => __TAURI_INVOKE<ClaudeRestart>("restart_claude"),
 	pendingApprovals: () => __TAURI_INVOKE<ApprovalRequest[]>("pending_approvals"),
 	approve: (id: string) => __TAURI_INVOKE<Decision>("approve", { id }),
 	reject: (id: string) => __TAURI_INVOKE<Decision>("reject", { id }),
+	/**  Opens the approval window on the oldest waiting order (false: nothing waits). */
+	openApprovalWindow: () => __TAURI_INVOKE<boolean>("open_approval_window"),
+	/**  The approval window's "Close": only once nothing waits any more. */
+	closeApprovalWindow: () => __TAURI_INVOKE<null>("close_approval_window"),
 	auditPage: (query: AuditQuery) => __TAURI_INVOKE<AuditPage>("audit_page", { query }),
 	verifyAudit: () => __TAURI_INVOKE<ChainCheck>("verify_audit"),
 	exportAuditCsv: (query: AuditQuery) => __TAURI_INVOKE<Exported>("export_audit_csv", { query }),
+	checkForUpdate: () => __TAURI_INVOKE<UpdateInfo | null>("check_for_update"),
+	installUpdate: () => __TAURI_INVOKE<null>("install_update"),
 };
 
 /* Types */
@@ -136,6 +143,11 @@ export type ChainCheck = {
 	message: string,
 };
 
+/**  What "Restart Claude Desktop" did, in one sentence. */
+export type ClaudeRestart = {
+	message: string,
+};
+
 export type ClaudeStatus = {
 	/**  `connected`, `not_connected`, `no_config_file`, `stale`, `error`. */
 	state: string,
@@ -145,6 +157,10 @@ export type ClaudeStatus = {
 	message: string,
 	/**  What to do so Claude Desktop picks the change up. */
 	restart_hint: string,
+	/**  Whether QuantDesk can restart Claude Desktop here (the button is shown only then). */
+	can_restart: boolean,
+	/**  What the restart button does, or why there is none and what to do instead. */
+	restart_note: string,
 };
 
 /**  Today's P&L against the daily-loss limit. */
@@ -324,5 +340,24 @@ export type ToolCallRow = {
 export type UiError = {
 	message: string,
 	field: string | null,
+};
+
+/**  A newer release than the running one, as the update banner shows it. */
+export type UpdateInfo = {
+	/**  The running version, e.g. `0.1.0`. */
+	current_version: string,
+	/**  The version on offer, e.g. `0.2.0`. */
+	version: string,
+	/**  What's new, from the release manifest (`notes`); empty when it has none. */
+	notes: string,
+	/**  When it was published (RFC 3339), when the manifest says. */
+	date: string | null,
+};
+
+/**  Download progress of an update, sent to the UI as the `update-progress` event. */
+export type UpdateProgress = {
+	downloaded: number,
+	/**  The download's size, when the server sends `Content-Length`. */
+	total: number | null,
 };
 

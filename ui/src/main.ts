@@ -5,7 +5,8 @@ import "./style.css";
 import { isTauri } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";
 import { api, errorText } from "./api";
-import { h, mount } from "./dom";
+import type { Decision } from "./bindings";
+import { h, mount, toast } from "./dom";
 import { renderApprovals } from "./screens/approvals";
 import { renderAudit } from "./screens/audit";
 import { renderHome } from "./screens/home";
@@ -26,6 +27,8 @@ let inShell = false;
 let pending = 0;
 let kill = false;
 let mode = "paper";
+/** The last decision made in the approval window, shown on the Approvals screen. */
+let lastDecision: Decision | null = null;
 
 function current(): Route {
   const r = location.hash.replace(/^#\/?/, "") as Route;
@@ -96,7 +99,7 @@ async function draw(): Promise<void> {
         await renderHome(screen, go);
         break;
       case "approvals":
-        await renderApprovals(screen, () => void refreshChrome());
+        await renderApprovals(screen, lastDecision);
         break;
       case "audit":
         await renderAudit(screen);
@@ -125,14 +128,19 @@ async function start(): Promise<void> {
   window.addEventListener("hashchange", () => {
     if (inShell) void draw();
   });
+  // The approval window (its own window, opened by the shell) is where the person decides;
+  // here the badge, Home and the Approvals list follow.
   await listen<number>("approvals-changed", (ev) => {
-    const before = pending;
     pending = ev.payload;
     if (!inShell) return;
-    if (pending > before) go("approvals");
-    // The approvals screen keeps showing the decision just made; Home simply refreshes.
-    else if (current() === "home") void draw();
+    if (current() === "home" || current() === "approvals") void draw();
     else drawChrome();
+  });
+  await listen<Decision>("approval-decided", (ev) => {
+    lastDecision = ev.payload;
+    if (!inShell) return;
+    toast(ev.payload.message, ev.payload.outcome === "refused" ? "error" : "ok");
+    if (current() === "approvals") void draw();
   });
   await watchUpdates();
   await listen("settings-changed", () => {

@@ -3,16 +3,11 @@
 // progress bar, and the app restarts into the new version (the sidecar comes with it). The
 // Rust side refuses while an order waits for approval and says so here. No logic lives here:
 // checking, verifying the signature and installing are src-tauri/src/updater.rs.
-import { invoke } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";
-import { errorText } from "./api";
-
-// The payloads of the `update-available` and `update-progress` events and of
-// `plugin:update|check`: crates/desktop/src/update.rs (UpdateInfo, UpdateProgress). The
-// updater's commands belong to an app-local plugin, outside the tauri-specta export, so these
-// two shapes are written here.
-type UpdateInfo = { current_version: string; version: string; notes: string; date: string | null };
-type UpdateProgress = { downloaded: number; total: number | null };
+import { api, errorText } from "./api";
+// The payloads of `update-available` / `checkForUpdate` and of `update-progress`, generated from
+// crates/desktop/src/update.rs with the commands.
+import type { UpdateInfo, UpdateProgress } from "./bindings";
 import { h, mount } from "./dom";
 
 const panel = h("aside", { class: "card update-panel hidden", role: "dialog", "aria-label": "Update available", "data-testid": "update-panel" });
@@ -39,7 +34,7 @@ function show(info: UpdateInfo): void {
         status.textContent = "Downloading…";
         try {
           // On success the app restarts and this page goes away.
-          await invoke("plugin:update|install");
+          await api.installUpdate();
         } catch (e) {
           error.textContent = errorText(e);
           meter.classList.add("hidden");
@@ -85,7 +80,7 @@ export async function watchUpdates(): Promise<void> {
 
 /** "Check for updates" from a screen: shows the offer, or says this is the latest. */
 export async function checkForUpdates(): Promise<string> {
-  const info = await invoke<UpdateInfo | null>("plugin:update|check");
+  const info = await api.checkForUpdate();
   if (info) {
     show(info);
     return `QuantDesk ${info.version} is available.`;

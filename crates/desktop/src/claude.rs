@@ -1,11 +1,21 @@
 //! Connecting Claude Desktop: a thin layer over `quantdesk-claude` that knows which sidecar and
-//! data folder to write, and says the state in one sentence.
+//! data folder to write, says the state in one sentence, and offers to restart Claude Desktop
+//! where `quantdesk_claude::restart` can.
 
-use quantdesk_claude::{Os, ServerEntry, Status, restart_hint};
+use std::path::Path;
+
+use quantdesk_claude::{Environment, Os, RestartOffer, ServerEntry, Status, restart, restart_hint};
 use serde_json::json;
 
-use crate::views::ClaudeStatus;
+use crate::views::{ClaudeRestart, ClaudeStatus};
 use crate::{Desktop, DesktopError};
+
+/// Where Linux lists its processes (Claude Desktop is looked for there).
+const PROC: &str = "/proc";
+
+fn restart_offer() -> RestartOffer {
+    restart::offer(Os::current(), &Environment::from_process(), Path::new(PROC))
+}
 
 impl Desktop {
     /// The entry we want: the sidecar by absolute path, pointed at the app's data folder so both
@@ -42,12 +52,47 @@ impl Desktop {
             ),
             Err(err) => ("error", err.to_string()),
         };
+        let (can_restart, restart_note) = match restart_offer() {
+            RestartOffer::Available { how } => (true, how),
+            RestartOffer::Unavailable { why } => (false, why),
+        };
         ClaudeStatus {
             state: state.into(),
             connected: state == "connected",
             config_path: path,
             message,
             restart_hint: hint,
+            can_restart,
+            restart_note,
+        }
+    }
+
+    /// The person's click on "Restart Claude Desktop": quits it and opens it again where the OS
+    /// allows (`quantdesk_claude::restart`), off the async threads (it waits for Claude to quit),
+    /// and logs the attempt. Where it can't, the error says why and what to do.
+    pub async fn restart_claude(&self) -> Result<ClaudeRestart, DesktopError> {
+        let done = tokio::task::spawn_blocking(|| {
+            restart::restart(Os::current(), &Environment::from_process(), Path::new(PROC))
+        })
+        .await
+        .map_err(|e| DesktopError::Refused(format!("restarting Claude Desktop failed: {e}")))?;
+        self.audit(
+            "settings",
+            if done.is_ok() { "ok" } else { "error" },
+            None,
+            json!({
+                "setting": "claude_desktop",
+                "action": "restart",
+                "result": match &done {
+                    Ok(r) => r.message.clone(),
+                    Err(e) => e.to_string(),
+                },
+            }),
+        )
+        .await?;
+        match done {
+            Ok(r) => Ok(ClaudeRestart { message: r.message }),
+            Err(e) => Err(DesktopError::Refused(e.to_string())),
         }
     }
 

@@ -275,6 +275,16 @@ pub struct ClaudeStatus {
     pub message: String,
     /// What to do so Claude Desktop picks the change up.
     pub restart_hint: String,
+    /// Whether QuantDesk can restart Claude Desktop here (the button is shown only then).
+    pub can_restart: bool,
+    /// What the restart button does, or why there is none and what to do instead.
+    pub restart_note: String,
+}
+
+/// What "Restart Claude Desktop" did, in one sentence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Type)]
+pub struct ClaudeRestart {
+    pub message: String,
 }
 
 // ---------------------------------------------------------------- audit

@@ -98,6 +98,40 @@ async fn connecting_claude_writes_the_sidecar_and_data_folder_and_no_secret() {
     assert_eq!(status.state, "not_connected");
 }
 
+/// Where Claude Desktop cannot be restarted (here: Linux with no Claude Desktop running), the
+/// status says why and the restart is refused with that sentence, and logged. Skipped where a
+/// community build is running, so the test never ends someone's Claude Desktop.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn restarting_claude_is_refused_plainly_where_it_cannot_be_done() {
+    if !quantdesk_claude::restart::find_linux(std::path::Path::new("/proc")).is_empty() {
+        eprintln!("skipped: a Claude Desktop is running on this machine");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let app = desktop(dir.path()).await;
+    let status = app.claude_status();
+    assert!(!status.can_restart);
+    assert!(
+        status.restart_note.contains("No running Claude Desktop"),
+        "{}",
+        status.restart_note
+    );
+    match app.restart_claude().await {
+        Err(DesktopError::Refused(why)) => assert_eq!(why, status.restart_note),
+        other => panic!("{other:?}"),
+    }
+    let page = app
+        .audit_page(&AuditQuery {
+            search: "restart".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(page.rows.len(), 1, "{page:?}");
+    assert_eq!(page.rows[0].outcome, "error");
+}
+
 #[tokio::test]
 async fn limit_edits_are_validated_and_every_change_is_in_the_audit_log() {
     let dir = tempfile::tempdir().unwrap();

@@ -1,8 +1,9 @@
 // Home: the screen a person glances at to know all is well.
-import { api } from "../api";
+import { api, errorText } from "../api";
 import type { Home } from "../bindings";
 import { h, mount } from "../dom";
 import { day, money, qty, relative, signedMoney, tone, words } from "../format";
+import { venue } from "../approval-card";
 
 export async function renderHome(root: HTMLElement, go: (route: string) => void): Promise<void> {
   const d: Home = await api.home();
@@ -23,7 +24,14 @@ export async function renderHome(root: HTMLElement, go: (route: string) => void)
     d.pending_approvals.length > 0
       ? h(
           "button",
-          { class: "banner", "data-testid": "home-pending", onclick: () => go("approvals") },
+          {
+            class: "banner",
+            "data-testid": "home-pending",
+            // The approval window, where the person decides; the list if it cannot open.
+            onclick: async () => {
+              if (!(await api.openApprovalWindow().catch(() => false))) go("approvals");
+            },
+          },
           h("strong", {}, `${d.pending_approvals.length} order${d.pending_approvals.length > 1 ? "s" : ""} waiting for your approval`),
           h("span", {}, "Review →"),
         )
@@ -53,7 +61,8 @@ export async function renderHome(root: HTMLElement, go: (route: string) => void)
         h("span", { class: "tile-label" }, "Claude Desktop"),
         h("span", { class: `tile-value small ${d.claude.connected ? "up" : "flat"}`, "data-testid": "home-claude" }, d.claude.connected ? "Connected" : "Not connected"),
         d.claude.connected
-          ? h("span", { class: "tile-sub" }, d.kill_switch ? "Kill switch is ON" : "Ready for your questions")
+          ? h("span", { class: "tile-sub" }, d.kill_switch ? "Kill switch is ON" : "Ready for your questions",
+              d.claude.can_restart ? restartButton() : null)
           : h("button", { class: "btn small", onclick: async () => {
               await api.connectClaude();
               await renderHome(root, go);
@@ -146,9 +155,22 @@ function tile(label: string, value: string, sub: string, testid?: string): HTMLE
   );
 }
 
-/** "QuantDesk paper account", "Alpaca · live". */
-export function venue(broker: string, mode: string): string {
-  return broker === "paper" ? "QuantDesk paper account" : `${words(broker)} · ${mode}`;
+/** A small "Restart Claude" link-button; the outcome (or why not) replaces it. */
+function restartButton(): HTMLElement {
+  const err = h("span", { class: "form-error" });
+  const wrap = h("span", {});
+  wrap.append(
+    h("button", { class: "link small", "data-testid": "home-restart-claude", onclick: async () => {
+      wrap.replaceChildren("Restarting Claude Desktop…");
+      try {
+        wrap.replaceChildren((await api.restartClaude()).message);
+      } catch (e) {
+        err.textContent = errorText(e);
+        wrap.replaceChildren(err);
+      }
+    } }, "Restart Claude Desktop"),
+  );
+  return wrap;
 }
 
 export function empty(text: string): HTMLElement {

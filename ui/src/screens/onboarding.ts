@@ -1,8 +1,11 @@
 // The first-run wizard: welcome → sign in or guest → broker → limits → Claude Desktop → done.
 import { api, errorField, errorText } from "../api";
-import type { ApprovalForm, LimitsForm, Onboarding, OnboardingStep } from "../bindings";
+import type { ApprovalForm, ClaudeStatus, LimitsForm, Onboarding, OnboardingStep } from "../bindings";
 import { h, mount } from "../dom";
+import { logo } from "../logo";
 import { limitsFields, policyChoices } from "./settings";
+
+export { logo };
 
 const STEPS: { step: OnboardingStep; label: string }[] = [
   { step: "welcome", label: "Welcome" },
@@ -233,7 +236,7 @@ export async function renderOnboarding(root: HTMLElement, onDone: () => void): P
               "QuantDesk adds one entry to Claude Desktop's settings so Claude can use its tools. Your other servers are kept, a backup is made, and no key is written there.",
             ),
             statusEl,
-            status.connected ? h("p", { class: "hint" }, status.restart_hint) : null,
+            status.connected ? restartOffer(status, err) : null,
             err,
           ],
           [
@@ -282,30 +285,39 @@ export async function renderOnboarding(root: HTMLElement, onDone: () => void): P
   await draw();
 }
 
+/** After connecting: Claude Desktop reads its settings only when it starts. A button restarts
+ * it where QuantDesk can; elsewhere, the sentence says what to do. */
+export function restartOffer(status: ClaudeStatus, err: HTMLElement): HTMLElement {
+  const note = h("p", { class: "hint", "data-testid": "restart-note" }, status.can_restart ? status.restart_hint : status.restart_note);
+  if (!status.can_restart) return note;
+  const button: HTMLButtonElement = h(
+    "button",
+    {
+      class: "btn small",
+      "data-testid": "restart-claude",
+      title: status.restart_note,
+      onclick: async () => {
+        button.disabled = true;
+        err.textContent = "";
+        note.textContent = "Restarting Claude Desktop…";
+        try {
+          note.textContent = (await api.restartClaude()).message;
+        } catch (e) {
+          note.textContent = status.restart_hint;
+          err.textContent = errorText(e);
+        }
+        button.disabled = false;
+      },
+    },
+    "Restart Claude Desktop",
+  );
+  return h("div", { class: "restart-offer" }, note, button);
+}
+
 export function primary(label: string, onclick: () => unknown, testid?: string): HTMLButtonElement {
   return h("button", { class: "btn primary", onclick: () => void onclick(), "data-testid": testid }, label);
 }
 
 export function secondary(label: string, onclick: () => unknown, testid?: string): HTMLButtonElement {
   return h("button", { class: "btn", onclick: () => void onclick(), "data-testid": testid }, label);
-}
-
-export function logo(): HTMLElement {
-  const wrap = h("div", { class: "logo-wrap", "aria-hidden": "true" });
-  const ns = "http://www.w3.org/2000/svg";
-  const svg = document.createElementNS(ns, "svg");
-  svg.setAttribute("viewBox", "0 0 96 96");
-  svg.setAttribute("class", "logo");
-  const add = (tag: string, attrs: Record<string, string>) => {
-    const el = document.createElementNS(ns, tag);
-    for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
-    svg.append(el);
-  };
-  add("rect", { width: "96", height: "96", rx: "22", class: "logo-tile" });
-  add("path", { class: "logo-grid", d: "M16 30H80M16 46H80M16 62H80M16 78H80" });
-  add("path", { class: "logo-fill", d: "M18 68 L31 57 L41 62 L54 44 L65 50 L78 27 V80 H18 Z" });
-  add("polyline", { class: "logo-line", points: "18,68 31,57 41,62 54,44 65,50 78,27" });
-  add("circle", { class: "logo-dot", cx: "78", cy: "27", r: "5" });
-  wrap.append(svg);
-  return wrap;
 }
