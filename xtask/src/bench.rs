@@ -13,7 +13,14 @@ use crate::{e2e, python, step};
 /// `indicators_1m/`, keys of `talib_reference.py`'s answer).
 const TALIB_COMPARED: [&str; 5] = ["ema", "rsi", "macd", "bbands", "atr"];
 
+/// The filter that measures only the desktop app's idle memory (`cargo xtask bench app_memory`):
+/// no criterion run, no reference tools.
+pub const APP_MEMORY: &str = "app_memory";
+
 pub fn bench(args: &[String]) -> Result<()> {
+    if args.iter().any(|a| a == APP_MEMORY) {
+        return e2e::memory();
+    }
     let started = SystemTime::now();
     step::run(
         "cargo bench",
@@ -28,7 +35,8 @@ pub fn bench(args: &[String]) -> Result<()> {
     if args.iter().any(|a| !a.starts_with('-')) {
         step::announce("app idle memory");
         eprintln!(
-            "    skipped: `cargo bench` was narrowed ({}); run `cargo xtask bench` alone to measure it",
+            "    skipped: `cargo bench` was narrowed ({}); `cargo xtask bench {APP_MEMORY}` \
+             measures only it, `cargo xtask bench` everything",
             args.join(" ")
         );
         return Ok(());

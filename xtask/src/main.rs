@@ -75,9 +75,10 @@ enum Command {
     },
     /// Everything CI checks: fmt, clippy, build, cargo tests, Python cross-process tests.
     Test,
-    /// Run the benchmarks (`cargo bench --workspace`), then the Python reference benchmarks.
+    /// Run the benchmarks (`cargo bench --workspace`), then the Python reference benchmarks and
+    /// the desktop app's idle memory. `cargo xtask bench app_memory` measures only the memory.
     Bench {
-        /// Arguments passed to `cargo bench`.
+        /// Arguments passed to `cargo bench` (or `app_memory`).
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
