@@ -7,7 +7,8 @@
 //! clock: "now" and every market input arrive as arguments. Inside, analytics run on `f64`;
 //! money stays `rust_decimal::Decimal` at the edges (spots and strikes in, chain prices out), so
 //! nothing rounded here leaks into a figure a person reads as money.
-#![forbid(unsafe_code)]
+// No unsafe code, except the one audited store helper in `indicators::stream_store`.
+#![deny(unsafe_code)]
 #![warn(missing_debug_implementations)]
 
 pub mod backtest;

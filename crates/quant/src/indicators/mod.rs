@@ -25,6 +25,7 @@
 pub mod momentum;
 pub mod overlap;
 mod registry;
+mod stream_store;
 pub mod volatility;
 pub mod volume;
 

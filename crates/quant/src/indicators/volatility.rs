@@ -6,7 +6,9 @@
 
 use super::momentum::kit::{check_lengths, check_period, param};
 use super::registry::period_param;
-use super::{Candle, Columns, IndicatorError, IndicatorSpec, OutputSpec, ParamSpec, Streaming};
+use super::{
+    Candle, Columns, IndicatorError, IndicatorSpec, OutputSpec, ParamSpec, Streaming, stream_store,
+};
 
 /// True range of a bar given the previous close: `max(high, prev close) − min(low, prev close)`.
 ///
@@ -30,8 +32,8 @@ pub(crate) fn wilder_weights(period: usize) -> (f64, f64) {
 }
 
 /// The Wilder-smoothed true range `atr[i] = beta·atr[i−1] + alpha·tr[i]` for bars `start..len`
-/// from `prev` = `atr[start − 1]`, written into `out` (which already holds bars `..start`, in
-/// whole blocks of four) and then the last `< 4` bars.
+/// from `prev` = `atr[start − 1]`, appended to `out` (which already holds bars `..start`, a
+/// multiple of four) in blocks of four and then the last `< 4` bars.
 ///
 /// Why it is shaped like this: the recurrence is one long dependency chain, which TA-Lib's build
 /// runs as a fused multiply-add per bar. Here it advances four bars per step on the chain
@@ -40,10 +42,11 @@ pub(crate) fn wilder_weights(period: usize) -> (f64, f64) {
 /// price columns. Over a long history ATR is bound by reading those columns and writing its
 /// output, so the loop must stay lean: the blocks are appended through an exact-size iterator,
 /// which reserves once, so the loop holds no reallocation call (around which every constant
-/// would have to be saved on the stack). The numbers differ from the bar-by-bar form ([`Atr`])
+/// would have to be saved on the stack), and a long column is written with streaming stores
+/// that skip reading the output's cache lines first ([`stream_store`]). The numbers differ from the bar-by-bar form ([`Atr`])
 /// by a few ulps at most: the recurrence is a contraction, so nothing accumulates.
 fn atr_extend(
-    mut out: Vec<[f64; 4]>,
+    mut out: Vec<f64>,
     mut prev: f64,
     (high, low, close): (&[f64], &[f64], &[f64]),
     start: usize,
@@ -62,28 +65,30 @@ fn atr_extend(
     let (closes, close_rest) = prev_close.as_chunks::<4>();
     let bars = highs.iter().zip(lows).zip(closes);
     // `move`: the closure owns its constants and running value, so they stay in registers.
-    out.extend(bars.map(move |((h, l), c)| {
-        let mut a = [0.0; 4];
-        for (j, a) in a.iter_mut().enumerate() {
-            *a = alpha * true_range(h[j], l[j], c[j]);
-        }
-        let t0 = a[0];
-        let t1 = t0 * beta + a[1];
-        let t2 = t1 * beta + a[2];
-        let t3 = t2 * beta + a[3];
-        let y = [
-            prev * powers[0] + t0,
-            prev * powers[1] + t1,
-            prev * powers[2] + t2,
-            prev * powers[3] + t3,
-        ];
-        prev = y[3];
-        y
-    }));
-    if let Some(last) = out.last() {
-        prev = last[3];
+    stream_store::extend_blocks(
+        &mut out,
+        bars.map(move |((h, l), c)| {
+            let mut a = [0.0; 4];
+            for (j, a) in a.iter_mut().enumerate() {
+                *a = alpha * true_range(h[j], l[j], c[j]);
+            }
+            let t0 = a[0];
+            let t1 = t0 * beta + a[1];
+            let t2 = t1 * beta + a[2];
+            let t3 = t2 * beta + a[3];
+            let y = [
+                prev * powers[0] + t0,
+                prev * powers[1] + t1,
+                prev * powers[2] + t2,
+                prev * powers[3] + t3,
+            ];
+            prev = y[3];
+            y
+        }),
+    );
+    if let Some(&last) = out.last() {
+        prev = last;
     }
-    let mut out = out.into_flattened();
     for ((&h, &l), &c) in high_rest.iter().zip(low_rest).zip(close_rest) {
         prev = prev * beta + alpha * true_range(h, l, c);
         out.push(prev);
@@ -120,26 +125,22 @@ fn atr_unchecked(high: &[f64], low: &[f64], close: &[f64], period: usize, len: u
     let mut prev = sum / period as f64;
     // Warm-up, seed and the bars up to the next multiple of four, bar by bar.
     let head = (period + 1).next_multiple_of(4).min(len);
-    let mut blocks: Vec<[f64; 4]> = Vec::with_capacity(len.div_ceil(4));
-    let mut block = [f64::NAN; 4];
+    let mut out: Vec<f64> = Vec::with_capacity(len);
     for i in 0..head {
         if i == period {
-            block[i % 4] = prev;
+            out.push(prev);
         } else if i > period {
             prev = prev * beta + alpha * true_range(high[i], low[i], close[i - 1]);
-            block[i % 4] = prev;
-        }
-        if i % 4 == 3 {
-            blocks.push(block);
+            out.push(prev);
+        } else {
+            out.push(f64::NAN);
         }
     }
     if !head.is_multiple_of(4) {
         // The whole series ended inside the first block.
-        let mut out = blocks.into_flattened();
-        out.extend_from_slice(&block[..head % 4]);
         return out;
     }
-    atr_extend(blocks, prev, (high, low, close), head, (alpha, beta))
+    atr_extend(out, prev, (high, low, close), head, (alpha, beta))
 }
 
 /// Normalised ATR (TA-Lib `NATR`): `ATR / close × 100`, 0 where the close is exactly 0. TA-Lib
@@ -285,4 +286,46 @@ pub(crate) fn specs() -> Vec<IndicatorSpec> {
             batch: natr_batch,
         },
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A column long enough for streaming stores gives the streaming struct's values.
+    #[test]
+    fn long_batch_matches_streaming() {
+        let n = 3 * super::stream_store::STREAM_MIN / 2 + 3;
+        let mut state: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let (mut high, mut low, mut close) = (vec![], vec![], vec![]);
+        let mut price = 100.0;
+        for _ in 0..n {
+            let c: f64 = price * (1.0 + (next() - 0.5) * 0.04);
+            high.push(price.max(c) * (1.0 + next() * 0.01));
+            low.push(price.min(c) * (1.0 - next() * 0.01));
+            close.push(c);
+            price = c;
+        }
+        let batch = atr(&high, &low, &close, 14).expect("valid period");
+        assert_eq!(batch.len(), n);
+        let mut stream = Atr::new(14).expect("valid period");
+        for (i, b) in batch.iter().enumerate() {
+            let candle = Candle {
+                high: high[i],
+                low: low[i],
+                close: close[i],
+                ..Candle::default()
+            };
+            match stream.update(&candle) {
+                None => assert!(b.is_nan(), "bar {i}"),
+                Some(s) => assert!((s - b).abs() <= 1e-12 * s.abs(), "bar {i}: {s} vs {b}"),
+            }
+        }
+    }
 }
