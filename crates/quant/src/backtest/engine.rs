@@ -221,10 +221,15 @@ impl<'a> Broker<'a> {
     }
 
     fn equity(&self, i: usize) -> f64 {
+        self.equity_at(self.close[i])
+    }
+
+    /// [`Broker::equity`] with bar i's close already at hand.
+    fn equity_at(&self, close: f64) -> f64 {
         if self.trades.is_empty() {
             return self.cash + 0.0;
         }
-        self.cash + (self.close[i] * self.position_size() - self.entry_value())
+        self.cash + (close * self.position_size() - self.entry_value())
     }
 
     /// backtesting.py's `_OutOfMoneyError`: everything is closed at bar `i`'s close and equity
@@ -238,12 +243,13 @@ impl<'a> Broker<'a> {
         equity.resize(self.close.len(), 0.0);
     }
 
-    fn margin_available(&self, i: usize) -> f64 {
+    /// Margin available at a bar whose close is `close`.
+    fn margin_available(&self, close: f64) -> f64 {
         let mut used = 0.0;
         for t in &self.trades {
-            used += t.size.abs() * self.close[i] / self.leverage;
+            used += t.size.abs() * close / self.leverage;
         }
-        (self.equity(i) - used).max(0.0)
+        (self.equity_at(close) - used).max(0.0)
     }
 
     fn remove_order(&mut self, id: u32) {
@@ -403,8 +409,8 @@ impl<'a> Broker<'a> {
     }
 
     /// backtesting.py `_Broker._process_orders` at bar `i`.
-    /// `open` is bar i's open (the caller may have it at hand already).
-    fn process_orders(&mut self, i: usize, open: f64) {
+    /// `open` and `close` are bar i's (the caller may have them at hand already).
+    fn process_orders(&mut self, i: usize, open: f64, close: f64) {
         // High and low are read only for stop and limit orders: on long series a bar's prices
         // are rarely in cache, and a market order needs only the open.
         let (high, low) = (|| self.high[i], || self.low[i]);
@@ -500,7 +506,7 @@ impl<'a> Broker<'a> {
             let mut need = match amount {
                 Amount::Units(u) => u,
                 Amount::Fraction(f) => {
-                    let budget = self.margin_available(i) * self.leverage * f.abs();
+                    let budget = self.margin_available(close) * self.leverage * f.abs();
                     let units = if self.s.fractional {
                         budget / adjusted_plus_commission
                     } else {
@@ -533,7 +539,8 @@ impl<'a> Broker<'a> {
                     break;
                 }
             }
-            if need.abs() * adjusted_plus_commission > self.margin_available(i) * self.leverage {
+            if need.abs() * adjusted_plus_commission > self.margin_available(close) * self.leverage
+            {
                 // Not enough margin: the broker cancels the order.
                 self.remove_order(id);
                 continue;
@@ -549,7 +556,7 @@ impl<'a> Broker<'a> {
         }
         self.scratch = ids;
         if reprocess {
-            self.process_orders(i, open);
+            self.process_orders(i, open, close);
         }
     }
 }
@@ -656,12 +663,18 @@ pub fn run(columns: &Columns<'_>, plan: &Plan, settings: &Settings) -> Result<Ru
     .map(Vec::as_slice)
     .collect();
     // Every bar with a signal, and the open of the bar after it, where what it decides fills.
-    // On long series those opens are rarely in cache; read here in one loop, the reads overlap
+    // On long series those prices are rarely in cache; read here in one loop, the reads overlap
     // instead of each stalling a fill.
     let events = signal_bars(&present, start, n);
-    let fill_open: Vec<f64> = events
+    // Also the close of each signal bar (what the decision there is priced from) and of the bar
+    // after it (where it is sized and marked to market), gathered in the same loop.
+    let gathered: Vec<Gathered> = events
         .iter()
-        .map(|&s| b.open.get(s + 1).copied().unwrap_or(f64::NAN))
+        .map(|&s| Gathered {
+            close: b.close[s],
+            next_open: b.open.get(s + 1).copied().unwrap_or(f64::NAN),
+            next_close: b.close.get(s + 1).copied().unwrap_or(f64::NAN),
+        })
         .collect();
     // The first event at or after bar i.
     let mut ev = 0usize;
@@ -697,21 +710,27 @@ pub fn run(columns: &Columns<'_>, plan: &Plan, settings: &Settings) -> Result<Ru
                 break 'bars;
             }
         }
+        // Bar i's close: gathered already if i is a signal bar or the bar after one.
+        let close = match (events.get(ev), ev.checked_sub(1)) {
+            (Some(&s), _) if s == i => gathered[ev].close,
+            (_, Some(k)) if events[k] + 1 == i => gathered[k].next_close,
+            _ => b.close[i],
+        };
         if !b.orders.is_empty() {
             let open = match ev.checked_sub(1) {
-                Some(k) if events[k] + 1 == i => fill_open[k],
+                Some(k) if events[k] + 1 == i => gathered[k].next_open,
                 _ => b.open[i],
             };
-            b.process_orders(i, open);
+            b.process_orders(i, open, close);
         }
-        let e = b.equity(i);
+        let e = b.equity_at(close);
         equity.push(e);
         if e <= 0.0 {
             b.out_of_money(i, &mut equity);
             out_of_money = true;
             break;
         }
-        decide(&mut b, plan, &atr_series, vol.as_deref(), i, &at);
+        decide(&mut b, plan, &atr_series, vol.as_deref(), i, close, &at);
         i += 1;
     }
     if !out_of_money && settings.finalize_trades && start < n {
@@ -719,7 +738,7 @@ pub fn run(columns: &Columns<'_>, plan: &Plan, settings: &Settings) -> Result<Ru
             b.close_order(t);
         }
         // backtesting.py re-runs the broker on the last bar to fill those closes.
-        b.process_orders(n - 1, b.open[n - 1]);
+        b.process_orders(n - 1, b.open[n - 1], b.close[n - 1]);
         let e = b.equity(n - 1);
         equity[n - 1] = e;
         if e <= 0.0 {
@@ -742,39 +761,37 @@ pub fn run(columns: &Columns<'_>, plan: &Plan, settings: &Settings) -> Result<Ru
     })
 }
 
-/// The first bar at or after `from` (and before `n`) where any of `signals` is set, or `n`.
-/// Eight bars are looked at per step, as one 64-bit word per signal.
-fn next_signal(signals: &[&[bool]], from: usize, n: usize) -> usize {
-    let mut i = from;
+/// Every bar in `from..n` where any of `signals` is set, in order.
+///
+/// Eight bars are looked at per step, as one 64-bit word per signal (one byte per bar, 0 or 1),
+/// OR-ed across signals; each set byte of a word is one bar.
+fn signal_bars(signals: &[&[bool]], from: usize, n: usize) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut i = from.min(n);
     while i + 8 <= n {
-        let mut word = 0u64;
+        let mut w = 0u64;
         for s in signals {
-            let c = &s[i..i + 8];
-            word |= u64::from_le_bytes(std::array::from_fn(|k| u8::from(c[k])));
+            let mut bytes = [0u8; 8];
+            for (b, &x) in bytes.iter_mut().zip(&s[i..i + 8]) {
+                *b = u8::from(x);
+            }
+            w |= u64::from_le_bytes(bytes);
         }
-        if word != 0 {
-            return i + (word.trailing_zeros() / 8) as usize;
+        while w != 0 {
+            out.push(i + (w.trailing_zeros() / 8) as usize);
+            w &= w - 1;
         }
         i += 8;
     }
-    while i < n && !signals.iter().any(|s| s[i]) {
-        i += 1;
-    }
-    i
+    out.extend((i..n).filter(|&k| signals.iter().any(|s| s[k])));
+    out
 }
 
-/// Every bar in `from..n` where any of `signals` is set, in order.
-fn signal_bars(signals: &[&[bool]], from: usize, n: usize) -> Vec<usize> {
-    let mut out = Vec::new();
-    let mut i = from;
-    loop {
-        i = next_signal(signals, i, n);
-        if i >= n {
-            return out;
-        }
-        out.push(i);
-        i += 1;
-    }
+/// The prices of a signal bar and the bar after it that the engine reads.
+struct Gathered {
+    close: f64,
+    next_open: f64,
+    next_close: f64,
 }
 
 /// Index of the first value that is zero or below (equity gone), if any; checked a block at a
@@ -798,9 +815,9 @@ fn decide(
     atr: &[Vec<f64>],
     vol: Option<&[f64]>,
     i: usize,
+    close: f64,
     at: &impl Fn(&Vec<bool>, usize) -> bool,
 ) {
-    let close = b.close[i];
     if let Some(trail) = plan.stops.trailing_stop {
         for t in 0..b.trades.len() {
             let long = b.trades[t].size > 0.0;

@@ -13,18 +13,19 @@ pub(crate) fn np_sum(a: &[f64]) -> f64 {
         }
         res
     } else if n <= 128 {
-        let mut r = [a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]];
-        let mut i = 8;
-        while i < n - (n % 8) {
-            for (k, rk) in r.iter_mut().enumerate() {
-                *rk += a[i + k];
+        let mut blocks = a.chunks_exact(8);
+        let mut r = [0.0; 8];
+        if let Some(first) = blocks.next() {
+            r.copy_from_slice(first);
+        }
+        for c in &mut blocks {
+            for (rk, &x) in r.iter_mut().zip(c) {
+                *rk += x;
             }
-            i += 8;
         }
         let mut res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
-        while i < n {
-            res += a[i];
-            i += 1;
+        for &x in blocks.remainder() {
+            res += x;
         }
         res
     } else {
@@ -130,6 +131,29 @@ pub(crate) fn ln_ratio(a: f64, b: f64) -> f64 {
     }
 }
 
+/// [`ln_ratio`] of four pairs (`x`, `y` at least four long), the same bits, without a branch per
+/// value where it can: all four in the short series' range, or all in the long one's (each
+/// lane then takes the series `ln_ratio` would, by a select, not a branch); otherwise one by
+/// one.
+#[inline(always)]
+fn ln_ratio4(x: &[f64], y: &[f64]) -> [f64; 4] {
+    let s: [f64; 4] = std::array::from_fn(|k| (x[k] - y[k]) / (x[k] + y[k]));
+    if s.iter().fold(true, |ok, v| ok & (v.abs() < SHORT_LIMIT)) {
+        std::array::from_fn(|k| atanh2_short(s[k]))
+    } else if s.iter().fold(true, |ok, v| ok & (v.abs() < LONG_LIMIT)) {
+        std::array::from_fn(|k| {
+            let (short, long) = (atanh2_short(s[k]), atanh2_long(s[k]));
+            if s[k].abs() < SHORT_LIMIT {
+                short
+            } else {
+                long
+            }
+        })
+    } else {
+        std::array::from_fn(|k| ln_ratio(x[k], y[k]))
+    }
+}
+
 /// `out[i] = ln_ratio(a[i], b[i])`, four lanes at a time without a branch per value (so the
 /// compiler vectorises it); a group with a ratio outside the short series' range is done one
 /// by one. Same bits as [`ln_ratio`]. Returns the sum of the values and the sum of their
@@ -143,12 +167,7 @@ pub(crate) fn ln_ratios(a: &[f64], b: &[f64], out: &mut Vec<f64>) -> (f64, f64) 
     let mut oc = out.chunks_exact_mut(4);
     let (mut ac, mut bc) = (a.chunks_exact(4), b.chunks_exact(4));
     for ((o, x), y) in (&mut oc).zip(&mut ac).zip(&mut bc) {
-        let s: [f64; 4] = std::array::from_fn(|k| (x[k] - y[k]) / (x[k] + y[k]));
-        let l: [f64; 4] = if s.iter().fold(true, |ok, v| ok & (v.abs() < SHORT_LIMIT)) {
-            std::array::from_fn(|k| atanh2_short(s[k]))
-        } else {
-            std::array::from_fn(|k| ln_ratio(x[k], y[k]))
-        };
+        let l = ln_ratio4(x, y);
         o.copy_from_slice(&l);
         for k in 0..4 {
             s1[k] += l[k];
@@ -172,23 +191,15 @@ pub(crate) fn ln_ratios(a: &[f64], b: &[f64], out: &mut Vec<f64>) -> (f64, f64) 
 
 /// `(Σ ln_ratio(a[i], b[i]) · w[i], Σ ln_ratio(a[i], b[i]))`, four lanes (and four partial
 /// sums) at a time; the terms have [`ln_ratio`]'s bits, only the order of the additions
-/// differs.
+/// differs. (The reference [`ln_return_dot`] is tested against.)
+#[cfg(test)]
 pub(crate) fn ln_ratio_dot(a: &[f64], b: &[f64], w: &[f64]) -> (f64, f64) {
     let n = a.len().min(b.len()).min(w.len());
     let (a, b, w) = (&a[..n], &b[..n], &w[..n]);
     let (mut acc, mut sum) = ([0.0; 4], [0.0; 4]);
     let (mut ac, mut bc, mut wc) = (a.chunks_exact(4), b.chunks_exact(4), w.chunks_exact(4));
     for ((x, y), z) in (&mut ac).zip(&mut bc).zip(&mut wc) {
-        let s: [f64; 4] = std::array::from_fn(|k| (x[k] - y[k]) / (x[k] + y[k]));
-        let l: [f64; 4] = if s.iter().fold(true, |ok, v| ok & (v.abs() < SHORT_LIMIT)) {
-            std::array::from_fn(|k| atanh2_short(s[k]))
-        } else {
-            std::array::from_fn(|k| ln_ratio(x[k], y[k]))
-        };
-        for k in 0..4 {
-            acc[k] += l[k] * z[k];
-            sum[k] += l[k];
-        }
+        dot4(x, y, z, &mut acc, &mut sum);
     }
     let mut dot = (acc[0] + acc[1]) + (acc[2] + acc[3]);
     let mut total = (sum[0] + sum[1]) + (sum[2] + sum[3]);
@@ -197,6 +208,76 @@ pub(crate) fn ln_ratio_dot(a: &[f64], b: &[f64], w: &[f64]) -> (f64, f64) {
         .iter()
         .zip(bc.remainder())
         .zip(wc.remainder())
+    {
+        let l = ln_ratio(x, y);
+        dot += l * z;
+        total += l;
+    }
+    (dot, total)
+}
+
+/// One group of four of [`ln_ratio_dot`]: each lane's term into its partial sums.
+#[inline(always)]
+fn dot4(x: &[f64], y: &[f64], z: &[f64], acc: &mut [f64; 4], sum: &mut [f64; 4]) {
+    let l = ln_ratio4(x, y);
+    for k in 0..4 {
+        acc[k] += l[k] * z[k];
+        sum[k] += l[k];
+    }
+}
+
+/// Ratios per block that [`ln_return_dot`] checks for no movement (a multiple of four, so each
+/// value keeps its lane of the partial sums).
+const FLAT_BLOCK: usize = 16;
+
+/// [`ln_ratio_dot`] of a series' successive ratios, `(e[1..], e[..n-1], w)`, the same bits (up
+/// to the sign of a zero sum), skipping blocks where the series does not move.
+///
+/// Equity that does not move (no position) has `ln(e[i+1] / e[i])` exactly zero, so such a
+/// term adds nothing (`0 · w` is a zero too when `w` is finite, which `w_finite` vouches for
+/// all of `w`). A block of [`FLAT_BLOCK`] ratios whose values all have the bits of a finite,
+/// non-zero first value is therefore skipped: one integer pass instead of a division and a
+/// series per value. Long series spend most bars flat under many strategies.
+pub(crate) fn ln_return_dot(e: &[f64], w: &[f64], w_finite: bool) -> (f64, f64) {
+    if e.is_empty() {
+        return (0.0, 0.0);
+    }
+    let n = (e.len() - 1).min(w.len());
+    let (mut acc, mut sum) = ([0.0; 4], [0.0; 4]);
+    let mut i = 0;
+    while i + FLAT_BLOCK <= n {
+        let v = e[i];
+        let moved = e[i + 1..=i + FLAT_BLOCK]
+            .iter()
+            .fold(0u64, |m, x| m | (x.to_bits() ^ v.to_bits()));
+        if !(w_finite && moved == 0 && v != 0.0 && v.is_finite()) {
+            let (x, y, z) = (
+                &e[i + 1..=i + FLAT_BLOCK],
+                &e[i..i + FLAT_BLOCK],
+                &w[i..i + FLAT_BLOCK],
+            );
+            for ((x, y), z) in x
+                .chunks_exact(4)
+                .zip(y.chunks_exact(4))
+                .zip(z.chunks_exact(4))
+            {
+                dot4(x, y, z, &mut acc, &mut sum);
+            }
+        }
+        i += FLAT_BLOCK;
+    }
+    let (x, y, z) = (&e[i + 1..=n], &e[i..n], &w[i..n]);
+    let (mut xc, mut yc, mut zc) = (x.chunks_exact(4), y.chunks_exact(4), z.chunks_exact(4));
+    for ((x, y), z) in (&mut xc).zip(&mut yc).zip(&mut zc) {
+        dot4(x, y, z, &mut acc, &mut sum);
+    }
+    let mut dot = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    let mut total = (sum[0] + sum[1]) + (sum[2] + sum[3]);
+    for ((&x, &y), &z) in xc
+        .remainder()
+        .iter()
+        .zip(yc.remainder())
+        .zip(zc.remainder())
     {
         let l = ln_ratio(x, y);
         dot += l * z;
@@ -219,9 +300,12 @@ pub(crate) fn geometric_mean(returns: &[f64]) -> f64 {
         return 0.0;
     }
     // ln(g / 1), four at a time (the same bits as one by one).
-    let ones = vec![1.0; growth.len()];
-    let mut logs = Vec::new();
-    ln_ratios(&growth, &ones, &mut logs);
+    let mut logs = Vec::with_capacity(growth.len());
+    let mut chunks = growth.chunks_exact(4);
+    for c in &mut chunks {
+        logs.extend_from_slice(&ln_ratio4(c, &[1.0; 4]));
+    }
+    logs.extend(chunks.remainder().iter().map(|&g| ln_ratio(g, 1.0)));
     (np_sum(&logs) / returns.len() as f64).exp() - 1.0
 }
 
@@ -319,6 +403,51 @@ mod tests {
         assert!((s1 - want_sum).abs() <= 1e-14 * want_sum.abs().max(1.0));
         let want_sq: f64 = out.iter().map(|l| l * l).sum();
         assert!((s2 - want_sq).abs() <= 1e-14 * want_sq);
+    }
+
+    /// Skipping blocks where equity does not move changes no bits (but a zero's sign): flat
+    /// stretches of every length and alignment, a flat stretch at zero (0/0 must stay NaN), a
+    /// non-finite weight, and series shorter than a block.
+    #[test]
+    fn return_dot_skips_only_what_adds_nothing() {
+        let same = |a: f64, b: f64| a.to_bits() == b.to_bits() || (a == 0.0 && b == 0.0);
+        let check = |e: &[f64], w: &[f64]| {
+            let want = ln_ratio_dot(&e[1..], &e[..e.len() - 1], w);
+            let finite = w.iter().all(|z| z.is_finite());
+            let got = ln_return_dot(e, w, finite);
+            assert!(
+                same(got.0, want.0) || (got.0.is_nan() && want.0.is_nan()),
+                "{got:?} {want:?}"
+            );
+            assert!(
+                same(got.1, want.1) || (got.1.is_nan() && want.1.is_nan()),
+                "{got:?} {want:?}"
+            );
+        };
+        let mut e = Vec::new();
+        let mut v = 100.0;
+        for k in 0..700usize {
+            // Moves on some bars, then flat stretches of 1..=40 bars.
+            if (k / 7) % 3 != 0 || k % 41 == 0 {
+                v *= 1.0 + ((k as f64) * 0.7).sin() * 0.03;
+            }
+            e.push(v);
+        }
+        let w: Vec<f64> = (0..e.len() - 1)
+            .map(|i| (i as f64 * 0.13).cos() * 0.01)
+            .collect();
+        for start in 0..20 {
+            check(&e[start..], &w[start..]);
+            check(&e[..start + 2], &w[..start + 1]);
+        }
+        let mut zeros = e.clone();
+        zeros[100..140].iter_mut().for_each(|x| *x = 0.0);
+        check(&zeros, &w);
+        assert!(ln_return_dot(&zeros, &w, true).0.is_nan());
+        let mut bad = w.clone();
+        bad[300] = f64::INFINITY;
+        check(&e, &bad);
+        assert_eq!(ln_return_dot(&[5.0], &[], true), (0.0, 0.0));
     }
 
     #[test]

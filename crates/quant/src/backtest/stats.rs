@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use super::numeric::{geometric_mean, ln_ratio_dot, ln_ratios, mean, np_sum, var};
+use super::numeric::{geometric_mean, ln_ratios, ln_return_dot, mean, np_sum, var};
 use super::{PARALLEL_BARS, Trade};
 use crate::indicators::Columns;
 
@@ -26,6 +26,8 @@ pub struct MarketContext<'a> {
     market_mean: f64,
     /// Sum of squared deviations of `market` from its mean.
     market_ss: f64,
+    /// Every value of `market` is finite (no zero, negative or missing close).
+    market_finite: bool,
     /// Index of the last bar of each resampling bin (day, week, month, year): worked out once
     /// per series, not once per run.
     bin_ends: Vec<usize>,
@@ -42,11 +44,15 @@ impl<'a> MarketContext<'a> {
         // market side of beta, once for every run).
         let mut market = Vec::new();
         let (mut market_mean, mut market_ss) = (f64::NAN, f64::NAN);
+        let mut market_finite = true;
         if close.len() > 1 {
             let (sum, sum_sq) = ln_ratios(&close[1..], &close[..close.len() - 1], &mut market);
             let m = market.len() as f64;
             market_mean = sum / m;
             market_ss = sum_sq - sum * market_mean;
+            // A NaN or infinite log return makes both sums NaN or infinite; finite ones are
+            // far too small to overflow them.
+            market_finite = sum.is_finite() && sum_sq.is_finite();
         }
         // pandas: median of the last 100 index differences.
         let tail = &time[time.len().saturating_sub(100)..];
@@ -117,6 +123,7 @@ impl<'a> MarketContext<'a> {
             market,
             market_mean,
             market_ss,
+            market_finite,
             bin_ends,
             annual_periods,
             resolution,
@@ -417,7 +424,7 @@ pub fn compute_stats(
         // Σ (x - x̄)(y - ȳ) = Σ x·y - ȳ·Σ x for equity log returns x and market log returns y
         // (numpy's np.cov to ~1e-15).
         if ctx.market.len() + 1 == n {
-            let (dot, sum) = ln_ratio_dot(&equity[1..n], &equity[..n - 1], &ctx.market);
+            let (dot, sum) = ln_return_dot(&equity[..n], &ctx.market, ctx.market_finite);
             Some(dot - ctx.market_mean * sum)
         } else {
             None
@@ -441,12 +448,13 @@ pub fn compute_stats(
         max_of(equity)
     };
     // Equity at the end of each resampling bin.
-    let last_per_bin: Vec<f64> = ctx
-        .bin_ends
-        .iter()
-        .take_while(|&&k| k < n)
-        .map(|&k| equity[k])
-        .collect();
+    let mut last_per_bin: Vec<f64> = Vec::with_capacity(ctx.bin_ends.len());
+    last_per_bin.extend(
+        ctx.bin_ends
+            .iter()
+            .take_while(|&&k| k < n)
+            .map(|&k| equity[k]),
+    );
     let max_dd = if max_dd.is_nan() { 0.0 } else { max_dd };
 
     // Exposure: bars inside any closed trade (entry to exit, inclusive).
@@ -474,11 +482,13 @@ pub fn compute_stats(
     let return_pct = (e_last - e0) / e0 * 100.0;
 
     // pandas `pct_change().dropna()`: 0/0 after running out of money is dropped.
-    let day_returns: Vec<f64> = last_per_bin
-        .windows(2)
-        .map(|w| w[1] / w[0] - 1.0)
-        .filter(|r| !r.is_nan())
-        .collect();
+    let mut day_returns: Vec<f64> = Vec::with_capacity(last_per_bin.len());
+    day_returns.extend(
+        last_per_bin
+            .windows(2)
+            .map(|w| w[1] / w[0] - 1.0)
+            .filter(|r| !r.is_nan()),
+    );
     let g = geometric_mean(&day_returns);
     let g = if day_returns.is_empty() { f64::NAN } else { g };
     let ann_days = ctx.annual_periods;

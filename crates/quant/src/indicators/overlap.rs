@@ -32,7 +32,7 @@ pub use channels::{Donchian, Ichimoku, IchimokuSeries, IchimokuValue, donchian, 
 pub use keltner::{Keltner, keltner};
 pub use linreg::{LinRegSlope, linreg_slope};
 pub use ma::{
-    Dema, Ema, Kama, Sma, Tema, Wma, dema, ema, ema_into, kama, sma, sma_into, tema, wma,
+    Dema, Ema, Kama, Sma, Tema, Wma, dema, ema, ema_into, kama, sma, sma_into, sma_pair, tema, wma,
 };
 pub use macd::{Macd, MacdSeries, MacdValue, macd, macd_into};
 pub use psar::{Psar, psar};

@@ -16,6 +16,7 @@ use rayon::prelude::*;
 
 use super::{Strategy, StrategyError, err, sizing, stop_distance};
 use crate::backtest::{Plan, Signals, Sizing, StopRules};
+use crate::indicators::overlap::sma_pair;
 use crate::indicators::{Columns, compute};
 use crate::screen::{ArithOp, Call, CallKey, CmpOp, Column, Expr, Expression, Kind};
 
@@ -65,11 +66,13 @@ impl IndicatorCache {
             }
         }
         type Outputs = Vec<Vec<f64>>;
+        let input = |call: &Call| match call.source {
+            Some(src) => column(cols, src),
+            None => cols.close,
+        };
         let one = |(path, call, key): (&'static str, &Call, CallKey)| {
             let mut c = *cols;
-            if let Some(src) = call.source {
-                c.close = column(cols, src);
-            }
+            c.close = input(call);
             let params: BTreeMap<String, f64> = call
                 .spec
                 .params
@@ -81,18 +84,83 @@ impl IndicatorCache {
                 path: path.to_string(),
                 message: format!("{}: {e}", call.canonical()),
             })?;
-            Ok((key, outs.into_iter().map(|(_, v)| v).collect()))
+            Ok(vec![(key, outs.into_iter().map(|(_, v)| v).collect())])
+        };
+        // SMAs of the same input are computed two per pass (`sma_pair`, the same bits as one at
+        // a time) when that does not take work from an idle core: when the calls run on one
+        // thread anyway, or there are more of them than threads. Anything else, or an SMA whose
+        // period `compute` would reject, one by one.
+        let n = cols.len();
+        let pairing = missing.len() * n < crate::backtest::PARALLEL_BARS
+            || missing.len() > rayon::current_num_threads();
+        let aligned = [cols.open, cols.high, cols.low, cols.close, cols.volume]
+            .iter()
+            .all(|c| c.len() == n);
+        let sma_period = |call: &Call| -> Option<usize> {
+            let p = *call.params.first()?;
+            (aligned
+                && call.spec.name == "sma"
+                && call.params.len() == 1
+                && p.fract() == 0.0
+                && (1.0..=100_000.0).contains(&p))
+            .then_some(p as usize)
+        };
+        let mut jobs: Vec<Vec<(&'static str, &Call, CallKey)>> = Vec::new();
+        // Jobs holding one SMA, waiting for a second of the same input.
+        let mut unpaired: Vec<usize> = Vec::new();
+        for m in missing {
+            if !pairing || sma_period(m.1).is_none() {
+                jobs.push(vec![m]);
+                continue;
+            }
+            let same_input = unpaired
+                .iter()
+                .position(|&j| std::ptr::eq(input(jobs[j][0].1), input(m.1)));
+            match same_input {
+                Some(w) => {
+                    let j = unpaired.swap_remove(w);
+                    jobs[j].push(m);
+                }
+                None => {
+                    unpaired.push(jobs.len());
+                    jobs.push(vec![m]);
+                }
+            }
+        }
+        let job = |calls: Vec<(&'static str, &Call, CallKey)>| match <[_; 2]>::try_from(calls) {
+            Ok([a, b]) => {
+                let (pa, pb) = (sma_period(a.1), sma_period(b.1));
+                let (Some(pa), Some(pb)) = (pa, pb) else {
+                    let mut out = one(a)?;
+                    out.extend(one(b)?);
+                    return Ok(out);
+                };
+                let (x, y) = sma_pair(input(a.1), pa, pb).map_err(|e| StrategyError {
+                    path: a.0.to_string(),
+                    message: format!("{}: {e}", a.1.canonical()),
+                })?;
+                Ok(vec![(a.2, vec![x]), (b.2, vec![y])])
+            }
+            Err(calls) => {
+                let mut out = Vec::new();
+                for c in calls {
+                    out.extend(one(c)?);
+                }
+                Ok(out)
+            }
         };
         // In parallel only when there is enough work to pay for waking threads.
-        let computed: Vec<Result<(CallKey, Outputs), StrategyError>> =
-            if missing.len() > 1 && missing.len() * cols.len() >= crate::backtest::PARALLEL_BARS {
-                missing.into_par_iter().map(one).collect()
+        let work: usize = jobs.iter().map(Vec::len).sum::<usize>() * n;
+        let computed: Vec<Result<Vec<(CallKey, Outputs)>, StrategyError>> =
+            if jobs.len() > 1 && work >= crate::backtest::PARALLEL_BARS {
+                jobs.into_par_iter().map(job).collect()
             } else {
-                missing.into_iter().map(one).collect()
+                jobs.into_iter().map(job).collect()
             };
         for r in computed {
-            let (key, outs) = r?;
-            self.map.insert(key, Arc::new(outs));
+            for (key, outs) in r? {
+                self.map.insert(key, Arc::new(outs));
+            }
         }
         Ok(())
     }
@@ -221,11 +289,7 @@ impl Bound {
         let signal = |e: &Option<Expression>, path: &str| -> Result<Vec<bool>, StrategyError> {
             match e {
                 None => Ok(Vec::new()),
-                Some(e) => Ok(ev
-                    .cond(e.root(), path)?
-                    .into_iter()
-                    .map(|v| v == T)
-                    .collect()),
+                Some(e) => ev.signal(e.root(), path),
             }
         };
         // Warm-up: the first bar where every indicator the rules read has all its outputs.
@@ -327,6 +391,21 @@ impl<'a> Eval<'a, '_> {
         })
     }
 
+    /// Where condition `e` is true (unknown counts as false). A crossing or a comparison at the
+    /// top of a rule is written straight to flags, without the three-valued series.
+    fn signal(&self, e: &Expr, path: &str) -> Result<Vec<bool>, StrategyError> {
+        Ok(match e {
+            Expr::Compare(op @ (CmpOp::CrossesAbove | CmpOp::CrossesBelow), a, b) => {
+                crossing_flags(&self.order(a, b, path)?, *op == CmpOp::CrossesAbove)
+            }
+            Expr::Compare(op, a, b) => {
+                let (x, y) = (self.num(a, path)?, self.num(b, path)?);
+                compare_flags(*op, &x, &y)
+            }
+            _ => self.cond(e, path)?.into_iter().map(|v| v == T).collect(),
+        })
+    }
+
     fn cond(&self, e: &Expr, path: &str) -> Result<Vec<u8>, StrategyError> {
         Ok(match e {
             Expr::Compare(op @ (CmpOp::CrossesAbove | CmpOp::CrossesBelow), a, b) => {
@@ -422,6 +501,28 @@ fn compare(op: CmpOp, x: &[f64], y: &[f64]) -> Vec<u8> {
     }
 }
 
+/// [`compare`]'s `== T`: where the comparison holds and both values are known.
+fn compare_flags(op: CmpOp, x: &[f64], y: &[f64]) -> Vec<bool> {
+    #[inline(always)]
+    fn each(x: &[f64], y: &[f64], f: impl Fn(f64, f64) -> bool) -> Vec<bool> {
+        x.iter()
+            .zip(y)
+            .map(|(&a, &b)| f(a, b) & !(a.is_nan() | b.is_nan()))
+            .collect()
+    }
+    match op {
+        CmpOp::Lt => each(x, y, |a, b| a < b),
+        CmpOp::Le => each(x, y, |a, b| a <= b),
+        CmpOp::Gt => each(x, y, |a, b| a > b),
+        CmpOp::Ge => each(x, y, |a, b| a >= b),
+        CmpOp::Eq => each(x, y, |a, b| a == b),
+        CmpOp::Ne => each(x, y, |a, b| a != b),
+        CmpOp::CrossesAbove | CmpOp::CrossesBelow => {
+            crossing_flags(&order(x, y), op == CmpOp::CrossesAbove)
+        }
+    }
+}
+
 /// How `x` compares with `y` at each bar: [`BELOW`], [`EQUAL`], [`ABOVE`], or [`MISSING`]
 /// where either has no value.
 fn order(x: &[f64], y: &[f64]) -> Vec<u8> {
@@ -463,4 +564,67 @@ fn crossings(order: &[u8], above: bool) -> Vec<u8> {
         }
     }
     out
+}
+
+/// [`crossings`]' `== T`: below (above) at bar i-1 and above (below) at bar i, both known;
+/// never on the first bar.
+fn crossing_flags(order: &[u8], above: bool) -> Vec<bool> {
+    let (from, to) = if above {
+        (BELOW, ABOVE)
+    } else {
+        (ABOVE, BELOW)
+    };
+    let n = order.len();
+    let mut out = Vec::with_capacity(n);
+    if n > 0 {
+        out.push(false);
+        out.extend(
+            order[..n - 1]
+                .iter()
+                .zip(&order[1..])
+                .map(|(&p, &c)| (p == from) & (c == to)),
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The flag forms a rule's top level uses agree with the three-valued series they replace,
+    /// NaNs (warm-up) and ties included.
+    #[test]
+    fn flags_agree_with_three_valued_series() {
+        let mut state = 0x2545_F491_4F6C_DD1D_u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let value = |r: u64| match r % 7 {
+            0 => f64::NAN,
+            1 | 2 => 1.0,
+            k => k as f64 * 0.5,
+        };
+        let x: Vec<f64> = (0..500).map(|_| value(next())).collect();
+        let y: Vec<f64> = (0..500).map(|_| value(next())).collect();
+        for op in [
+            CmpOp::Lt,
+            CmpOp::Le,
+            CmpOp::Gt,
+            CmpOp::Ge,
+            CmpOp::Eq,
+            CmpOp::Ne,
+            CmpOp::CrossesAbove,
+            CmpOp::CrossesBelow,
+        ] {
+            let want: Vec<bool> = compare(op, &x, &y).into_iter().map(|v| v == T).collect();
+            assert_eq!(compare_flags(op, &x, &y), want, "{op:?}");
+            assert!(want.contains(&true) && want.contains(&false), "{op:?}");
+        }
+        assert!(crossing_flags(&[], true).is_empty());
+        assert_eq!(crossing_flags(&[ABOVE], false), vec![false]);
+    }
 }

@@ -60,6 +60,57 @@ pub fn sma_into(input: &[f64], period: usize, out: &mut Vec<f64>) -> Result<(), 
     Ok(())
 }
 
+/// [`sma`] of two periods over one input in one pass, each series the same bits as [`sma`]
+/// alone (its own running total, the same additions in the same order).
+///
+/// Why: an SMA's cost is its running total, two dependent additions per bar, so the processor
+/// mostly waits on that chain; a second, independent chain in the same loop runs in those
+/// waits, and two SMAs (a moving-average cross, an optimiser's grid) cost about one.
+pub fn sma_pair(input: &[f64], a: usize, b: usize) -> Result<(Vec<f64>, Vec<f64>), IndicatorError> {
+    let a = check_period("sma", "period", a, 1)?;
+    let b = check_period("sma", "period", b, 1)?;
+    let n = input.len();
+    let (la, lb) = (a - 1, b - 1);
+    let both = la.max(lb);
+    let (mut oa, mut ob) = (Vec::new(), Vec::new());
+    if n <= both {
+        sma_into(input, a, &mut oa)?;
+        sma_into(input, b, &mut ob)?;
+        return Ok((oa, ob));
+    }
+    start(&mut oa, n, la);
+    start(&mut ob, n, lb);
+    #[inline(always)]
+    fn step(total: &mut f64, x: f64, old: f64, p: f64) -> f64 {
+        *total += x;
+        let t = *total;
+        *total -= old;
+        t / p
+    }
+    // Each running total alone until both have their first value, then both per bar.
+    let (pa, pb) = (a as f64, b as f64);
+    let (mut ta, mut tb) = (0.0, 0.0);
+    for &x in &input[..la] {
+        ta += x;
+    }
+    for (&x, &old) in input[la..both].iter().zip(input) {
+        oa.push(step(&mut ta, x, old, pa));
+    }
+    for &x in &input[..lb] {
+        tb += x;
+    }
+    for (&x, &old) in input[lb..both].iter().zip(input) {
+        ob.push(step(&mut tb, x, old, pb));
+    }
+    let xs = &input[both..];
+    let (olds_a, olds_b) = (&input[both - la..], &input[both - lb..]);
+    for ((&x, &old_a), &old_b) in xs.iter().zip(olds_a).zip(olds_b) {
+        oa.push(step(&mut ta, x, old_a, pa));
+        ob.push(step(&mut tb, x, old_b, pb));
+    }
+    Ok((oa, ob))
+}
+
 /// Streaming [`sma`].
 #[derive(Debug, Clone)]
 pub struct Sma {

@@ -81,6 +81,16 @@ fn one(v: &f64) -> Vec<f64> {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(128))]
 
+    /// Two SMAs in one pass are each the same bits as one alone, whichever period is longer
+    /// and however short the series.
+    #[test]
+    fn sma_pair_is_two_smas(xs in prices(), a in 1usize..40, b in 1usize..40) {
+        let (x, y) = sma_pair(&xs, a, b)?;
+        let bits = |v: &[f64]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+        prop_assert_eq!(bits(&x), bits(&sma(&xs, a)?));
+        prop_assert_eq!(bits(&y), bits(&sma(&xs, b)?));
+    }
+
     #[test]
     fn moving_averages_stream_as_batch(xs in prices(), p in 1usize..40) {
         let p2 = p.max(2);
