@@ -161,30 +161,29 @@ fn ln_ratio4(x: &[f64], y: &[f64]) -> [f64; 4] {
 pub(crate) fn ln_ratios(a: &[f64], b: &[f64], out: &mut Vec<f64>) -> (f64, f64) {
     let n = a.len().min(b.len());
     out.clear();
-    out.resize(n, 0.0);
-    let (a, b) = (&a[..n], &b[..n]);
     let (mut s1, mut s2) = ([0.0; 4], [0.0; 4]);
-    let mut oc = out.chunks_exact_mut(4);
-    let (mut ac, mut bc) = (a.chunks_exact(4), b.chunks_exact(4));
-    for ((o, x), y) in (&mut oc).zip(&mut ac).zip(&mut bc) {
-        let l = ln_ratio4(x, y);
-        o.copy_from_slice(&l);
-        for k in 0..4 {
-            s1[k] += l[k];
-            s2[k] += l[k] * l[k];
-        }
-    }
+    let (a4, a_rest) = a[..n].as_chunks::<4>();
+    let (b4, b_rest) = b[..n].as_chunks::<4>();
+    // Long columns go out with streaming stores (`indicators::stream_store`): no zero-fill
+    // first and no read of the lines written.
+    crate::indicators::stream_store::extend_blocks(
+        out,
+        a4.iter().zip(b4).map(|(x, y)| {
+            let l = ln_ratio4(x, y);
+            for k in 0..4 {
+                s1[k] += l[k];
+                s2[k] += l[k] * l[k];
+            }
+            l
+        }),
+    );
     let mut sum = (s1[0] + s1[1]) + (s1[2] + s1[3]);
     let mut sum_sq = (s2[0] + s2[1]) + (s2[2] + s2[3]);
-    for ((o, &x), &y) in oc
-        .into_remainder()
-        .iter_mut()
-        .zip(ac.remainder())
-        .zip(bc.remainder())
-    {
-        *o = ln_ratio(x, y);
-        sum += *o;
-        sum_sq += *o * *o;
+    for (&x, &y) in a_rest.iter().zip(b_rest) {
+        let l = ln_ratio(x, y);
+        out.push(l);
+        sum += l;
+        sum_sq += l * l;
     }
     (sum, sum_sq)
 }
@@ -448,6 +447,19 @@ mod tests {
         bad[300] = f64::INFINITY;
         check(&e, &bad);
         assert_eq!(ln_return_dot(&[5.0], &[], true), (0.0, 0.0));
+    }
+
+    /// A column long enough for streaming stores: every value still `ln_ratio`'s bits.
+    #[test]
+    fn long_ln_ratios_agree_with_one_by_one() {
+        let n = crate::indicators::stream_store::STREAM_MIN + 7;
+        let a: Vec<f64> = (0..n).map(|i| 50.0 + (i as f64 * 0.01).sin()).collect();
+        let mut out = vec![1.0; 3];
+        ln_ratios(&a[1..], &a[..n - 1], &mut out);
+        assert_eq!(out.len(), n - 1);
+        for (i, v) in out.iter().enumerate() {
+            assert_eq!(v.to_bits(), ln_ratio(a[i + 1], a[i]).to_bits(), "at {i}");
+        }
     }
 
     #[test]

@@ -25,7 +25,7 @@
 pub mod momentum;
 pub mod overlap;
 mod registry;
-mod stream_store;
+pub(crate) mod stream_store;
 pub mod volatility;
 pub mod volume;
 

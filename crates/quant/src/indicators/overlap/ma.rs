@@ -2,7 +2,7 @@
 //! arithmetic order.
 
 use super::{Window, check_period};
-use crate::indicators::{Candle, IndicatorError, Streaming, nan_vec};
+use crate::indicators::{Candle, IndicatorError, Streaming, nan_vec, stream_store};
 
 /// `NaN` for the first `lookback` bars, room for the rest: the batch forms push their values
 /// after it, so the output is written once.
@@ -51,11 +51,35 @@ pub fn sma_into(input: &[f64], period: usize, out: &mut Vec<f64>) -> Result<(), 
     for &x in &input[..lookback] {
         total += x;
     }
-    for (&x, &old) in input[lookback..].iter().zip(input) {
-        total += x;
-        let t = total;
-        total -= old;
-        out.push(t / p);
+    let step = |total: &mut f64, x: f64, old: f64| {
+        *total += x;
+        let t = *total;
+        *total -= old;
+        t / p
+    };
+    let (mut xs, mut olds) = (&input[lookback..], &input[..n - lookback]);
+    // Long outputs are appended four values at a time with streaming stores (see
+    // `stream_store`), which need a 16-byte aligned write position: one value first if not.
+    if out.len() % 2 == 1 && !xs.is_empty() {
+        let v = step(&mut total, xs[0], olds[0]);
+        out.push(v);
+        (xs, olds) = (&xs[1..], &olds[1..]);
+    }
+    let (x4, x_rest) = xs.as_chunks::<4>();
+    let (o4, o_rest) = olds.as_chunks::<4>();
+    stream_store::extend_blocks(
+        out,
+        x4.iter().zip(o4).map(|(x, o)| {
+            let mut y = [0.0; 4];
+            for j in 0..4 {
+                y[j] = step(&mut total, x[j], o[j]);
+            }
+            y
+        }),
+    );
+    for (&x, &old) in x_rest.iter().zip(o_rest) {
+        let v = step(&mut total, x, old);
+        out.push(v);
     }
     Ok(())
 }
