@@ -10,10 +10,35 @@
 //! from memory. For columns past [`STREAM_MIN`] values (beyond a core's L2) that is where it
 //! would mostly come from anyway; shorter columns use ordinary stores.
 //!
-//! This is the crate's only `unsafe` code, kept to one function: the writes go into capacity
-//! reserved beforehand, the length is set to exactly the number of values written, and nothing
-//! is read from the uninitialised part.
+//! [`prefetch`] asks for a cache line of an input column ahead of its use. The hardware
+//! prefetcher follows each column's stream but restarts at every 4 KiB boundary; asking 4 KiB
+//! ahead in each of ATR's three price columns took its best single call on 1,000,000 bars from
+//! 1.32-1.46 ms to 1.12-1.22 ms and the mean of 300 calls from 2.9-3.6 to 2.5-3.3 ms (128, 256
+//! and 512 values ahead measured; 512 best).
+//!
+//! This is the crate's only `unsafe` code, kept to these two functions: the writes go into
+//! capacity reserved beforehand, the length is set to exactly the number of values written,
+//! nothing is read from the uninitialised part, and a prefetch is only issued for an address
+//! inside the slice.
 #![allow(unsafe_code)]
+
+/// How far ahead (in values) [`prefetch`]'s callers ask for input: 4 KiB of `f64`.
+pub(crate) const PREFETCH_AHEAD: usize = 512;
+
+/// Hints that `column[i]` will be read soon (a no-op past the end, or off x86-64). Never
+/// faults and changes no value.
+#[inline(always)]
+pub(crate) fn prefetch(column: &[f64], i: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if i < column.len() {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        // SAFETY: `i < column.len()`, so the pointer is inside the slice; a prefetch reads
+        // nothing into the program's state.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(column.as_ptr().add(i).cast::<i8>()) }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (column, i);
+}
 
 /// Columns at least this long (2 MiB of `f64`) are appended with streaming stores.
 pub(crate) const STREAM_MIN: usize = 1 << 18;
