@@ -7,7 +7,7 @@
 //! clock: "now" and every market input arrive as arguments. Inside, analytics run on `f64`;
 //! money stays `rust_decimal::Decimal` at the edges (spots and strikes in, chain prices out), so
 //! nothing rounded here leaks into a figure a person reads as money.
-// No unsafe code, except the one audited store helper in `indicators::stream_store`.
+// No unsafe code outside `indicators::stream_store` (streaming stores and prefetch, audited).
 #![deny(unsafe_code)]
 #![warn(missing_debug_implementations)]
 
