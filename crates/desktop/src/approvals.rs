@@ -14,12 +14,16 @@ use crate::{Desktop, DesktopError};
 pub(crate) const BY: &str = "person (QuantDesk app)";
 
 impl Desktop {
-    /// Ids of orders waiting for the person, oldest first (cheap: for the shell's watcher).
+    /// Ids of orders waiting for the person, oldest first (cheap: for the shell's watcher, the
+    /// tray, and whether the approval window may close). An approval that ran out no longer
+    /// waits, even before a desk marks it expired, as in [`Self::pending_approvals`].
     pub async fn pending_approval_ids(&self) -> Result<Vec<String>, DesktopError> {
         let mut orders = self
             .desk()
             .orders(&[OrderStatus::PendingApproval], 200)
             .await?;
+        let now = chrono::Utc::now();
+        orders.retain(|o| o.approval_expires_at.is_none_or(|t| t > now));
         orders.sort_by_key(|o| o.created_at);
         Ok(orders.into_iter().map(|o| o.client_order_id).collect())
     }

@@ -254,6 +254,37 @@ async fn home_shows_the_account_positions_room_left_and_a_pending_approval() {
     assert!(!home.kill_switch && !home.live_trading);
 }
 
+/// An approval that ran out is no longer waiting, even while nothing has marked it expired yet:
+/// the approval window may close, and the tray stops counting it.
+#[tokio::test]
+async fn an_approval_that_ran_out_no_longer_waits() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = desktop(dir.path()).await;
+    let sidecar = sidecar_desk(&app)
+        .await
+        .with_approval_ttl(chrono::Duration::milliseconds(300));
+    quantdesk_guard::set_approval_policy(app.store(), &ApprovalPolicy::Always)
+        .await
+        .unwrap();
+    sidecar
+        .place(
+            &OrderRequest::market(goog(), Side::Buy, dec!(1)),
+            Some("late-1"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(app.pending_approval_ids().await.unwrap(), vec!["late-1"]);
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    assert_eq!(
+        sidecar.order("late-1").await.unwrap().status,
+        OrderStatus::PendingApproval,
+        "still unmarked in the journal"
+    );
+    assert!(app.pending_approval_ids().await.unwrap().is_empty());
+    assert!(app.pending_approvals().await.unwrap().is_empty());
+    assert_eq!(app.shell_status().await.unwrap().pending_approvals, 0);
+}
+
 #[tokio::test]
 async fn approve_sends_the_order_and_reject_means_not_sent() {
     let dir = tempfile::tempdir().unwrap();
