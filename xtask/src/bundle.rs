@@ -147,12 +147,24 @@ fn recompress_deb(deb: &Path) -> Result<()> {
     Ok(())
 }
 
-/// `cargo build --release -p quantdesk-mcp`; returns the binary.
+/// What the installers' binaries are built with on top of `[profile.release]`: whole-program
+/// LTO in one codegen unit. It takes longer to link than the workspace's everyday release
+/// profile (thin LTO, 4 units, which the benches and `cargo xtask run --release` use) and makes
+/// the binaries smaller: the sidecar 15.2 MB instead of 18.5 MB. Set as Cargo's environment
+/// overrides on the sidecar build and on the Tauri CLI (which runs cargo for the app).
+pub const DIST_PROFILE_ENV: [(&str, &str); 2] = [
+    ("CARGO_PROFILE_RELEASE_LTO", "fat"),
+    ("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "1"),
+];
+
+/// `cargo build --release -p quantdesk-mcp` with the installers' settings; returns the binary.
 pub fn build_sidecar() -> Result<PathBuf> {
     let started = std::time::Instant::now();
     step::run(
         "bundle: cargo build --release -p quantdesk-mcp",
-        step::cargo().args(["build", "--release", "-p", "quantdesk-mcp"]),
+        step::cargo()
+            .args(["build", "--release", "-p", "quantdesk-mcp"])
+            .envs(DIST_PROFILE_ENV),
     )?;
     eprintln!("    took {:.0?}", started.elapsed());
     let bin = step::target_dir()
@@ -201,7 +213,8 @@ pub fn tauri_cli() -> Command {
         .join(".bin")
         .join(if cfg!(windows) { "tauri.cmd" } else { "tauri" });
     let mut cmd = Command::new(bin);
-    cmd.current_dir(step::root().join("src-tauri"));
+    cmd.current_dir(step::root().join("src-tauri"))
+        .envs(DIST_PROFILE_ENV);
     step::stdout_to_stderr(&mut cmd);
     cmd
 }
