@@ -68,6 +68,15 @@ async def test_nothing_over_a_limit_reaches_alpaca(data_dir, platform, env, inst
         assert (posts[0]["symbol"], posts[0]["qty"], posts[0]["type"]) == ("GOOG", "10", "limit")
         [pos] = ok(await s.call_tool("get_positions", {}))["positions"]
         assert (pos["symbol"], pos["qty"]) == ("GOOG", 10)
+    # The audit log's entry for each call says what the order came to, not just that the call
+    # answered (the app's "last tool calls" reads it).
+    with sqlite3.connect(data_dir / "quantdesk.db") as db:
+        calls = db.execute(
+            "SELECT outcome, detail FROM audit_log WHERE kind = 'tool_call' AND tool = 'place_order' ORDER BY seq"
+        ).fetchall()
+    assert [(outcome, json.loads(detail)["result"]) for outcome, detail in calls] == [
+        ("ok", "refused"), ("ok", "refused"), ("ok", "refused"), ("ok", "filled"), ("ok", "duplicate"),
+    ], calls
 
 
 def start(data_dir, env):

@@ -102,7 +102,17 @@ pub(crate) fn summary(e: &AuditEntry) -> String {
                 .as_ref()
                 .map(|s| format!(" on {s}"))
                 .unwrap_or_default();
-            format!("Claude called {tool}{on}: {}", e.outcome)
+            // A tool that acted says what happened (an order "filled", "rejected by person");
+            // "ok" alone only means the call answered.
+            let result = e
+                .detail
+                .get("result")
+                .and_then(Value::as_str)
+                .filter(|r| !r.is_empty() && e.outcome == "ok");
+            match result {
+                Some(r) => format!("Claude called {tool}{on}: {}", r.replace('_', " ")),
+                None => format!("Claude called {tool}{on}: {}", e.outcome),
+            }
         }
         kind => {
             let on = e
@@ -327,6 +337,41 @@ mod tests {
                 ("tags", "a, b")
             ]
         );
+    }
+
+    fn tool_call(outcome: &str, detail: Value) -> AuditEntry {
+        AuditEntry {
+            seq: 1,
+            ts: chrono::Utc::now(),
+            actor: "claude".into(),
+            kind: "tool_call".into(),
+            tool: Some("place_order".into()),
+            symbol: Some("GOOG".into()),
+            args: json!({}),
+            outcome: outcome.into(),
+            detail,
+            prev_hash: String::new(),
+            hash: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_tool_call_that_acted_says_what_happened() {
+        let rejected = tool_call("ok", json!({"result": "rejected_by_person", "ms": 3}));
+        assert_eq!(
+            summary(&rejected),
+            "Claude called place_order on GOOG: rejected by person"
+        );
+        let filled = tool_call("ok", json!({"result": "filled"}));
+        assert_eq!(
+            summary(&filled),
+            "Claude called place_order on GOOG: filled"
+        );
+        // Reads and errors keep the call's own outcome.
+        let read = tool_call("ok", json!({"result": null, "source": "bundled"}));
+        assert_eq!(summary(&read), "Claude called place_order on GOOG: ok");
+        let failed = tool_call("error", json!({"error": "no such symbol"}));
+        assert_eq!(summary(&failed), "Claude called place_order on GOOG: error");
     }
 
     #[test]

@@ -87,9 +87,17 @@ impl QuantDeskServer {
             .and_then(Value::as_str)
             .map(|s| s.trim().to_ascii_uppercase());
         let (outcome, detail) = match outcome {
+            // `result`: what the answer says happened, for the tools that act (an order
+            // "filled", "rejected_by_person", …), so the log does not read a refused order
+            // as just "ok".
             Outcome::Answered(Ok(v)) => (
                 "ok",
-                json!({ "source": v.get("source"), "as_of": v.get("as_of"), "ms": ms }),
+                json!({
+                    "source": v.get("source"),
+                    "as_of": v.get("as_of"),
+                    "result": v.get("outcome"),
+                    "ms": ms,
+                }),
             ),
             Outcome::Answered(Err(message)) => ("error", json!({ "error": message, "ms": ms })),
             Outcome::Refused { scope, message } => (
