@@ -1,7 +1,7 @@
 //! Evaluation of checked expressions over [`Columns`], bar by bar, with three-valued logic for
 //! bars where an operand has no value yet (indicator warm-up).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use thiserror::Error;
 
@@ -125,13 +125,7 @@ impl<'a> Evaluator<'a> {
             if let Some(source) = call.source {
                 cols.close = column(&self.columns, source);
             }
-            let params: BTreeMap<String, f64> = call
-                .spec
-                .params
-                .iter()
-                .zip(&call.params)
-                .map(|(p, v)| (p.name.to_string(), *v))
-                .collect();
+            let params = call.param_map();
             let outputs =
                 compute(call.spec.name, &params, &cols).map_err(|error| EvalError::Indicator {
                     call: call.canonical(),

@@ -137,6 +137,16 @@ impl Call {
         }
     }
 
+    /// The parameters by name, as the indicator catalogue's `compute` takes them.
+    pub(crate) fn param_map(&self) -> std::collections::BTreeMap<String, f64> {
+        self.spec
+            .params
+            .iter()
+            .zip(&self.params)
+            .map(|(p, v)| (p.name.to_string(), *v))
+            .collect()
+    }
+
     /// Fully resolved form, e.g. `sma(period=200)` or `sma(volume, period=20)`.
     pub fn canonical(&self) -> String {
         let mut args: Vec<String> = self.source.iter().map(|c| c.name().to_string()).collect();

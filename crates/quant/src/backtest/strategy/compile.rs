@@ -73,13 +73,7 @@ impl IndicatorCache {
         let one = |(path, call, key): (&'static str, &Call, CallKey)| {
             let mut c = *cols;
             c.close = input(call);
-            let params: BTreeMap<String, f64> = call
-                .spec
-                .params
-                .iter()
-                .zip(&call.params)
-                .map(|(p, v)| (p.name.to_string(), *v))
-                .collect();
+            let params = call.param_map();
             let outs = compute(call.spec.name, &params, &c).map_err(|e| StrategyError {
                 path: path.to_string(),
                 message: format!("{}: {e}", call.canonical()),
