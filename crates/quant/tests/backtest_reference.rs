@@ -32,10 +32,10 @@ fn sma_cross_plan(cols: &OwnedColumns, fast: usize, slow: usize) -> Plan {
     let b = sma(&cols.close, slow).unwrap();
     Plan {
         signals: Signals {
-            enter_long: crossover(&a, &b),
-            enter_short: crossover(&b, &a),
-            exit_long: vec![],
-            exit_short: vec![],
+            enter_long: crossover(&a, &b).into(),
+            enter_short: crossover(&b, &a).into(),
+            exit_long: Default::default(),
+            exit_short: Default::default(),
         },
         sizing: Sizing::FractionOfEquity(1.0),
         stops: StopRules::default(),

@@ -129,7 +129,7 @@ fn no_signal_or_fill_depends_on_a_later_bar() {
                 (&full.signals.exit_short, &part.signals.exit_short),
             ] {
                 if !a.is_empty() {
-                    assert_eq!(&a[..k], &b[..], "{name}: signals before bar {k}");
+                    assert_eq!(&a.prefix(k), b, "{name}: signals before bar {k}");
                 }
             }
             let part_run = run(&cut.view(), &part, &settings).unwrap();

@@ -10,6 +10,7 @@
 use crate::indicators::Columns;
 use crate::indicators::volatility::atr;
 
+use super::flags::union_ones;
 use super::numeric::py_floor_div;
 use super::{BacktestError, Plan, Sizing, StopDistance};
 
@@ -601,7 +602,6 @@ pub fn run(columns: &Columns<'_>, plan: &Plan, settings: &Settings) -> Result<Ru
             });
         }
     }
-    let at = |v: &Vec<bool>, i: usize| v.get(i).copied().unwrap_or(false);
 
     // ATR series for stops (one period per run; the language allows one ATR period).
     let atr_period = [
@@ -651,21 +651,19 @@ pub fn run(columns: &Columns<'_>, plan: &Plan, settings: &Settings) -> Result<Ru
     let mut equity: Vec<f64> = Vec::with_capacity(n);
     equity.resize(start.min(n), settings.cash);
     let mut out_of_money = false;
-    // The signal vectors a rule exists for (the others are empty).
-    let present: Vec<&[bool]> = [
-        &sig.enter_long,
-        &sig.exit_long,
-        &sig.enter_short,
-        &sig.exit_short,
-    ]
-    .into_iter()
-    .filter(|v| !v.is_empty())
-    .map(Vec::as_slice)
-    .collect();
     // Every bar with a signal, and the open of the bar after it, where what it decides fills.
     // On long series those prices are rarely in cache; read here in one loop, the reads overlap
     // instead of each stalling a fill.
-    let events = signal_bars(&present, start, n);
+    let events = union_ones(
+        &[
+            &sig.enter_long,
+            &sig.exit_long,
+            &sig.enter_short,
+            &sig.exit_short,
+        ],
+        start,
+        n,
+    );
     // Also the close of each signal bar (what the decision there is priced from) and of the bar
     // after it (where it is sized and marked to market), gathered in the same loop.
     let gathered: Vec<Gathered> = events
@@ -730,7 +728,7 @@ pub fn run(columns: &Columns<'_>, plan: &Plan, settings: &Settings) -> Result<Ru
             out_of_money = true;
             break;
         }
-        decide(&mut b, plan, &atr_series, vol.as_deref(), i, close, &at);
+        decide(&mut b, plan, &atr_series, vol.as_deref(), i, close);
         i += 1;
     }
     if !out_of_money && settings.finalize_trades && start < n {
@@ -759,32 +757,6 @@ pub fn run(columns: &Columns<'_>, plan: &Plan, settings: &Settings) -> Result<Ru
         trades: b.closed,
         equity,
     })
-}
-
-/// Every bar in `from..n` where any of `signals` is set, in order.
-///
-/// Eight bars are looked at per step, as one 64-bit word per signal (one byte per bar, 0 or 1),
-/// OR-ed across signals; each set byte of a word is one bar.
-fn signal_bars(signals: &[&[bool]], from: usize, n: usize) -> Vec<usize> {
-    let mut out = Vec::new();
-    let mut i = from.min(n);
-    while i + 8 <= n {
-        let mut w = 0u64;
-        for s in signals {
-            let mut bytes = [0u8; 8];
-            for (b, &x) in bytes.iter_mut().zip(&s[i..i + 8]) {
-                *b = u8::from(x);
-            }
-            w |= u64::from_le_bytes(bytes);
-        }
-        while w != 0 {
-            out.push(i + (w.trailing_zeros() / 8) as usize);
-            w &= w - 1;
-        }
-        i += 8;
-    }
-    out.extend((i..n).filter(|&k| signals.iter().any(|s| s[k])));
-    out
 }
 
 /// The prices of a signal bar and the bar after it that the engine reads.
@@ -816,7 +788,6 @@ fn decide(
     vol: Option<&[f64]>,
     i: usize,
     close: f64,
-    at: &impl Fn(&Vec<bool>, usize) -> bool,
 ) {
     if let Some(trail) = plan.stops.trailing_stop {
         for t in 0..b.trades.len() {
@@ -835,14 +806,14 @@ fn decide(
     }
     let sig = &plan.signals;
     let pos = b.position_size();
-    if (pos > 0.0 && at(&sig.exit_long, i)) || (pos < 0.0 && at(&sig.exit_short, i)) {
+    if (pos > 0.0 && sig.exit_long.get(i)) || (pos < 0.0 && sig.exit_short.get(i)) {
         for t in 0..b.trades.len() {
             b.close_order(t);
         }
     }
-    let side = if at(&sig.enter_long, i) && pos <= 0.0 {
+    let side = if sig.enter_long.get(i) && pos <= 0.0 {
         1.0
-    } else if at(&sig.enter_short, i) && pos >= 0.0 {
+    } else if sig.enter_short.get(i) && pos >= 0.0 {
         -1.0
     } else {
         return;

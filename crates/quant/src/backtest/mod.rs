@@ -13,6 +13,7 @@
 //! to ~1e-12 relative (the fixtures under `tests/fixtures/` pin this down).
 
 mod engine;
+mod flags;
 mod numeric;
 pub mod optimize;
 pub mod report;
@@ -21,12 +22,13 @@ mod stats;
 pub mod strategy;
 
 pub use engine::{Run, Settings, Trade, run};
+pub use flags::Flags;
 pub use stats::{MarketContext, Stats, compute_stats, drawdown};
 
 use thiserror::Error;
 
-/// What a strategy wants, bar by bar. All vectors are as long as the bar series; `true` at bar i
-/// means "decided at the close of bar i" — the engine fills it at bar i+1's open (or bar i's
+/// What a strategy wants, bar by bar. Each signal is as long as the bar series, or empty where
+/// the strategy has no such rule; set at bar i means "decided at the close of bar i" — the engine fills it at bar i+1's open (or bar i's
 /// close with `trade_on_close`).
 ///
 /// Decisions at a bar, in this order (one `Strategy.next()` in backtesting.py terms): trailing
@@ -35,14 +37,14 @@ use thiserror::Error;
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Signals {
     /// Open a long position (unless already long). With exclusive orders, closes any short first.
-    pub enter_long: Vec<bool>,
+    pub enter_long: Flags,
     /// Close an open long position.
-    pub exit_long: Vec<bool>,
+    pub exit_long: Flags,
     /// Open a short position (unless already short). With exclusive orders, closes any long
     /// first.
-    pub enter_short: Vec<bool>,
+    pub enter_short: Flags,
     /// Close an open short position.
-    pub exit_short: Vec<bool>,
+    pub exit_short: Flags,
 }
 
 /// How big a new position is.
@@ -139,7 +141,7 @@ pub(crate) const PARALLEL_BARS: usize = 1 << 16;
 /// Runs `strategy` with parameter `values` (missing ones take their defaults) over `columns`.
 /// On long series what the statistics need from the bars alone ([`MarketContext`]) is worked
 /// out on another core while the strategy runs (on short ones waking a thread costs more than
-/// it saves).
+/// it saves); several indicators are first computed on all cores.
 pub fn run_strategy(
     strategy: &strategy::Strategy,
     values: &std::collections::BTreeMap<String, f64>,
@@ -148,12 +150,20 @@ pub fn run_strategy(
 ) -> Result<Outcome, BacktestError> {
     let params = strategy.values(values)?;
     let bound = strategy.bind(&params)?;
-    let strategy_run = || -> Result<_, BacktestError> {
-        let plan = bound.plan(columns, &mut strategy::IndicatorCache::new())?;
+    let long = columns.len() >= PARALLEL_BARS;
+    let mut cache = strategy::IndicatorCache::new();
+    if long && bound.distinct_calls() > 1 {
+        // Several indicators: they share the cores first (the market context would otherwise
+        // hold one core while they queue on the other), then the context is worked out on one
+        // core while the strategy runs on the other.
+        cache.prepare(&bound, columns)?;
+    }
+    let mut strategy_run = move || -> Result<_, BacktestError> {
+        let plan = bound.plan(columns, &mut cache)?;
         let run = run(columns, &plan, settings)?;
         Ok((plan, run))
     };
-    let (ctx, ran) = if columns.len() >= PARALLEL_BARS {
+    let (ctx, ran) = if long {
         rayon::join(|| MarketContext::new(columns), strategy_run)
     } else {
         (MarketContext::new(columns), strategy_run())

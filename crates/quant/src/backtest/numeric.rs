@@ -161,6 +161,9 @@ fn ln_ratio4(x: &[f64], y: &[f64]) -> [f64; 4] {
 pub(crate) fn ln_ratios(a: &[f64], b: &[f64], out: &mut Vec<f64>) -> (f64, f64) {
     let n = a.len().min(b.len());
     out.clear();
+    // All of it at once: the blocks reserve only their own part, and a push past that would
+    // copy the whole column to a new allocation.
+    out.reserve(n);
     let (mut s1, mut s2) = ([0.0; 4], [0.0; 4]);
     let (a4, a_rest) = a[..n].as_chunks::<4>();
     let (b4, b_rest) = b[..n].as_chunks::<4>();
