@@ -13,6 +13,7 @@ use crate::indicators::volatility::atr;
 use super::flags::union_ones;
 use super::numeric::py_floor_div;
 use super::{BacktestError, Plan, Sizing, StopDistance};
+use crate::indicators::stream_store::prefetch;
 
 /// How the simulated broker behaves. The defaults are backtesting.py's example settings used by
 /// the reference fixtures: 10 000 cash, no commission, exclusive orders, open trades closed at the
@@ -189,6 +190,9 @@ struct Broker<'a> {
     next_id: u32,
     scratch: Vec<u32>,
 }
+
+/// How many signals ahead the engine asks for the prices it will read there.
+const PREFETCH_EVENTS: usize = 8;
 
 /// backtesting.py's `_FULL_EQUITY`.
 const FULL_EQUITY: f64 = 1.0 - f64::EPSILON;
@@ -651,9 +655,7 @@ pub fn run(columns: &Columns<'_>, plan: &Plan, settings: &Settings) -> Result<Ru
     let mut equity: Vec<f64> = Vec::with_capacity(n);
     equity.resize(start.min(n), settings.cash);
     let mut out_of_money = false;
-    // Every bar with a signal, and the open of the bar after it, where what it decides fills.
-    // On long series those prices are rarely in cache; read here in one loop, the reads overlap
-    // instead of each stalling a fill.
+    // Every bar with a signal.
     let events = union_ones(
         &[
             &sig.enter_long,
@@ -664,16 +666,6 @@ pub fn run(columns: &Columns<'_>, plan: &Plan, settings: &Settings) -> Result<Ru
         start,
         n,
     );
-    // Also the close of each signal bar (what the decision there is priced from) and of the bar
-    // after it (where it is sized and marked to market), gathered in the same loop.
-    let gathered: Vec<Gathered> = events
-        .iter()
-        .map(|&s| Gathered {
-            close: b.close[s],
-            next_open: b.open.get(s + 1).copied().unwrap_or(f64::NAN),
-            next_close: b.close.get(s + 1).copied().unwrap_or(f64::NAN),
-        })
-        .collect();
     // The first event at or after bar i.
     let mut ev = 0usize;
     let mut i = start;
@@ -686,9 +678,19 @@ pub fn run(columns: &Columns<'_>, plan: &Plan, settings: &Settings) -> Result<Ru
         // a loop over plain slices (same arithmetic as `Broker::equity`, so the same bits).
         if b.orders.is_empty() && (plan.stops.trailing_stop.is_none() || b.trades.is_empty()) {
             let next = events.get(ev).copied().unwrap_or(n);
+            // On long series the prices of a signal bar and the bar after it (where what it
+            // decides fills) are rarely in cache: asked for a few signals ahead, the reads
+            // overlap with this work instead of each stalling a fill.
+            if let Some(&s) = events.get(ev + PREFETCH_EVENTS) {
+                prefetch(b.close, s);
+                prefetch(b.open, s + 1);
+            }
             let from = equity.len();
-            if b.trades.is_empty() {
-                equity.resize(next, b.cash + 0.0);
+            let gone = if b.trades.is_empty() {
+                // Flat: the same equity on every bar, checked once.
+                let e = b.cash + 0.0;
+                equity.resize(next, e);
+                (e <= 0.0 && next > from).then_some(0)
             } else {
                 let (cash, pos, entry_value) = (b.cash, b.position_size(), b.entry_value());
                 equity.extend(
@@ -696,8 +698,9 @@ pub fn run(columns: &Columns<'_>, plan: &Plan, settings: &Settings) -> Result<Ru
                         .iter()
                         .map(|&c| cash + (c * pos - entry_value)),
                 );
-            }
-            if let Some(k) = first_not_positive(&equity[from..]) {
+                first_not_positive(&equity[from..])
+            };
+            if let Some(k) = gone {
                 // Ran out of money at bar i + k (its equity is recorded).
                 b.out_of_money(i + k, &mut equity);
                 out_of_money = true;
@@ -708,18 +711,9 @@ pub fn run(columns: &Columns<'_>, plan: &Plan, settings: &Settings) -> Result<Ru
                 break 'bars;
             }
         }
-        // Bar i's close: gathered already if i is a signal bar or the bar after one.
-        let close = match (events.get(ev), ev.checked_sub(1)) {
-            (Some(&s), _) if s == i => gathered[ev].close,
-            (_, Some(k)) if events[k] + 1 == i => gathered[k].next_close,
-            _ => b.close[i],
-        };
+        let close = b.close[i];
         if !b.orders.is_empty() {
-            let open = match ev.checked_sub(1) {
-                Some(k) if events[k] + 1 == i => gathered[k].next_open,
-                _ => b.open[i],
-            };
-            b.process_orders(i, open, close);
+            b.process_orders(i, b.open[i], close);
         }
         let e = b.equity_at(close);
         equity.push(e);
@@ -757,13 +751,6 @@ pub fn run(columns: &Columns<'_>, plan: &Plan, settings: &Settings) -> Result<Ru
         trades: b.closed,
         equity,
     })
-}
-
-/// The prices of a signal bar and the bar after it that the engine reads.
-struct Gathered {
-    close: f64,
-    next_open: f64,
-    next_close: f64,
 }
 
 /// Index of the first value that is zero or below (equity gone), if any; checked a block at a

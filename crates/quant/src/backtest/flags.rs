@@ -156,24 +156,24 @@ pub(crate) fn union_ones(flags: &[&Flags], from: usize, n: usize) -> Vec<usize> 
         .filter(|f| !f.is_empty())
         .map(|f| f.words())
         .collect();
-    let word = |j: usize| {
-        let mut w = 0u64;
-        for p in &present {
-            w |= p.get(j).copied().unwrap_or(0);
+    let first = from / 64;
+    let words = words_for(n).max(first) - first;
+    // The union, word by word, and how many bars it holds (so the list is allocated once).
+    let mut union = vec![0u64; words];
+    for p in &present {
+        for (u, &w) in union.iter_mut().zip(p.get(first..).unwrap_or(&[])) {
+            *u |= w;
         }
-        if j == from / 64 {
-            // Bars before `from` in the first word.
-            w &= u64::MAX.checked_shl((from % 64) as u32).unwrap_or(0);
-        }
-        w
-    };
-    let words = from / 64..words_for(n);
-    // Counted first (a popcount a word), so the list is allocated once.
-    let count: u32 = words.clone().map(|j| word(j).count_ones()).sum();
+    }
+    if let Some(u) = union.first_mut() {
+        // Bars before `from` in the first word.
+        *u &= u64::MAX.checked_shl((from % 64) as u32).unwrap_or(0);
+    }
+    let count: u32 = union.iter().map(|w| w.count_ones()).sum();
     let mut out = Vec::with_capacity(count as usize);
-    for j in words {
-        let mut w = word(j);
-        let base = j * 64;
+    for (j, &w) in union.iter().enumerate() {
+        let mut w = w;
+        let base = (first + j) * 64;
         while w != 0 {
             out.push(base + w.trailing_zeros() as usize);
             w &= w - 1;
