@@ -506,14 +506,19 @@ impl<'a> Broker<'a> {
             };
             let spread = self.s.spread.copysign(order.size);
             let adjusted = price * (1.0 + spread);
-            let adjusted_plus_commission =
-                adjusted + self.commission(order.size, price) / order.size.abs();
+            let commission = self.commission(order.size, price);
+            let adjusted_plus_commission = adjusted + commission / order.size.abs();
             let mut need = match amount {
                 Amount::Units(u) => u,
                 Amount::Fraction(f) => {
                     let budget = self.margin_available(close) * self.leverage * f.abs();
                     let units = if self.s.fractional {
                         budget / adjusted_plus_commission
+                    } else if (0.0..adjusted).contains(&budget) && commission >= 0.0 {
+                        // Not one whole unit: the divisor is at least `adjusted` (a
+                        // non-negative commission only adds to it), so the quotient is below
+                        // 1 and its floor 0, without waiting on the division.
+                        0.0
                     } else {
                         py_floor_div(budget, adjusted_plus_commission)
                     };
