@@ -1,7 +1,8 @@
 //! Binding parameter values into a [`Strategy`] and evaluating its rules over the bars, column
 //! by column, into an engine [`Plan`].
 //!
-//! Evaluation is vectorised (one pass per operator over whole columns) and every indicator call
+//! Evaluation is vectorised (one pass per operator over whole columns; conditions as bitsets,
+//! 64 bars a word, so `and`/`or`/`not` and crossings are word operations) and every indicator call
 //! is computed once per distinct (indicator, input, parameters) in an [`IndicatorCache`], which
 //! the optimiser shares across its whole grid. Values at bar i come from bars ≤ i only: the
 //! indicators are causal and the only look-back operator, a crossing, reads bar i-1.
