@@ -291,7 +291,7 @@ impl Bound {
         let signal = |e: &Option<Expression>, path: &str| -> Result<Flags, StrategyError> {
             match e {
                 None => Ok(Flags::default()),
-                Some(e) => Ok(Flags::from_words(ev.truth(e.root(), path)?, n)),
+                Some(e) => Ok(Flags::from_words(ev.side(e.root(), true, path)?, n)),
             }
         };
         // Warm-up: the first bar where every indicator the rules read has all its outputs.
@@ -394,51 +394,35 @@ impl<'a> Eval<'a, '_> {
         })
     }
 
-    /// Where condition `e` is true; not where it is false or unknown (an operand has no value
-    /// yet, during warm-up). A rule's signal.
-    fn truth(&self, e: &Expr, path: &str) -> Result<Vec<u64>, StrategyError> {
+    /// Where condition `e` holds `value`: with `true` where it is true (a rule's signal), with
+    /// `false` where it is false (what `not e` is true on). Neither where it is unknown (an
+    /// operand has no value yet, during warm-up).
+    fn side(&self, e: &Expr, value: bool, path: &str) -> Result<Vec<u64>, StrategyError> {
         Ok(match e {
-            Expr::Compare(op @ (CmpOp::CrossesAbove | CmpOp::CrossesBelow), a, b) => {
+            Expr::Compare(op @ (CmpOp::CrossesAbove | CmpOp::CrossesBelow), a, b) if value => {
                 crossing(self.order(a, b, path)?.as_ref(), *op == CmpOp::CrossesAbove)
             }
-            Expr::Compare(op, a, b) => holds(*op, &self.num(a, path)?, &self.num(b, path)?),
-            Expr::And(a, b) => {
-                zip_words(&self.truth(a, path)?, &self.truth(b, path)?, |p, q| p & q)
+            Expr::Compare(op, a, b) if value => {
+                holds(*op, &self.num(a, path)?, &self.num(b, path)?)
             }
-            Expr::Or(a, b) => zip_words(&self.truth(a, path)?, &self.truth(b, path)?, |p, q| p | q),
-            Expr::Not(a) => self.falsity(a, path)?,
-            Expr::Number(_)
-            | Expr::Column(_)
-            | Expr::Indicator(_)
-            | Expr::Neg(_)
-            | Expr::Arith(..) => {
-                return err(path, "a number where a condition was expected");
-            }
-        })
-    }
-
-    /// Where condition `e` is false (known, and does not hold): what `not e` is true on.
-    fn falsity(&self, e: &Expr, path: &str) -> Result<Vec<u64>, StrategyError> {
-        Ok(match e {
             Expr::Compare(op, a, b) => {
                 let (x, y) = (self.num(a, path)?, self.num(b, path)?);
                 let mut k = known(&x, &y);
                 if matches!(op, CmpOp::CrossesAbove | CmpOp::CrossesBelow) {
                     k = zip_words(&previous(&k), &k, |p, c| p & c);
                 }
-                zip_words(&k, &self.truth(e, path)?, |k, t| k & !t)
+                zip_words(&k, &self.side(e, true, path)?, |k, t| k & !t)
             }
-            Expr::And(a, b) => {
-                zip_words(&self.falsity(a, path)?, &self.falsity(b, path)?, |p, q| {
-                    p | q
-                })
+            Expr::And(a, b) | Expr::Or(a, b) => {
+                let (x, y) = (self.side(a, value, path)?, self.side(b, value, path)?);
+                // `and` is true where both are and false where either is; `or` the reverse.
+                if matches!(e, Expr::And(..)) == value {
+                    zip_words(&x, &y, |p, q| p & q)
+                } else {
+                    zip_words(&x, &y, |p, q| p | q)
+                }
             }
-            Expr::Or(a, b) => {
-                zip_words(&self.falsity(a, path)?, &self.falsity(b, path)?, |p, q| {
-                    p & q
-                })
-            }
-            Expr::Not(a) => self.truth(a, path)?,
+            Expr::Not(a) => self.side(a, !value, path)?,
             Expr::Number(_)
             | Expr::Column(_)
             | Expr::Indicator(_)
@@ -574,57 +558,12 @@ fn crossing([above, below]: &Order, upwards: bool) -> Vec<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Kleene three-valued value of condition `e` at bar `i`, the plain way (columns only):
-    /// `None` where an operand it compares has no value.
-    fn reference(e: &Expr, cols: &Columns<'_>, i: usize) -> Option<bool> {
-        let v = |e: &Expr, i: usize| match e {
-            Expr::Column(c) => column(cols, *c)[i],
-            other => panic!("reference only compares columns, not {other}"),
-        };
-        match e {
-            Expr::Compare(op, a, b) => {
-                let known = |i: usize| !(v(a, i).is_nan() || v(b, i).is_nan());
-                let (x, y) = (v(a, i), v(b, i));
-                match op {
-                    CmpOp::CrossesAbove | CmpOp::CrossesBelow => {
-                        if i == 0 || !known(i) || !known(i - 1) {
-                            return None;
-                        }
-                        let (px, py) = (v(a, i - 1), v(b, i - 1));
-                        Some(if *op == CmpOp::CrossesAbove {
-                            px < py && x > y
-                        } else {
-                            px > py && x < y
-                        })
-                    }
-                    _ if !known(i) => None,
-                    CmpOp::Lt => Some(x < y),
-                    CmpOp::Le => Some(x <= y),
-                    CmpOp::Gt => Some(x > y),
-                    CmpOp::Ge => Some(x >= y),
-                    CmpOp::Eq => Some(x == y),
-                    CmpOp::Ne => Some(x != y),
-                }
-            }
-            Expr::And(a, b) => match (reference(a, cols, i), reference(b, cols, i)) {
-                (Some(false), _) | (_, Some(false)) => Some(false),
-                (Some(true), Some(true)) => Some(true),
-                _ => None,
-            },
-            Expr::Or(a, b) => match (reference(a, cols, i), reference(b, cols, i)) {
-                (Some(true), _) | (_, Some(true)) => Some(true),
-                (Some(false), Some(false)) => Some(false),
-                _ => None,
-            },
-            Expr::Not(a) => reference(a, cols, i).map(|x| !x),
-            other => panic!("not a condition: {other}"),
-        }
-    }
+    use crate::screen::{Evaluator, Value};
 
     /// Rule evaluation on bitsets (comparisons, crossings, and/or/not, true and false sides)
-    /// agrees with the plain three-valued definitions bar by bar, NaNs (warm-up) and ties
-    /// included, at lengths around a word, and leaves no bit past the last bar.
+    /// agrees bar by bar with the screener's evaluator (the same language, three-valued one bar
+    /// at a time), NaNs (warm-up) and ties included, at lengths around a word, and leaves no bit
+    /// past the last bar.
     #[test]
     fn bitsets_agree_with_three_valued_definitions() {
         let mut state = 0x2545_F491_4F6C_DD1D_u64;
@@ -674,8 +613,8 @@ mod tests {
             for text in rules {
                 let expr = Expression::parse(text).expect("rule");
                 let (t, f) = (
-                    ev.truth(expr.root(), "r").expect("truth"),
-                    ev.falsity(expr.root(), "r").expect("falsity"),
+                    ev.side(expr.root(), true, "r").expect("true side"),
+                    ev.side(expr.root(), false, "r").expect("false side"),
                 );
                 assert_eq!((t.len(), f.len()), (words_for(n), words_for(n)), "{text}");
                 for (j, w) in t.iter().chain(&f).enumerate() {
@@ -693,7 +632,10 @@ mod tests {
                         (false, false) => None,
                         (true, true) => panic!("{text}: bar {i} both true and false"),
                     };
-                    let want = reference(expr.root(), &c, i);
+                    let want = match Evaluator::new(c).at(&expr, i).expect("evaluates") {
+                        Value::Condition(v) => v,
+                        Value::Number(x) => panic!("{text} is a number ({x})"),
+                    };
                     assert_eq!(got, want, "{text} at bar {i} of {n}");
                     seen[match want {
                         Some(true) => 0,
