@@ -36,6 +36,19 @@ fn goog() -> Symbol {
     Symbol::parse("GOOG").unwrap()
 }
 
+/// Approvals set to "always", then a 1-unit GOOG market buy `id` placed through `sidecar`: an
+/// order waiting for the person.
+async fn place_waiting(app: &Desktop, sidecar: &Desk, id: &str) {
+    quantdesk_guard::set_approval_policy(app.store(), &ApprovalPolicy::Always)
+        .await
+        .unwrap();
+    let placed = sidecar
+        .place(&OrderRequest::market(goog(), Side::Buy, dec!(1)), Some(id))
+        .await
+        .unwrap();
+    assert_eq!(placed.outcome, "pending_approval", "{placed:?}");
+}
+
 #[tokio::test]
 async fn a_fresh_install_starts_onboarding_and_a_guest_walks_it_to_done() {
     let dir = tempfile::tempdir().unwrap();
@@ -263,16 +276,7 @@ async fn an_approval_that_ran_out_no_longer_waits() {
     let sidecar = sidecar_desk(&app)
         .await
         .with_approval_ttl(chrono::Duration::milliseconds(300));
-    quantdesk_guard::set_approval_policy(app.store(), &ApprovalPolicy::Always)
-        .await
-        .unwrap();
-    sidecar
-        .place(
-            &OrderRequest::market(goog(), Side::Buy, dec!(1)),
-            Some("late-1"),
-        )
-        .await
-        .unwrap();
+    place_waiting(&app, &sidecar, "late-1").await;
     assert_eq!(app.pending_approval_ids().await.unwrap(), vec!["late-1"]);
     tokio::time::sleep(std::time::Duration::from_millis(400)).await;
     assert_eq!(
@@ -290,15 +294,8 @@ async fn approve_sends_the_order_and_reject_means_not_sent() {
     let dir = tempfile::tempdir().unwrap();
     let app = desktop(dir.path()).await;
     let sidecar = sidecar_desk(&app).await;
-    quantdesk_guard::set_approval_policy(app.store(), &ApprovalPolicy::Always)
-        .await
-        .unwrap();
     for id in ["yes-1", "no-1"] {
-        let p = sidecar
-            .place(&OrderRequest::market(goog(), Side::Buy, dec!(1)), Some(id))
-            .await
-            .unwrap();
-        assert_eq!(p.outcome, "pending_approval");
+        place_waiting(&app, &sidecar, id).await;
     }
     assert_eq!(
         app.pending_approval_ids().await.unwrap(),
@@ -346,16 +343,7 @@ async fn the_kill_switch_cancels_pending_orders() {
     let dir = tempfile::tempdir().unwrap();
     let app = desktop(dir.path()).await;
     let sidecar = sidecar_desk(&app).await;
-    quantdesk_guard::set_approval_policy(app.store(), &ApprovalPolicy::Always)
-        .await
-        .unwrap();
-    sidecar
-        .place(
-            &OrderRequest::market(goog(), Side::Buy, dec!(1)),
-            Some("k-1"),
-        )
-        .await
-        .unwrap();
+    place_waiting(&app, &sidecar, "k-1").await;
     let s = app.set_kill_switch(true).await.unwrap();
     assert!(s.kill_switch);
     assert_eq!(
@@ -452,16 +440,7 @@ async fn a_sidecar_waiting_on_the_channel_receives_the_click_and_applies_it() {
     let dir = tempfile::tempdir().unwrap();
     let app = desktop(dir.path()).await;
     let sidecar = sidecar_desk(&app).await;
-    quantdesk_guard::set_approval_policy(app.store(), &ApprovalPolicy::Always)
-        .await
-        .unwrap();
-    sidecar
-        .place(
-            &OrderRequest::market(goog(), Side::Buy, dec!(1)),
-            Some("ch-1"),
-        )
-        .await
-        .unwrap();
+    place_waiting(&app, &sidecar, "ch-1").await;
     let announced = Arc::new(tokio::sync::Notify::new());
     let server = {
         let (app, announced) = (app.clone(), announced.clone());
@@ -605,16 +584,7 @@ async fn a_pending_request_survives_an_app_restart() {
     let dir = tempfile::tempdir().unwrap();
     let app = desktop(dir.path()).await;
     let sidecar = sidecar_desk(&app).await;
-    quantdesk_guard::set_approval_policy(app.store(), &ApprovalPolicy::Always)
-        .await
-        .unwrap();
-    sidecar
-        .place(
-            &OrderRequest::market(goog(), Side::Buy, dec!(1)),
-            Some("keep-1"),
-        )
-        .await
-        .unwrap();
+    place_waiting(&app, &sidecar, "keep-1").await;
     app.store().close().await;
     drop(app);
 
@@ -632,17 +602,7 @@ async fn the_tray_line_says_claude_approvals_and_kill_switch() {
     let s = app.shell_status().await.unwrap();
     assert_eq!(s.line, "Not connected to Claude · no approvals waiting");
     app.connect_claude().await.unwrap();
-    quantdesk_guard::set_approval_policy(app.store(), &ApprovalPolicy::Always)
-        .await
-        .unwrap();
-    sidecar_desk(&app)
-        .await
-        .place(
-            &OrderRequest::market(goog(), Side::Buy, dec!(1)),
-            Some("t-1"),
-        )
-        .await
-        .unwrap();
+    place_waiting(&app, &sidecar_desk(&app).await, "t-1").await;
     let s = app.shell_status().await.unwrap();
     assert_eq!(s.line, "Connected to Claude · 1 approval waiting");
     app.set_kill_switch(true).await.unwrap();
@@ -662,18 +622,7 @@ async fn an_update_waits_while_an_order_waits_for_approval() {
         .await
         .expect("nothing pending: updating is allowed");
 
-    quantdesk_guard::set_approval_policy(app.store(), &ApprovalPolicy::Always)
-        .await
-        .unwrap();
-    let sidecar = sidecar_desk(&app).await;
-    let pending = sidecar
-        .place(
-            &OrderRequest::market(goog(), Side::Buy, dec!(1)),
-            Some("ask-update"),
-        )
-        .await
-        .unwrap();
-    assert_eq!(pending.outcome, "pending_approval");
+    place_waiting(&app, &sidecar_desk(&app).await, "ask-update").await;
     let err = app.update_allowed().await.unwrap_err();
     assert!(matches!(err, DesktopError::Refused(_)), "{err:?}");
     assert!(
