@@ -171,13 +171,11 @@ pub(crate) fn union_ones(flags: &[&Flags], from: usize, n: usize) -> Vec<usize> 
     }
     let count: u32 = union.iter().map(|w| w.count_ones()).sum();
     let mut out = Vec::with_capacity(count as usize);
-    for (j, &w) in union.iter().enumerate() {
-        let mut w = w;
-        let base = (first + j) * 64;
-        while w != 0 {
-            out.push(base + w.trailing_zeros() as usize);
-            w &= w - 1;
-        }
+    for (j, &word) in union.iter().enumerate() {
+        out.extend(Ones {
+            word,
+            base: (first + j) * 64,
+        });
     }
     out
 }

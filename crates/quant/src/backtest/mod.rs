@@ -28,8 +28,8 @@ pub use stats::{MarketContext, Stats, compute_stats, drawdown};
 use thiserror::Error;
 
 /// What a strategy wants, bar by bar. Each signal is as long as the bar series, or empty where
-/// the strategy has no such rule; set at bar i means "decided at the close of bar i" — the engine fills it at bar i+1's open (or bar i's
-/// close with `trade_on_close`).
+/// the strategy has no such rule; set at bar i means "decided at the close of bar i" — the
+/// engine fills it at bar i+1's open (or bar i's close with `trade_on_close`).
 ///
 /// Decisions at a bar, in this order (one `Strategy.next()` in backtesting.py terms): trailing
 /// stops move; a long position with `exit_long` (or a short with `exit_short`) is closed; then
