@@ -11,6 +11,7 @@ mod bundle;
 mod e2e;
 mod mcp;
 mod mcpb;
+mod platform;
 mod python;
 mod release;
 mod run;
@@ -73,6 +74,13 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Build and run the platform (website and API) on http://127.0.0.1:8787, SQLite in its
+    /// data dir; `cargo xtask run` started afterwards signs the app in there.
+    Platform {
+        /// Arguments passed to quantdesk-platform (e.g. --database-url postgres://…).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// Everything CI checks: fmt, clippy, build, cargo tests, Python cross-process tests.
     Test,
     /// Run the benchmarks (`cargo bench --workspace`), then the Python reference benchmarks and
@@ -132,6 +140,7 @@ fn main() {
         Command::Mcpb => mcpb::mcpb().map(|_| ()),
         Command::Run { args } => run::run(&args),
         Command::Mcp { args } => mcp::mcp(&args),
+        Command::Platform { args } => platform::platform(&args),
         Command::Test => testing::test(),
         Command::Bench { args } => bench::bench(&args),
         Command::Approve {

@@ -24,15 +24,18 @@ pub fn mcp(args: &[String]) -> Result<()> {
 
 /// Replaces this process with `cmd` (stdio and signals go straight to the server).
 #[cfg(unix)]
-fn exec(mut cmd: Command) -> Result<()> {
+pub fn exec(mut cmd: Command) -> Result<()> {
     use std::os::unix::process::CommandExt;
     let err = cmd.exec();
-    Err(anyhow::anyhow!("step `exec: quantdesk-mcp` failed: {err}"))
+    Err(anyhow::anyhow!(
+        "step `exec: {}` failed: {err}",
+        cmd.get_program().to_string_lossy()
+    ))
 }
 
 /// No exec on this platform: run the server as a child and exit with its code.
 #[cfg(not(unix))]
-fn exec(mut cmd: Command) -> Result<()> {
+pub fn exec(mut cmd: Command) -> Result<()> {
     let status = cmd.status()?;
     std::process::exit(status.code().unwrap_or(1));
 }

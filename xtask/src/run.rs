@@ -4,7 +4,7 @@ use std::env;
 
 use anyhow::Result;
 
-use crate::{setup, step, ui};
+use crate::{platform, setup, step, ui};
 
 pub fn run(args: &[String]) -> Result<()> {
     setup::setup()?;
@@ -21,10 +21,14 @@ pub fn run(args: &[String]) -> Result<()> {
             "hint: no display. Start a virtual one first:\n    Xvfb :99 & export DISPLAY=:99 WEBKIT_DISABLE_COMPOSITING_MODE=1"
         );
     }
-    step::run(
-        "run: quantdesk-app",
-        std::process::Command::new(step::debug_bin("quantdesk-app"))
-            .args(args)
-            .current_dir(step::root()),
-    )
+    let mut app = std::process::Command::new(step::debug_bin("quantdesk-app"));
+    app.args(args).current_dir(step::root());
+    if env::var_os("QUANTDESK_PLATFORM_URL").is_none()
+        && let Some((url, key)) = platform::local_platform()
+    {
+        eprintln!("    the platform of `cargo xtask platform` answers: the app signs in at {url}");
+        app.env("QUANTDESK_PLATFORM_URL", url)
+            .env("QUANTDESK_PUBLIC_KEY", key);
+    }
+    step::run("run: quantdesk-app", &mut app)
 }

@@ -30,8 +30,12 @@ pub const APT_PACKAGES: &[&str] = &[
     "imagemagick",
     // The app end-to-end test watches a private session bus for its notifications.
     "dbus",
-    // The backtest report is checked in headless Chromium.
+    // The backtest report and the platform's web pages are checked in headless Chromium, the
+    // latter over WebDriver.
     "chromium",
+    "chromium-driver",
+    // The platform's suite runs on a throw-away PostgreSQL cluster too.
+    "postgresql",
 ];
 
 /// Node.js version Vite needs (`^20.19 || >=22.12`); Debian 12's own nodejs is too old.
