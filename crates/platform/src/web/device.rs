@@ -45,7 +45,11 @@ fn confirm_markup(visitor: &Visitor, code: &DeviceCode) -> Markup {
             p { strong.device-name { (code.device_name) } " asks to use your QuantDesk account with code " code.user-code { (show_user_code(&code.user_code)) } "." }
             p { "Check that this is the code your app shows. If you did not start this sign-in, deny it." }
             p { "It will get a new API key with these scopes:" }
-            ul.scopes { @for s in &code.scopes { li { code { (s) } } } }
+            ul.scopes {
+                @for s in &code.scopes {
+                    li { code { (s) } @if let Ok(scope) = s.parse::<quantdesk_keys::Scope>() { " — " (super::keys::scope_label(scope)) } }
+                }
+            }
             div.actions {
                 form.inline method="post" action="/device/decide" {
                     (csrf_field(visitor))

@@ -19,7 +19,8 @@ use crate::{AppState, WebError};
 /// What a key may be valid for, in days.
 pub const EXPIRY_DAYS: [i64; 3] = [30, 90, 365];
 
-fn scope_label(scope: Scope) -> &'static str {
+/// What a scope allows, in words.
+pub fn scope_label(scope: Scope) -> &'static str {
     match scope {
         Scope::MarketRead => "Market data: quotes, bars, options chains, crypto",
         Scope::Analysis => "Analysis: indicators, patterns, screens, risk",
