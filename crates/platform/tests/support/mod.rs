@@ -2,7 +2,7 @@
 //! dir, SQLite or a fresh PostgreSQL database), a small HTTP client that keeps cookies like a
 //! browser, an SMTP catcher that speaks enough SMTP for `lettre`, and a throw-away PostgreSQL
 //! cluster (`initdb` + `pg_ctl`, own port, stopped when dropped).
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 pub mod http;
 pub mod pg;
