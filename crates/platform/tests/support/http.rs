@@ -139,3 +139,17 @@ impl Client {
         .await
     }
 }
+
+/// Percent-encodes a path segment or query value (everything but unreserved characters).
+pub fn encode_path(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
