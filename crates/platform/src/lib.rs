@@ -124,6 +124,11 @@ pub struct Inner {
     pub mailer: Mailer,
     pub public_url: String,
     pub revocations: api::RevocationCache,
+    /// Password hashes computed at once: each takes 19 MiB, so 50 sign-ins at once would take
+    /// about 1 GB without this bound; the others queue.
+    pub hash_slots: tokio::sync::Semaphore,
+    /// Their working memory, reused.
+    pub hash_memory: Arc<password::Memory>,
 }
 
 pub type AppState = Arc<Inner>;
@@ -137,6 +142,14 @@ impl Inner {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.public_url)
     }
+}
+
+/// How many password hashes run at once: one per core, at least two.
+fn hash_slots() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .max(2)
 }
 
 /// Opens the database and the signing key, ready to serve.
@@ -164,6 +177,8 @@ pub async fn prepare(config: Config) -> Result<AppState, PlatformError> {
         mailer,
         public_url,
         revocations: api::RevocationCache::default(),
+        hash_slots: tokio::sync::Semaphore::new(hash_slots()),
+        hash_memory: Arc::default(),
         config,
     }))
 }

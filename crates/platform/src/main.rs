@@ -69,6 +69,8 @@ enum Command {
     Publish { dir: PathBuf },
     /// Replace the signing key; the old public key stays listed as retired.
     RotateKey,
+    /// Serve the revocations recorded in a `quantdesk-keys` ledger (keys issued offline).
+    ImportLedger { ledger: PathBuf },
 }
 
 fn default_data_dir() -> anyhow::Result<PathBuf> {
@@ -108,6 +110,23 @@ async fn main() -> anyhow::Result<()> {
                 );
             }
             println!("published QuantDesk {}", release.version);
+            db.close().await;
+            Ok(())
+        }
+        Some(Command::ImportLedger { ledger }) => {
+            let url = cli
+                .database_url
+                .clone()
+                .unwrap_or_else(|| Db::sqlite_url(&data_dir));
+            signing::create_private_dir(&data_dir)?;
+            let db = Db::open(&url).await?;
+            let entries: Vec<_> = quantdesk_keys::ledger::Ledger::load(&ledger)?
+                .keys
+                .into_iter()
+                .filter_map(|e| Some((e.key_id, e.revoked_at?, e.expires_at)))
+                .collect();
+            let added = db.record_revocations(&entries).await?;
+            println!("{added} new revocations of {} in the ledger", entries.len());
             db.close().await;
             Ok(())
         }

@@ -3,7 +3,9 @@
 //! `argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>` (base64url), so parameters can change later
 //! and old hashes still verify. A password is never logged or stored.
 
-use argon2::{Algorithm, Argon2, Params, Version};
+use std::sync::Mutex;
+
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use thiserror::Error;
@@ -63,14 +65,46 @@ fn hasher(m: u32, t: u32, p: u32) -> Result<Argon2<'static>, PasswordError> {
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
 }
 
+/// Argon2's working memory (19 MiB a hash), kept and reused instead of allocated per hash, so
+/// the process's memory stays at (hashes at once) × 19 MiB. The caller bounds how many hashes
+/// run at once.
+#[derive(Debug, Default)]
+pub struct Memory {
+    free: Mutex<Vec<Vec<Block>>>,
+}
+
+impl Memory {
+    fn take(&self) -> Vec<Block> {
+        let reused = self.free.lock().ok().and_then(|mut f| f.pop());
+        reused.unwrap_or_else(|| vec![Block::default(); M_COST as usize])
+    }
+
+    fn give(&self, blocks: Vec<Block>) {
+        if let Ok(mut f) = self.free.lock() {
+            f.push(blocks);
+        }
+    }
+}
+
 /// Hashes `password` with a fresh random salt.
 pub fn hash(password: &str) -> Result<String, PasswordError> {
+    hash_in(&Memory::default(), password)
+}
+
+/// [`hash`] with working memory from `memory`.
+pub fn hash_in(memory: &Memory, password: &str) -> Result<String, PasswordError> {
     let mut salt = [0u8; 16];
     getrandom::fill(&mut salt).map_err(|e| PasswordError::Hash(e.to_string()))?;
     let mut out = [0u8; 32];
-    hasher(M_COST, T_COST, P_COST)?
-        .hash_password_into(password.as_bytes(), &salt, &mut out)
-        .map_err(|e| PasswordError::Hash(e.to_string()))?;
+    let mut blocks = memory.take();
+    let done = hasher(M_COST, T_COST, P_COST)?.hash_password_into_with_memory(
+        password.as_bytes(),
+        &salt,
+        &mut out,
+        &mut blocks[..],
+    );
+    memory.give(blocks);
+    done.map_err(|e| PasswordError::Hash(e.to_string()))?;
     Ok(format!(
         "argon2id$v=19$m={M_COST},t={T_COST},p={P_COST}${}${}",
         URL_SAFE_NO_PAD.encode(salt),
@@ -80,6 +114,12 @@ pub fn hash(password: &str) -> Result<String, PasswordError> {
 
 /// Does `password` match `stored`? A malformed stored hash matches nothing.
 pub fn verify(password: &str, stored: &str) -> bool {
+    verify_in(&Memory::default(), password, stored)
+}
+
+/// [`verify`] with working memory from `memory` (when the hash's parameters are the current
+/// ones).
+pub fn verify_in(memory: &Memory, password: &str, stored: &str) -> bool {
     let parts: Vec<&str> = stored.split('$').collect();
     let [alg, ver, params, salt, expected] = parts.as_slice() else {
         return false;
@@ -111,13 +151,20 @@ pub fn verify(password: &str, stored: &str) -> bool {
         return false;
     };
     let mut out = vec![0u8; expected.len().max(4)];
-    if hasher
-        .hash_password_into(password.as_bytes(), &salt, &mut out)
-        .is_err()
-    {
-        return false;
-    }
-    constant_time_eq(&out, &expected)
+    let done = if m == M_COST && p == P_COST {
+        let mut blocks = memory.take();
+        let done = hasher.hash_password_into_with_memory(
+            password.as_bytes(),
+            &salt,
+            &mut out,
+            &mut blocks[..],
+        );
+        memory.give(blocks);
+        done
+    } else {
+        hasher.hash_password_into(password.as_bytes(), &salt, &mut out)
+    };
+    done.is_ok() && constant_time_eq(&out, &expected)
 }
 
 /// A hash that matches no password, verified when an email has no account so that the answer

@@ -141,6 +141,33 @@ impl Db {
         Ok(Some(now))
     }
 
+    /// Adds revocations of keys this database did not issue (keys issued offline by
+    /// `quantdesk-keys`, imported from its ledger): `(key_id, revoked_at, expires_at)`.
+    /// Returns how many were new.
+    pub async fn record_revocations(&self, entries: &[(String, i64, i64)]) -> Result<u64, DbError> {
+        let mut tx = self.pool().begin().await?;
+        let mut added = 0;
+        for (key_id, revoked_at, expires_at) in entries {
+            added += sqlx::query(
+                "INSERT INTO revocations (key_id, revoked_at, expires_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (key_id) DO NOTHING",
+            )
+            .bind(key_id)
+            .bind(revoked_at)
+            .bind(expires_at)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        }
+        if added > 0 {
+            sqlx::query("UPDATE counters SET value = value + 1 WHERE name = 'revocations'")
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(added)
+    }
+
     /// The revocation counter: changes whenever the list's contents may have changed.
     pub async fn revocations_version(&self) -> Result<i64, DbError> {
         let row = sqlx::query("SELECT value FROM counters WHERE name = 'revocations'")

@@ -66,15 +66,32 @@ fn mail_note(state: &AppState) -> Markup {
 }
 
 async fn hash_password(
+    state: &AppState,
     password: String,
 ) -> Result<Result<String, password::PasswordError>, WebError> {
-    tokio::task::spawn_blocking(move || password::hash(&password))
+    let _slot = state
+        .hash_slots
+        .acquire()
+        .await
+        .map_err(|e| WebError::Internal(e.to_string()))?;
+    let memory = state.hash_memory.clone();
+    tokio::task::spawn_blocking(move || password::hash_in(&memory, &password))
         .await
         .map_err(|e| WebError::Internal(e.to_string()))
 }
 
-async fn verify_password(password: String, hash: String) -> Result<bool, WebError> {
-    tokio::task::spawn_blocking(move || password::verify(&password, &hash))
+async fn verify_password(
+    state: &AppState,
+    password: String,
+    hash: String,
+) -> Result<bool, WebError> {
+    let _slot = state
+        .hash_slots
+        .acquire()
+        .await
+        .map_err(|e| WebError::Internal(e.to_string()))?;
+    let memory = state.hash_memory.clone();
+    tokio::task::spawn_blocking(move || password::verify_in(&memory, &password, &hash))
         .await
         .map_err(|e| WebError::Internal(e.to_string()))
 }
@@ -138,7 +155,7 @@ pub async fn signup(
     if let Err(e) = password::check_new(&pass, &email) {
         return Ok(refuse(&e.to_string()));
     }
-    let hash = match hash_password(pass).await? {
+    let hash = match hash_password(&state, pass).await? {
         Ok(h) => h,
         Err(e) => return Err(WebError::Internal(e.to_string())),
     };
@@ -332,7 +349,7 @@ pub async fn signin(
     let hash = found
         .as_ref()
         .map_or_else(|| password::dummy_hash().to_string(), |(_, h)| h.clone());
-    let matches = verify_password(pass, hash).await?;
+    let matches = verify_password(&state, pass, hash).await?;
     let Some((account, _)) = found.filter(|_| matches) else {
         state
             .db
@@ -528,7 +545,7 @@ pub async fn reset_confirm(
     let Some(account) = account else {
         return Ok(link_not_valid(&visitor));
     };
-    let hash = hash_password(pass)
+    let hash = hash_password(&state, pass)
         .await?
         .map_err(|e| WebError::Internal(e.to_string()))?;
     state.db.set_password(&account, &hash).await?;
@@ -588,7 +605,7 @@ pub async fn delete_account(
         return Ok(sign_in_first("/account"));
     };
     let pass = fields.get("password").unwrap_or_default().to_string();
-    if !verify_password(pass, hash).await? {
+    if !verify_password(&state, pass, hash).await? {
         return Ok(page(
             &visitor,
             StatusCode::UNAUTHORIZED,
