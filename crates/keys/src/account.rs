@@ -9,6 +9,9 @@ use thiserror::Error;
 
 use crate::KeyError;
 use crate::key::{Claims, Verifier, key_hash};
+use crate::platform::{
+    DEFAULT_PLATFORM_URL, Fetched, PLATFORM_URL_ENV, PLATFORM_URL_SETTING, PlatformClient,
+};
 use crate::revocation::RevocationSource;
 use crate::scope::Scopes;
 
@@ -18,6 +21,9 @@ pub const NARROWED_SCOPES_SETTING: &str = "scopes.narrowed";
 
 /// The store setting caching the newest verified revocation list (its signed text).
 pub const REVOCATIONS_SETTING: &str = "keys.revocations";
+
+/// The store setting holding the platform's ETag of that list.
+pub const REVOCATIONS_ETAG_SETTING: &str = "keys.revocations.etag";
 
 /// The keychain entry a key is filed under.
 pub fn keychain_name(key_id: &str) -> String {
@@ -261,6 +267,74 @@ pub async fn refresh_revocations(
             Ok(_) => {}
             Err(err) => status.problems.push(err.to_string()),
         }
+    }
+    status.revoked = verifier.revoked_count();
+    status
+}
+
+/// The platform this installation talks to: the person's setting, else
+/// `QUANTDESK_PLATFORM_URL`, else the production platform.
+pub async fn platform_url(store: &Store) -> Result<String, StoreError> {
+    if let Some(url) = store
+        .setting::<String>(PLATFORM_URL_SETTING)
+        .await?
+        .filter(|u| !u.trim().is_empty())
+    {
+        return Ok(url);
+    }
+    Ok(std::env::var(PLATFORM_URL_ENV)
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+        .unwrap_or_else(|| DEFAULT_PLATFORM_URL.to_string()))
+}
+
+/// Honours the cached revocation list, then asks the platform for a newer one (sending the
+/// cached list's ETag, so an unchanged list costs a 304); a verified newer list replaces the
+/// cached one. What the sidecar honours at its next start is what this leaves in the store.
+pub async fn refresh_from_platform(
+    store: &Store,
+    verifier: &mut Verifier,
+    client: &PlatformClient,
+) -> RevocationStatus {
+    let mut status = refresh_revocations(store, verifier, None).await;
+    let cached_ok = status.problems.is_empty() && verifier.revocations_issued_at().is_some();
+    let etag = if cached_ok {
+        store
+            .setting::<String>(REVOCATIONS_ETAG_SETTING)
+            .await
+            .ok()
+            .flatten()
+    } else {
+        None
+    };
+    match client.fetch_revocations(etag.as_deref()).await {
+        Ok(Fetched::NotModified) => {}
+        Ok(Fetched::New { text, etag }) => match verifier.verify_revocations(&text) {
+            Ok(list) => {
+                // Lists only add revocations: one made in the same second as the cached one
+                // still replaces it.
+                let newer = verifier
+                    .revocations_issued_at()
+                    .is_none_or(|t| list.iat >= t);
+                verifier.honour(&list);
+                if newer {
+                    let saved = store.set_setting(REVOCATIONS_SETTING, &text).await;
+                    let tagged = match &etag {
+                        Some(tag) => store.set_setting(REVOCATIONS_ETAG_SETTING, tag).await,
+                        None => Ok(()),
+                    };
+                    if let Err(err) = saved.and(tagged) {
+                        status
+                            .problems
+                            .push(format!("caching the revocation list: {err}"));
+                    }
+                }
+            }
+            Err(err) => status
+                .problems
+                .push(format!("{}: {err}", client.revocations_url())),
+        },
+        Err(err) => status.problems.push(err.to_string()),
     }
     status.revoked = verifier.revoked_count();
     status

@@ -23,7 +23,8 @@ pub enum KeyError {
     UnknownSigner,
 
     #[error(
-        "this API key ({key_id}) has been revoked; issue a new one on your QuantDesk account page"
+        "this API key ({key_id}) has been revoked on the QuantDesk platform; sign in again in the \
+         QuantDesk app (Settings → Sign in with your browser) or issue a new key on your account page"
     )]
     Revoked { key_id: String },
 

@@ -15,6 +15,7 @@ pub mod account;
 mod error;
 mod key;
 pub mod ledger;
+pub mod platform;
 mod rate;
 mod revocation;
 mod scope;

@@ -188,41 +188,20 @@ async fn a_person_signs_up_gets_a_key_revokes_it_and_signs_an_app_in() {
             .contains(&claims.key_id)
     );
 
-    // The app asks for a device code and polls; the person approves in the browser.
-    let code = api
-        .post_raw_form(
-            "/v1/device/code",
-            &[
-                ("client_id", "quantdesk-app"),
-                ("device_name", "QuantDesk on pat-desktop"),
-            ],
-        )
+    // The app's own client asks for a device code and polls; the person approves in the browser.
+    let client = quantdesk_keys::platform::PlatformClient::new(&base).unwrap();
+    let auth = client
+        .start_device_sign_in("QuantDesk on pat-desktop", None)
         .await
-        .json();
-    let device_code = code["device_code"].as_str().unwrap().to_string();
+        .expect("a device code");
+    let code = serde_json::json!({
+        "verification_uri_complete": auth.verification_uri_complete,
+        "user_code": auth.user_code,
+    });
     let poller = tokio::spawn({
-        let base = base.clone();
-        async move {
-            let mut app = Client::new(&base);
-            for _ in 0..60 {
-                let r = app
-                    .post_raw_form(
-                        "/v1/device/token",
-                        &[
-                            ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
-                            ("device_code", &device_code),
-                            ("client_id", "quantdesk-app"),
-                        ],
-                    )
-                    .await;
-                if r.status == 200 {
-                    return r.json();
-                }
-                assert_eq!(r.json()["error"], "authorization_pending", "{}", r.body);
-                tokio::time::sleep(Duration::from_millis(1100)).await;
-            }
-            panic!("never approved");
-        }
+        let client = client.clone();
+        let auth = auth.clone();
+        async move { client.wait_for_approval(&auth, || false).await }
     });
     browser
         .goto(code["verification_uri_complete"].as_str().unwrap())
@@ -241,11 +220,12 @@ async fn a_person_signs_up_gets_a_key_revokes_it_and_signs_an_app_in() {
     click(&browser, "#approve").await;
     heading(&browser, "The app is signed in").await;
     shot(&browser, "09-device-approved").await;
-    let token = tokio::time::timeout(Duration::from_secs(30), poller)
+    let issued = tokio::time::timeout(Duration::from_secs(30), poller)
         .await
         .unwrap()
-        .unwrap();
-    let device_key = token["access_token"].as_str().unwrap();
+        .unwrap()
+        .expect("the app gets its key");
+    let device_key = issued.access_token.as_str();
     let claims = verifier
         .verify(device_key, quantdesk_keys::account::now())
         .unwrap();

@@ -432,25 +432,11 @@ async fn forms_need_csrf_and_pages_carry_security_headers(p: &Platform) {
         .post_form("/signup", &[("email", "a@b.co"), ("password", PASSWORD)])
         .await;
     assert_eq!(r.status, 403, "no CSRF cookie, no form");
-    let big = vec![b'a'; 70 * 1024];
-    let r = c
-        .send(
-            "POST",
-            "/signin",
-            Some("application/x-www-form-urlencoded"),
-            big,
-        )
-        .await;
-    assert_eq!(r.status, 413);
-    let r = c
-        .send(
-            "POST",
-            "/v1/device/code",
-            Some("application/x-www-form-urlencoded"),
-            vec![b'x'; 65 * 1024],
-        )
-        .await;
-    assert_eq!(r.status, 413);
+    // Announced bodies over 64 KB are refused before they are read. (Raw TCP: a client still
+    // writing the body would meet a closed socket.)
+    for path in ["/signin", "/v1/device/code", "/keys"] {
+        assert_eq!(oversized(&p.url(), path).await, 413, "{path}");
+    }
     // A session cookie holds 256 random bits; signing out ends it on the server too.
     let mut s = account(p, "hank@example.com", PASSWORD).await;
     let session = s.cookies.get("qd_session").cloned().unwrap();
@@ -474,6 +460,28 @@ async fn forms_need_csrf_and_pages_carry_security_headers(p: &Platform) {
             .unwrap()
             .starts_with("ed25519:")
     );
+}
+
+/// The status line's code for a POST announcing a 70 KB body (headers only).
+async fn oversized(base: &str, path: &str) -> u16 {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let addr = base.trim_start_matches("http://");
+    let mut socket = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: {}\r\n\r\n",
+        70 * 1024
+    );
+    socket.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = vec![0u8; 1024];
+    let n = tokio::time::timeout(Duration::from_secs(10), socket.read(&mut answer))
+        .await
+        .expect("an answer before the body")
+        .unwrap();
+    let line = String::from_utf8_lossy(&answer[..n]);
+    line.split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
 }
 
 async fn deleting_an_account_revokes_its_keys(p: &Platform) {
@@ -610,6 +618,106 @@ async fn releases_feed_the_updater_and_the_downloads_page(p: &Platform) {
     );
 }
 
+/// The desktop app's own platform client: stopped when denied or cancelled, a key for the
+/// device when approved, installed by the app's code path into a store and the keychain; the
+/// revocation list refreshed with its ETag into the store the sidecar reads; sign-out revoking
+/// the key, after which the installed key is refused with what to do.
+async fn the_apps_client_signs_in_refreshes_and_signs_out(p: &Platform) {
+    use quantdesk_keys::account;
+    use quantdesk_keys::platform::{PlatformClient, PlatformError};
+    let client = PlatformClient::new(&p.url()).unwrap();
+    let mut browser = account(p, "lee@example.com", PASSWORD).await;
+    let auth = client
+        .start_device_sign_in("QuantDesk on lee-box", None)
+        .await
+        .unwrap();
+    browser
+        .post_form(
+            "/device/decide",
+            &[("user_code", &auth.user_code), ("decision", "deny")],
+        )
+        .await;
+    assert_eq!(
+        client.wait_for_approval(&auth, || false).await.unwrap_err(),
+        PlatformError::Denied
+    );
+    let auth = client
+        .start_device_sign_in("QuantDesk on lee-box", None)
+        .await
+        .unwrap();
+    assert_eq!(
+        client.wait_for_approval(&auth, || true).await.unwrap_err(),
+        PlatformError::Cancelled
+    );
+    let scopes = quantdesk_keys::Scopes::from_names(["market:read", "account:read"]);
+    let auth = client
+        .start_device_sign_in("QuantDesk on lee-box", Some(&scopes))
+        .await
+        .unwrap();
+    let poll = tokio::spawn({
+        let (client, auth) = (client.clone(), auth.clone());
+        async move { client.wait_for_approval(&auth, || false).await }
+    });
+    let r = browser
+        .post_form(
+            "/device/decide",
+            &[("user_code", &auth.user_code), ("decision", "approve")],
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    let issued = poll.await.unwrap().unwrap();
+    assert_eq!(issued.scopes, ["market:read", "account:read"]);
+    let dir = tempfile::tempdir().unwrap();
+    let store = quantdesk_store::Store::open_in(dir.path()).await.unwrap();
+    let service = format!("quantdesk-platform-test-{}", issued.key_id);
+    let secrets = quantdesk_secrets::SecretStore::open(quantdesk_secrets::Backend::KernelKeyring)
+        .unwrap()
+        .with_service(service);
+    let verifier = verifier(p);
+    let installed = account::install(
+        &store,
+        &secrets,
+        &verifier,
+        &issued.access_token,
+        account::now(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(installed.claims.key_id, issued.key_id);
+    let mut v = verifier.clone();
+    let status = account::refresh_from_platform(&store, &mut v, &client).await;
+    assert!(status.problems.is_empty(), "{:?}", status.problems);
+    let etag: Option<String> = store
+        .setting(account::REVOCATIONS_ETAG_SETTING)
+        .await
+        .unwrap();
+    assert!(etag.is_some(), "the ETag is kept for the next refresh");
+    let status = account::refresh_from_platform(&store, &mut verifier.clone(), &client).await;
+    assert!(
+        status.problems.is_empty(),
+        "a 304 is fine: {:?}",
+        status.problems
+    );
+    client.revoke_self(&issued.access_token).await.unwrap();
+    let mut v = verifier.clone();
+    let status = account::refresh_from_platform(&store, &mut v, &client).await;
+    assert!(status.problems.is_empty(), "{:?}", status.problems);
+    assert!(v.is_revoked(&issued.key_id));
+    let mut fresh = verifier.clone();
+    account::refresh_revocations(&store, &mut fresh, None).await;
+    assert!(
+        fresh.is_revoked(&issued.key_id),
+        "the store holds a list that names it"
+    );
+    let keychain = secrets.clone();
+    let state = account::load(&store, move || Ok(keychain), &fresh, account::now()).await;
+    assert!(
+        matches!(&state, account::KeyState::Unusable { reason, .. } if reason.contains("revoked on the QuantDesk platform")),
+        "{state:?}"
+    );
+    account::remove(&store, &secrets).await.unwrap();
+}
+
 async fn all_scenarios(
     db: impl Fn(&'static str) -> std::pin::Pin<Box<dyn std::future::Future<Output = Option<String>>>>,
 ) {
@@ -624,6 +732,8 @@ async fn all_scenarios(
     forms_need_csrf_and_pages_carry_security_headers(&p).await;
     deleting_an_account_revokes_its_keys(&p).await;
     releases_feed_the_updater_and_the_downloads_page(&p).await;
+    let p = start(db("client").await).await;
+    the_apps_client_signs_in_refreshes_and_signs_out(&p).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
