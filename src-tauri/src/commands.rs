@@ -53,7 +53,7 @@ async fn continue_as_guest(d: State<'_, Desktop>) -> Answer<Onboarding> {
 
 #[tauri::command]
 #[specta::specta]
-async fn sign_out(d: State<'_, Desktop>) -> Answer<Identity> {
+async fn sign_out(d: State<'_, Desktop>) -> Answer<SignedOut> {
     Ok(d.sign_out().await?)
 }
 
@@ -226,6 +226,42 @@ async fn check_for_update(app: AppHandle) -> Answer<Option<UpdateInfo>> {
 
 #[tauri::command]
 #[specta::specta]
+async fn start_browser_sign_in(d: State<'_, Desktop>) -> Answer<BrowserSignIn> {
+    Ok(d.start_browser_sign_in().await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+fn browser_sign_in(d: State<'_, Desktop>) -> BrowserSignIn {
+    d.browser_sign_in()
+}
+
+#[tauri::command]
+#[specta::specta]
+fn cancel_browser_sign_in(d: State<'_, Desktop>) -> BrowserSignIn {
+    d.cancel_browser_sign_in()
+}
+
+#[tauri::command]
+#[specta::specta]
+async fn platform_url(d: State<'_, Desktop>) -> Answer<String> {
+    Ok(d.platform_url().await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+async fn set_platform_url(d: State<'_, Desktop>, url: String) -> Answer<String> {
+    Ok(d.set_platform_url(&url).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+async fn refresh_revocations(d: State<'_, Desktop>) -> Answer<RevocationRefresh> {
+    Ok(d.refresh_revocations().await?)
+}
+
+#[tauri::command]
+#[specta::specta]
 async fn install_update(app: AppHandle) -> Answer<()> {
     crate::updater::install(app).await
 }
@@ -242,6 +278,12 @@ pub fn specta() -> tauri_specta::Builder<tauri::Wry> {
             sign_in,
             continue_as_guest,
             sign_out,
+            start_browser_sign_in,
+            browser_sign_in,
+            cancel_browser_sign_in,
+            platform_url,
+            set_platform_url,
+            refresh_revocations,
             choose_paper_broker,
             link_alpaca,
             unlink_alpaca,

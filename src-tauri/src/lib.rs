@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use quantdesk_desktop::{Desktop, Options};
 use serde::Serialize;
+use tauri::Manager as _;
 
 /// What the UI shows about the running app.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
@@ -82,6 +83,23 @@ pub fn write_ui_bindings(path: &Path) -> anyhow::Result<()> {
         .with_context(|| format!("writing {}", path.display()))
 }
 
+/// Fetches the platform's revocation list at start and every hour after (by ETag), so a key
+/// revoked on the website is refused by the sidecars started after the next refresh.
+fn refresh_revocations_hourly(desktop: Desktop) {
+    tauri::async_runtime::spawn(async move {
+        loop {
+            match desktop.refresh_revocations().await {
+                Ok(r) if r.problems.is_empty() => {
+                    tracing::info!(revoked = r.revoked_keys, platform = %r.platform_url, "revocation list refreshed")
+                }
+                Ok(r) => tracing::warn!(problems = ?r.problems, "revocation list"),
+                Err(err) => tracing::warn!(%err, "revocation list not refreshed"),
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+        }
+    });
+}
+
 /// Builds and runs the app until it is quit.
 pub fn run() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
@@ -112,6 +130,7 @@ pub fn run() -> anyhow::Result<()> {
         .manage(desktop)
         .setup(|app| {
             shell::setup(app)?;
+            refresh_revocations_hourly(app.state::<Desktop>().inner().clone());
             Ok(())
         })
         .on_window_event(shell::on_window_event)

@@ -150,10 +150,40 @@ fn sentence(err: &tauri_plugin_updater::Error) -> String {
     }
 }
 
+/// The updater pointed at the platform's feed (`{platform}/v1/releases/…`, the platform the
+/// app is set to); the endpoint in tauri.conf.json if that URL cannot be used (the updater takes
+/// only https in release builds).
+async fn platform_builder<R: Runtime>(app: &AppHandle<R>) -> UpdaterBuilder {
+    let Some(desktop) = app.try_state::<quantdesk_desktop::Desktop>() else {
+        return app.updater_builder();
+    };
+    let Ok(base) = desktop.platform_url().await else {
+        return app.updater_builder();
+    };
+    let feed = format!(
+        "{}/v1/releases/{{{{target}}}}/{{{{arch}}}}/{{{{current_version}}}}",
+        base.trim_end_matches('/')
+    );
+    match feed
+        .parse::<tauri::Url>()
+        .map_err(|e| e.to_string())
+        .and_then(|url| {
+            app.updater_builder()
+                .endpoints(vec![url])
+                .map_err(|e| e.to_string())
+        }) {
+        Ok(builder) => builder,
+        Err(err) => {
+            tracing::info!(%feed, %err, "the platform's update feed cannot be used; using the configured one");
+            app.updater_builder()
+        }
+    }
+}
+
 /// Checks and, if there is a newer release, tells the UI and brings the window forward.
 /// Returns whether an update was found.
 pub async fn check_and_announce<R: Runtime>(app: &AppHandle<R>) -> Result<bool, String> {
-    let Some((info, update)) = find(app.updater_builder()).await? else {
+    let Some((info, update)) = find(platform_builder(app).await).await? else {
         return Ok(false);
     };
     *app.state::<Found>().0.lock().await = Some(update);
@@ -163,7 +193,7 @@ pub async fn check_and_announce<R: Runtime>(app: &AppHandle<R>) -> Result<bool, 
 
 /// The UI's "Check for updates": what's new, or nothing when this is the latest.
 pub async fn check<R: Runtime>(app: AppHandle<R>) -> Result<Option<UpdateInfo>, UiError> {
-    let found = find(app.updater_builder()).await.map_err(message)?;
+    let found = find(platform_builder(&app).await).await.map_err(message)?;
     let Some((info, update)) = found else {
         return Ok(None);
     };

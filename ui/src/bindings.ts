@@ -11,7 +11,13 @@ export const commands = {
 	onboardingGo: (step: OnboardingStep) => __TAURI_INVOKE<Onboarding>("onboarding_go", { step }),
 	signIn: (apiKey: string) => __TAURI_INVOKE<Onboarding>("sign_in", { apiKey }),
 	continueAsGuest: () => __TAURI_INVOKE<Onboarding>("continue_as_guest"),
-	signOut: () => __TAURI_INVOKE<Identity>("sign_out"),
+	signOut: () => __TAURI_INVOKE<SignedOut>("sign_out"),
+	startBrowserSignIn: () => __TAURI_INVOKE<BrowserSignIn>("start_browser_sign_in"),
+	browserSignIn: () => __TAURI_INVOKE<BrowserSignIn>("browser_sign_in"),
+	cancelBrowserSignIn: () => __TAURI_INVOKE<BrowserSignIn>("cancel_browser_sign_in"),
+	platformUrl: () => __TAURI_INVOKE<string>("platform_url"),
+	setPlatformUrl: (url: string) => __TAURI_INVOKE<string>("set_platform_url", { url }),
+	refreshRevocations: () => __TAURI_INVOKE<RevocationRefresh>("refresh_revocations"),
 	choosePaperBroker: () => __TAURI_INVOKE<Onboarding>("choose_paper_broker"),
 	linkAlpaca: (link: AlpacaLink) => __TAURI_INVOKE<LinkedBroker>("link_alpaca", { link }),
 	unlinkAlpaca: () => __TAURI_INVOKE<Settings>("unlink_alpaca"),
@@ -135,6 +141,19 @@ export type AuditRow = {
 	arguments: Field[],
 	details: Field[],
 };
+
+/**  Where the browser sign-in is. */
+export type BrowserSignIn = 
+/**  Nothing started (or it was cancelled). */
+{ state: "idle" } | 
+/**  Waiting for the person to approve `user_code` at `verification_uri_complete`. */
+{ state: "waiting"; user_code: string; verification_uri: string; verification_uri_complete: string; 
+/**  Seconds the code was valid for when it was made. */
+expires_in: number; 
+/**  Whether the system browser was opened (else the person opens the link). */
+browser_opened: boolean } | 
+/**  The key is in the keychain; `identity` shows its scopes. */
+{ state: "signed_in"; identity: Identity } | { state: "failed"; message: string };
 
 export type ChainCheck = {
 	intact: boolean,
@@ -305,6 +324,13 @@ export type PositionRow = {
 	unrealized_pnl: string | null,
 };
 
+/**  What refreshing the revocation list found. */
+export type RevocationRefresh = {
+	platform_url: string,
+	revoked_keys: number,
+	problems: string[],
+};
+
 export type ScopeOption = {
 	name: string,
 	label: string,
@@ -326,6 +352,14 @@ export type Settings = {
 	data_dir: string,
 	/**  Market data source: `bundled` (offline history shipped with the app). */
 	data_provider: string,
+};
+
+/**  What signing out did. */
+export type SignedOut = {
+	identity: Identity,
+	/**  The key was revoked on the platform too (else `message` says why not). */
+	revoked_on_platform: boolean,
+	message: string,
 };
 
 export type ToolCallRow = {

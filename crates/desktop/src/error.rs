@@ -31,6 +31,9 @@ pub enum DesktopError {
     /// Linking Alpaca failed; the sentence says why (wrong key, no network, …).
     #[error("{0}")]
     Alpaca(String),
+    /// The QuantDesk platform could not be reached or refused (sign-in, sign-out, revocations).
+    #[error(transparent)]
+    Platform(#[from] quantdesk_keys::platform::PlatformError),
     #[error("could not write {}: {source}", path.display())]
     Io {
         path: PathBuf,

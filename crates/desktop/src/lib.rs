@@ -24,6 +24,7 @@ mod error;
 mod fmt;
 mod home;
 mod onboarding;
+mod platform;
 mod settings;
 mod update;
 pub mod views;
@@ -41,6 +42,7 @@ use serde_json::Value;
 pub use alpaca::{ALPACA_LIVE_URL, ALPACA_PAPER_URL, ALPACA_URL_ENV};
 pub use audit::csv_escape;
 pub use error::{DesktopError, UiError};
+pub use platform::OPEN_BROWSER_ENV;
 pub use update::{UpdateInfo, UpdateProgress};
 
 /// The actor the app's own audit entries carry.
@@ -70,6 +72,8 @@ pub struct Desktop {
     waiting: Arc<channel::Waiting>,
     /// Alpaca's trading API base URL, when not the default (tests point it at the stand-in).
     alpaca_url: Option<String>,
+    /// The browser sign-in in progress.
+    sign_in: Arc<platform::SignInSlot>,
 }
 
 impl Desktop {
@@ -86,6 +90,7 @@ impl Desktop {
             data_dir: options.data_dir,
             waiting: Arc::default(),
             alpaca_url: None,
+            sign_in: Arc::default(),
         };
         app.use_linked_broker().await;
         Ok(app)

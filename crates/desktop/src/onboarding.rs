@@ -107,6 +107,13 @@ impl Desktop {
                 "Paste your QuantDesk API key",
             ));
         }
+        self.install_key(key_text, "pasted").await?;
+        self.onboarding_go(OnboardingStep::Broker).await
+    }
+
+    /// Installs a key (pasted, or handed over by the browser sign-in) and records it; the
+    /// onboarding moves on past the sign-in step if it was there.
+    pub(crate) async fn install_key(&self, key_text: &str, how: &str) -> Result<(), DesktopError> {
         let verifier = Verifier::from_env()?;
         let secrets = self.secrets()?;
         let installed =
@@ -124,13 +131,18 @@ impl Desktop {
             None,
             json!({
                 "step": "sign_in",
+                "how": how,
                 "key_id": installed.claims.key_id,
                 "account_id": installed.claims.account_id,
                 "keychain": installed.backend.to_string(),
             }),
         )
         .await?;
-        self.onboarding_go(OnboardingStep::Broker).await
+        let state = self.onboarding().await?;
+        if state.step == OnboardingStep::SignIn && !state.completed {
+            self.onboarding_go(OnboardingStep::Broker).await?;
+        }
+        Ok(())
     }
 
     /// Continues without a key: market data, analysis, backtests and paper trading.
@@ -143,20 +155,6 @@ impl Desktop {
         )
         .await?;
         self.onboarding_go(OnboardingStep::Broker).await
-    }
-
-    /// Signs out: the key leaves the keychain and the app runs as a guest.
-    pub async fn sign_out(&self) -> Result<Identity, DesktopError> {
-        let secrets = self.secrets()?;
-        let removed = account::remove(&self.store, &secrets).await?;
-        self.audit(
-            "settings",
-            "ok",
-            None,
-            json!({ "setting": "account_key", "action": "removed", "key_id": removed }),
-        )
-        .await?;
-        self.identity().await
     }
 
     /// The built-in paper broker: ready at once.

@@ -47,6 +47,48 @@ pub struct Identity {
     pub problem: Option<String>,
 }
 
+/// Where the browser sign-in is.
+#[derive(Debug, Clone, PartialEq, Serialize, Type)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum BrowserSignIn {
+    /// Nothing started (or it was cancelled).
+    Idle,
+    /// Waiting for the person to approve `user_code` at `verification_uri_complete`.
+    Waiting {
+        user_code: String,
+        verification_uri: String,
+        verification_uri_complete: String,
+        /// Seconds the code was valid for when it was made.
+        expires_in: u32,
+        /// Whether the system browser was opened (else the person opens the link).
+        browser_opened: bool,
+    },
+    /// The key is in the keychain; `identity` shows its scopes.
+    SignedIn {
+        identity: Identity,
+    },
+    Failed {
+        message: String,
+    },
+}
+
+/// What signing out did.
+#[derive(Debug, Clone, PartialEq, Serialize, Type)]
+pub struct SignedOut {
+    pub identity: Identity,
+    /// The key was revoked on the platform too (else `message` says why not).
+    pub revoked_on_platform: bool,
+    pub message: String,
+}
+
+/// What refreshing the revocation list found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Type)]
+pub struct RevocationRefresh {
+    pub platform_url: String,
+    pub revoked_keys: u32,
+    pub problems: Vec<String>,
+}
+
 // ---------------------------------------------------------------- home
 
 /// The screen a person glances at to know all is well.

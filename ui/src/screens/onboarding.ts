@@ -1,6 +1,7 @@
 // The first-run wizard: welcome → sign in or guest → broker → limits → Claude Desktop → done.
 import { api, errorField, errorText } from "../api";
 import type { ApprovalForm, ClaudeStatus, LimitsForm, Onboarding, OnboardingStep } from "../bindings";
+import { browserSignIn } from "../browser-signin";
 import { h, mount } from "../dom";
 import { logo } from "../logo";
 import { limitsFields, policyChoices } from "./settings";
@@ -97,7 +98,13 @@ export async function renderOnboarding(root: HTMLElement, onDone: () => void): P
           "sign_in",
           [
             h("h1", {}, "Sign in"),
-            h("p", { class: "lead" }, "Paste the API key from your QuantDesk account page. It is checked on this computer and kept in the system keychain."),
+            h("p", { class: "lead" }, "Sign in with your QuantDesk account in your browser: nothing to copy. The key it gives this computer is checked here and kept in the system keychain."),
+            browserSignIn(async () => {
+              state = await api.onboarding();
+              if (state.step === "sign_in") state = await api.onboardingGo("broker");
+              await draw();
+            }),
+            h("p", { class: "muted" }, "Or paste an API key from your QuantDesk account page:"),
             h("label", { class: "field" }, h("span", {}, "API key"), key),
             err,
             h("div", { class: "or" }, h("span", {}, "or")),

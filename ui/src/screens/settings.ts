@@ -1,6 +1,7 @@
 // Settings: limits, approval policy, scopes, live trading, kill switch, brokers, data folder.
 import { api, errorField, errorText } from "../api";
 import type { ApprovalForm, LimitsForm, Settings } from "../bindings";
+import { browserSignIn } from "../browser-signin";
 import { h, mount, toast } from "../dom";
 
 type MoneyField = Exclude<keyof LimitsForm, "market_hours_only" | "allow_short_selling">;
@@ -15,6 +16,28 @@ const LIMIT_FIELDS: { key: MoneyField; label: string; unit: string; help: string
   { key: "blocked_symbols", label: "Blocked symbols", unit: "", help: "Never trade these (comma-separated)." },
   { key: "allowed_symbols", label: "Only these symbols", unit: "", help: "If set, trade nothing else. Empty means any symbol." },
 ];
+
+/** The platform this app signs in at (and fetches revocations and updates from). */
+function platformRow(): HTMLElement {
+  const input = h("input", { name: "platform_url", spellcheck: "false", placeholder: "https://quantdesk.app", "data-testid": "platform-url" });
+  void api.platformUrl().then((u) => (input.value = u)).catch(() => {});
+  const err = h("p", { class: "form-error", role: "alert" });
+  return h(
+    "div",
+    { class: "switch-row" },
+    h("label", { class: "field grow" }, h("span", {}, "QuantDesk platform"), input),
+    h("button", { class: "btn", onclick: async () => {
+      try {
+        input.value = await api.setPlatformUrl(input.value);
+        err.textContent = "";
+        toast("Platform saved.");
+      } catch (e) {
+        err.textContent = errorText(e);
+      }
+    } }, "Save"),
+    err,
+  );
+}
 
 /** The limits form (shared with onboarding). Empty money fields switch a limit off. */
 export function limitsFields(form: LimitsForm): { element: HTMLElement; read: () => LimitsForm } {
@@ -144,11 +167,21 @@ export async function renderSettings(root: HTMLElement, onChange: () => void): P
           fail(e);
         }
       } }, "Sign in"),
-      id.guest ? null : h("button", { class: "btn danger-outline", onclick: async () => {
-        await api.signOut();
-        await refresh();
+      id.guest ? null : h("button", { class: "btn danger-outline", "data-testid": "sign-out", onclick: async () => {
+        try {
+          const out = await api.signOut();
+          toast(out.message);
+          await refresh();
+        } catch (e) {
+          fail(e);
+        }
       } }, "Sign out"),
     ),
+    id.guest || id.problem ? browserSignIn(async () => {
+      toast("Signed in with your browser. The key is in the system keychain.");
+      await refresh();
+    }) : h("p", { class: "muted", "data-testid": "key-scopes" }, "This key allows: ", id.scopes.join(", ")),
+    platformRow(),
   );
 
   const alpacaKey = h("input", { name: "alpaca_key_id", autocomplete: "off", spellcheck: "false", placeholder: "Key ID" });
