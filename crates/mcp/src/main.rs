@@ -10,6 +10,7 @@
 
 mod access;
 mod input;
+mod limits;
 mod server;
 mod tools;
 
@@ -208,8 +209,11 @@ async fn main() -> anyhow::Result<()> {
 
     let access = account_access(&store).await?;
     let server = server::QuantDeskServer::new(store.clone(), market, access, Some(trading));
+    // Stdin is screened before rmcp reads it: a message nested too deep for serde_json would
+    // otherwise be dropped without an answer (`limits`).
+    let stdin = limits::screened_stdin(server.rejections());
     let running = server
-        .serve(rmcp::transport::stdio())
+        .serve((stdin, tokio::io::stdout()))
         .await
         .context("starting the MCP session on stdio")?;
     let reason = running.waiting().await.context("MCP session")?;

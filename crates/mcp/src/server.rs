@@ -17,6 +17,7 @@ use rmcp::{ErrorData, RoleServer, ServerHandler};
 use serde_json::{Value, json};
 
 use crate::access::{Access, Verdict};
+use crate::limits::{self, Rejections};
 use crate::tools::{self, Ctx};
 
 const INSTRUCTIONS: &str = "QuantDesk: market data for a personal quant.\n\
@@ -37,6 +38,8 @@ pub struct QuantDeskServer {
     ctx: Ctx,
     access: Arc<Access>,
     actor: Arc<str>,
+    /// Calls whose arguments the stdin screen took out (too deep to parse).
+    rejections: Rejections,
 }
 
 /// How a call ended, for its audit entry.
@@ -70,18 +73,19 @@ impl QuantDeskServer {
             },
             access: Arc::new(access),
             actor: format!("mcp:{}", std::process::id()).into(),
+            rejections: Rejections::default(),
         }
+    }
+
+    /// Where [`limits::screened_stdin`] leaves the calls it cut short, for this server to answer.
+    pub fn rejections(&self) -> Rejections {
+        self.rejections.clone()
     }
 
     /// The record of one call: what was asked, how it ended, and for answers that carry them,
     /// the source and as-of time (not the whole answer: bars would swamp the log).
-    fn audit_record(
-        &self,
-        tool: &str,
-        args: &serde_json::Map<String, Value>,
-        outcome: &Outcome,
-        ms: u128,
-    ) -> AuditRecord {
+    /// `args` are the call's arguments, or why they were left out ([`limits::omitted`]).
+    fn audit_record(&self, tool: &str, args: Value, outcome: &Outcome, ms: u128) -> AuditRecord {
         let symbol = args
             .get("symbol")
             .and_then(Value::as_str)
@@ -122,7 +126,7 @@ impl QuantDeskServer {
             kind: "tool_call".into(),
             tool: Some(tool.to_string()),
             symbol,
-            args: Value::Object(args.clone()),
+            args,
             outcome: outcome.into(),
             detail,
         }
@@ -204,12 +208,22 @@ impl ServerHandler for QuantDeskServer {
         } else {
             Verdict::Allow
         };
+        // Arguments too deep or too large are refused before anything deserialises them.
+        let limit = match self.rejections.take(&context.id) {
+            Some(reason) => Err(reason),
+            None => limits::check_arguments(&args),
+        };
+        let audit_args = match &limit {
+            Ok(()) => Value::Object(args.clone()),
+            Err(reason) => limits::omitted(reason),
+        };
         let outcome = match verdict {
-            Verdict::Allow => Outcome::Answered(
-                tools::call(&ctx, &request.name, args.clone())
+            Verdict::Allow => Outcome::Answered(match limit {
+                Err(reason) => Err(reason.to_string()),
+                Ok(()) => tools::call(&ctx, &request.name, args)
                     .await
-                    .map_err(|e| e.0),
-            ),
+                    .map_err(|e| limits::bounded(e.0)),
+            }),
             Verdict::Refuse { scope, message } => Outcome::Refused { scope, message },
             Verdict::Throttle {
                 family,
@@ -223,7 +237,7 @@ impl ServerHandler for QuantDeskServer {
         };
         let record = self.audit_record(
             &request.name,
-            &args,
+            audit_args,
             &outcome,
             started.elapsed().as_millis(),
         );
