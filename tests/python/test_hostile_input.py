@@ -178,3 +178,18 @@ async def test_a_rule_2000_parentheses_deep_is_refused_and_the_sidecar_goes_on(d
                                                         "constraint": rule})
         assert out.is_error and "at most 64" in out.content[0].text, out
         await still_answers(s)
+
+
+async def test_what_the_sidecar_writes_is_private_to_its_user(data_dir):
+    async with hostile_session(data_dir) as s:
+        out = await s.call_tool("generate_report", {"strategy": "sma_cross", "symbol": "GOOG", **RANGE})
+        assert not out.is_error, out
+        report = out.structured_content["path"]
+    assert os.stat(report).st_mode & 0o777 == 0o600, oct(os.stat(report).st_mode)
+    assert os.stat(os.path.dirname(report)).st_mode & 0o777 == 0o700
+    for name in ["quantdesk.db", "quantdesk.db-wal", "quantdesk.db-shm"]:
+        path = data_dir / name
+        if path.exists():
+            assert path.stat().st_mode & 0o777 == 0o600, name
+    for log in (data_dir / "logs").iterdir():
+        assert log.stat().st_mode & 0o777 == 0o600, log

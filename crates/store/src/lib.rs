@@ -13,6 +13,7 @@ mod audit;
 mod cache;
 mod error;
 mod paths;
+pub mod private;
 mod ratelimit;
 mod settings;
 
@@ -43,16 +44,28 @@ pub struct Store {
 
 impl Store {
     /// Opens (creating if needed) `quantdesk.db` in `data_dir` and brings its schema up to date.
+    /// The folder is made (or tightened to) 0700 on Unix, the database files 0600
+    /// ([`private`]).
     pub async fn open_in(data_dir: &Path) -> Result<Self, StoreError> {
-        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::DataDir {
+        private::create_private_dir(data_dir).map_err(|source| StoreError::DataDir {
             path: data_dir.to_path_buf(),
             source,
         })?;
         Self::open(&data_dir.join(DB_FILE)).await
     }
 
-    /// Opens the database file at `path`.
+    /// Opens the database file at `path` (created 0600; an existing one, its `-wal` and `-shm`
+    /// tightened to 0600 — SQLite gives the `-wal` and `-shm` it creates the database's mode).
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        private::create_private_file(path).map_err(|source| StoreError::DataDir {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        for suffix in ["-wal", "-shm"] {
+            let mut side = path.as_os_str().to_owned();
+            side.push(suffix);
+            private::tighten(Path::new(&side));
+        }
         let options = SqliteConnectOptions::from_str("sqlite://")
             .map_err(StoreError::from)?
             .filename(path)
