@@ -1,5 +1,6 @@
 //! QuantDesk's one SQLite store (sqlx, WAL), shared by the desktop app and every sidecar process:
-//! settings, the market-data cache, the hash-chained audit log, the account key's id and hash,
+//! settings, the market-data cache, the hash-chained audit log (and the entries waiting to join
+//! it when the store could not take them: [`PendingAudit`]), the account key's id and hash,
 //! and the rate-limit buckets; later the order journal, paper-broker state and pending approvals.
 //!
 //! Several processes open the same file at once, so every write that reads before it writes
@@ -13,6 +14,7 @@ mod audit;
 mod cache;
 mod error;
 mod paths;
+mod pending;
 pub mod private;
 mod ratelimit;
 mod settings;
@@ -28,6 +30,7 @@ pub use account::AccountKeyRecord;
 pub use audit::{AuditEntry, AuditFilter, AuditRecord, BrokenLink, ChainReport, GENESIS_HASH};
 pub use error::StoreError;
 pub use paths::{DATA_DIR_ENV, DB_FILE, default_data_dir, resolve_data_dir};
+pub use pending::{AuditWrite, DeferError, PendingAudit};
 pub use ratelimit::{BucketLimit, Take};
 
 /// How long a writer waits for another process's write to finish before giving up.
@@ -84,6 +87,10 @@ impl Store {
             path: path.to_path_buf(),
         };
         store.migrate().await?;
+        // Audit entries that waited for the store last time (see `pending`).
+        if let Err(err) = store.flush_pending_audit().await {
+            tracing::warn!(%err, "deferred audit entries could not be written yet");
+        }
         Ok(store)
     }
 
