@@ -246,6 +246,19 @@ impl AlpacaBroker {
         Self::new(&url, &key_id, &secret, live, store, market)
     }
 
+    /// Records what Alpaca answered to a send, retrying; if the journal still cannot be
+    /// written, says so with the answer ([`BrokerError::Unrecorded`]) rather than as a failure.
+    async fn record_sent(&self, o: &OrderRecord, sent: Sent) -> Result<Sent, BrokerError> {
+        match crate::retried(|| self.record(o, &[OrderStatus::Sending], &sent)).await {
+            Ok(()) => Ok(sent),
+            Err(e) => Err(BrokerError::Unrecorded {
+                broker: NAME,
+                sent: Box::new(sent),
+                error: e.to_string(),
+            }),
+        }
+    }
+
     async fn record(
         &self,
         o: &OrderRecord,
@@ -429,8 +442,7 @@ impl Broker for AlpacaBroker {
         match self.client.issue::<order::Create>(&request).await {
             Ok(created) => {
                 let sent = sent_from(&created)?;
-                self.record(o, &[OrderStatus::Sending], &sent).await?;
-                Ok(sent)
+                self.record_sent(o, sent).await
             }
             Err(RequestError::Endpoint(order::CreateError::InvalidInput(r)))
                 if message(&r).contains("client_order_id must be unique") =>
@@ -439,8 +451,7 @@ impl Broker for AlpacaBroker {
                 match self.fetch(&o.client_order_id).await? {
                     Some(existing) => {
                         let sent = sent_from(&existing)?;
-                        self.record(o, &[OrderStatus::Sending], &sent).await?;
-                        Ok(sent)
+                        self.record_sent(o, sent).await
                     }
                     None => Err(unreachable(
                         "Alpaca says the client order id is taken but has no such order",

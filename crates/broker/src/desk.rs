@@ -10,11 +10,11 @@ use chrono::{DateTime, Duration, Utc};
 use quantdesk_domain::{OrderRequest, OrderStatus, Symbol};
 use quantdesk_guard::journal::{self, Change};
 use quantdesk_guard::{Admission, Guard, MarketFacts, OrderRecord, RefusalRecord, Venue};
-use quantdesk_store::{AuditRecord, Store, StoreError};
+use quantdesk_store::{AuditRecord, AuditWrite, Store, StoreError};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::{AccountInfo, Broker, BrokerError, BrokerEvent, PositionInfo, Sent};
+use crate::{AccountInfo, Broker, BrokerError, BrokerEvent, PositionInfo, Sent, retried};
 
 /// A send claimed this long ago and still not recorded is taken over by reconciliation.
 const STALE_SEND: Duration = Duration::seconds(60);
@@ -31,6 +31,51 @@ pub struct Placed {
     pub order: Option<OrderRecord>,
     /// The limit that refused the order.
     pub rule: Option<String>,
+}
+
+/// What a send came to, and what its answer must add when bookkeeping lagged behind.
+#[derive(Debug)]
+struct Submitted {
+    order: OrderRecord,
+    /// The broker took the order but the journal could not record it yet.
+    unrecorded: Option<String>,
+    /// The audit entry waits in the pending file (or could not be written at all).
+    audit_pending: Option<String>,
+}
+
+impl Submitted {
+    fn recorded(order: OrderRecord) -> Self {
+        Self {
+            order,
+            unrecorded: None,
+            audit_pending: None,
+        }
+    }
+}
+
+fn sent_outcome(sent: &Sent) -> &'static str {
+    if sent.status == OrderStatus::Filled {
+        "filled"
+    } else {
+        "sent"
+    }
+}
+
+fn sent_detail(sent: &Sent) -> Value {
+    json!({ "broker_status": sent.status, "broker_order_id": sent.broker_order_id,
+            "filled_qty": sent.filled_qty, "price": sent.avg_fill_price, "reason": sent.reason })
+}
+
+/// `order` as the broker's answer describes it, for when the journal cannot say.
+fn as_sent(order: &OrderRecord, sent: &Sent) -> OrderRecord {
+    OrderRecord {
+        status: sent.status,
+        broker_order_id: sent.broker_order_id.clone(),
+        filled_qty: sent.filled_qty,
+        avg_fill_price: sent.avg_fill_price,
+        reason: sent.reason.clone(),
+        ..order.clone()
+    }
 }
 
 /// Takes orders from request to broker; one per process.
@@ -118,6 +163,41 @@ impl Desk {
         order: &OrderRecord,
         extra: Value,
     ) -> Result<(), BrokerError> {
+        self.store
+            .append_audit(&self.order_record(outcome, order, extra))
+            .await?;
+        Ok(())
+    }
+
+    /// The audit entry of what a broker did with a sent order. The order has left the machine,
+    /// so this never fails the send: the append is retried, then deferred to the store's
+    /// pending file (written on the next start). `Some(note)` says, for the answer, that the
+    /// entry waits.
+    async fn audit_after_send(
+        &self,
+        outcome: &str,
+        order: &OrderRecord,
+        extra: Value,
+    ) -> Option<String> {
+        let record = self.order_record(outcome, order, extra);
+        match self.store.append_audit_or_defer(&record).await {
+            Ok(AuditWrite::Written(_)) => None,
+            Ok(AuditWrite::Deferred(pending)) => Some(format!(
+                "its audit entry is pending (the audit log could not be written: {}); QuantDesk \
+                 writes it when it next starts",
+                pending.error
+            )),
+            Err(err) => {
+                let entry = serde_json::to_string(&record).unwrap_or_default();
+                tracing::error!(%err, %entry, "an order's audit entry could not be written anywhere");
+                Some(format!(
+                    "its audit entry could not be written ({err}); it is in QuantDesk's log file"
+                ))
+            }
+        }
+    }
+
+    fn order_record(&self, outcome: &str, order: &OrderRecord, extra: Value) -> AuditRecord {
         let mut detail = json!({
             "client_order_id": order.client_order_id,
             "broker": order.broker,
@@ -128,8 +208,15 @@ impl Desk {
         if let (Value::Object(d), Value::Object(e)) = (&mut detail, extra) {
             d.extend(e);
         }
-        self.audit("order", outcome, Some(&order.request.symbol), detail)
-            .await
+        AuditRecord {
+            actor: self.actor.clone(),
+            kind: "order".into(),
+            tool: None,
+            symbol: Some(order.request.symbol.to_string()),
+            args: json!({}),
+            outcome: outcome.into(),
+            detail,
+        }
     }
 
     /// What the guard needs from the broker, read just before the admission transaction.
@@ -295,9 +382,13 @@ impl Desk {
                 self.audit_order(allowed, &order, json!({ "value": value }))
                     .await?;
                 let id = order.client_order_id.clone();
-                let order = self.send(&id).await?;
+                let Submitted {
+                    order,
+                    unrecorded,
+                    audit_pending,
+                } = self.send_noting(&id).await?;
                 let outcome = order.status.as_str().to_string();
-                let message = match order.status {
+                let mut message = match order.status {
                     OrderStatus::Filled => format!(
                         "filled {} {} at {}",
                         order.filled_qty.normalize(),
@@ -314,6 +405,10 @@ impl Desk {
                     }
                     s => format!("{s}: {}", order.reason.clone().unwrap_or_default()),
                 };
+                for note in [unrecorded, audit_pending].into_iter().flatten() {
+                    message.push_str("; ");
+                    message.push_str(&note);
+                }
                 Ok(placed(&outcome, &id, message, Some(order), None))
             }
         }
@@ -322,60 +417,96 @@ impl Desk {
     /// Sends an accepted order once: claims it, calls the broker, records what happened. An
     /// order someone else claimed is left to them.
     pub async fn send(&self, client_order_id: &str) -> Result<OrderRecord, BrokerError> {
+        Ok(self.send_noting(client_order_id).await?.order)
+    }
+
+    /// [`Self::send`], with what the answer must add when the bookkeeping after the broker's
+    /// answer did not go through.
+    async fn send_noting(&self, client_order_id: &str) -> Result<Submitted, BrokerError> {
         self.owned_order(client_order_id).await?;
         if !self.claim(client_order_id, false).await? {
-            return self.order(client_order_id).await;
+            return Ok(Submitted::recorded(self.order(client_order_id).await?));
         }
         self.submit_claimed(client_order_id).await
     }
 
-    async fn submit_claimed(&self, client_order_id: &str) -> Result<OrderRecord, BrokerError> {
+    /// Sends a claimed order. Once the broker has answered, nothing here turns that answer into
+    /// an error: the journal read and the audit append are retried, the audit entry is deferred
+    /// if the store still fails, and the order is described from the broker's answer if the
+    /// journal cannot be read or written (reconciliation records it on the next start).
+    async fn submit_claimed(&self, client_order_id: &str) -> Result<Submitted, BrokerError> {
         let order = self.order(client_order_id).await?;
         match self.broker.submit(&order).await {
             Ok(sent) => {
-                let after = self.order(client_order_id).await?;
-                self.audit_order(
-                    if sent.status == OrderStatus::Filled {
-                        "filled"
-                    } else {
-                        "sent"
-                    },
-                    &after,
-                    json!({ "broker_status": sent.status, "broker_order_id": sent.broker_order_id,
-                            "filled_qty": sent.filled_qty, "price": sent.avg_fill_price,
-                            "reason": sent.reason }),
-                )
-                .await?;
-                Ok(after)
+                let after = match retried(|| self.order(client_order_id)).await {
+                    Ok(after) => after,
+                    Err(err) => {
+                        tracing::error!(%err, client_order_id, "reading a sent order back failed");
+                        as_sent(&order, &sent)
+                    }
+                };
+                let audit_pending = self
+                    .audit_after_send(sent_outcome(&sent), &after, sent_detail(&sent))
+                    .await;
+                Ok(Submitted {
+                    order: after,
+                    unrecorded: None,
+                    audit_pending,
+                })
+            }
+            Err(BrokerError::Unrecorded { sent, error, .. }) => {
+                let after = as_sent(&order, &sent);
+                let mut detail = sent_detail(&sent);
+                detail["journal_pending"] = json!(error);
+                let audit_pending = self
+                    .audit_after_send(sent_outcome(&sent), &after, detail)
+                    .await;
+                Ok(Submitted {
+                    order: after,
+                    unrecorded: Some(format!(
+                        "QuantDesk could not record it in its journal yet ({error}); it is \
+                         reconciled with the broker when QuantDesk next starts"
+                    )),
+                    audit_pending,
+                })
             }
             Err(BrokerError::Refused {
                 message, status, ..
             }) => {
-                self.guard
-                    .transition(
-                        client_order_id,
-                        &[OrderStatus::Sending],
-                        OrderStatus::RejectedByBroker,
-                        &Change {
-                            reason: Some(&message),
-                            ..Change::default()
-                        },
-                        Utc::now(),
-                    )
-                    .await?;
-                let after = self.order(client_order_id).await?;
-                self.audit_order(
-                    "rejected_by_broker",
-                    &after,
-                    json!({ "http_status": status, "reason": message }),
-                )
+                retried(|| async {
+                    self.guard
+                        .transition(
+                            client_order_id,
+                            &[OrderStatus::Sending],
+                            OrderStatus::RejectedByBroker,
+                            &Change {
+                                reason: Some(&message),
+                                ..Change::default()
+                            },
+                            Utc::now(),
+                        )
+                        .await?;
+                    Ok(())
+                })
                 .await?;
-                Ok(after)
+                let after = retried(|| self.order(client_order_id)).await?;
+                let audit_pending = self
+                    .audit_after_send(
+                        "rejected_by_broker",
+                        &after,
+                        json!({ "http_status": status, "reason": message }),
+                    )
+                    .await;
+                Ok(Submitted {
+                    order: after,
+                    unrecorded: None,
+                    audit_pending,
+                })
             }
             Err(e) => {
                 // Unknown whether the broker got it: the row stays `sending` and is reconciled.
-                self.audit_order("send_unknown", &order, json!({ "error": e.to_string() }))
-                    .await?;
+                self.audit_after_send("send_unknown", &order, json!({ "error": e.to_string() }))
+                    .await;
                 Err(e)
             }
         }
@@ -440,7 +571,7 @@ impl Desk {
                     done.push(after);
                 }
                 None => {
-                    let after = self.submit_claimed(&order.client_order_id).await?;
+                    let after = self.submit_claimed(&order.client_order_id).await?.order;
                     self.audit_order("reconciled", &after, json!({ "found_at_broker": false }))
                         .await?;
                     done.push(after);

@@ -25,6 +25,15 @@ pub enum BrokerError {
         broker: &'static str,
         message: String,
     },
+    /// The broker took the order (`sent` is its answer) but QuantDesk could not record that in
+    /// its journal, even after retrying; the row stays `sending` and reconciliation records it
+    /// from the broker on the next start.
+    #[error("{broker} took the order, but QuantDesk could not record it yet: {error}")]
+    Unrecorded {
+        broker: &'static str,
+        sent: Box<crate::Sent>,
+        error: String,
+    },
     #[error("stored trading data is unreadable: {0}")]
     Corrupt(String),
     #[error("there is no order '{0}'")]

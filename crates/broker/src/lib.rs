@@ -119,6 +119,32 @@ pub trait Broker: Send + Sync + std::fmt::Debug {
     async fn sync(&self) -> Result<Vec<BrokerEvent>, BrokerError>;
 }
 
+/// Runs `f` again after short pauses while it fails in the store: bookkeeping after a broker's
+/// answer must not give up at the first busy or failing write. Other errors return at once.
+pub(crate) async fn retried<T, F, Fut>(mut f: F) -> Result<T, BrokerError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, BrokerError>>,
+{
+    const PAUSES: [std::time::Duration; 2] = [
+        std::time::Duration::from_millis(50),
+        std::time::Duration::from_millis(250),
+    ];
+    let mut pauses = PAUSES.iter();
+    loop {
+        match f().await {
+            Err(e @ (BrokerError::Store(_) | BrokerError::Guard(_))) => match pauses.next() {
+                Some(pause) => {
+                    tracing::warn!(err = %e, "recording a broker's answer failed; retrying");
+                    tokio::time::sleep(*pause).await;
+                }
+                None => return Err(e),
+            },
+            other => return other,
+        }
+    }
+}
+
 pub(crate) fn parse_dec(s: &str) -> Result<Decimal, BrokerError> {
     s.parse::<Decimal>()
         .map_err(|e| BrokerError::Corrupt(format!("decimal '{s}': {e}")))

@@ -5,6 +5,10 @@
 //! Every connection opens with `hello` naming the protocol version; a peer speaking another
 //! version is refused, never guessed at. (Windows named pipes come with the Windows build.)
 //!
+//! Only the same user is let in: the socket's folder is 0700 and the socket 0600, and each side
+//! checks the other's uid (`SO_PEERCRED` on Linux, `getpeereid` on macOS, through Tokio's
+//! `peer_cred`) before the hello, refusing any other user — root included.
+//!
 //! It must never carry a decision that did not come from a person's click, never carry a secret,
 //! and never be the only record: pending orders and decisions live in the store's order journal,
 //! so a closed app or a dropped connection loses nothing.
@@ -112,6 +116,28 @@ pub enum IpcError {
     Closed,
     #[error("no answer within {0:?}")]
     Timeout(Duration),
+    /// The other end runs as another user: refused before a word is read.
+    #[error(
+        "refused a connection from user id {uid}: only this user's QuantDesk may use the channel"
+    )]
+    OtherUser { uid: u32 },
+}
+
+/// How long the hello exchange may take before the connection is dropped.
+const HANDSHAKE_WITHIN: Duration = Duration::from_secs(5);
+
+/// The effective user id of this process.
+fn our_uid() -> u32 {
+    rustix::process::geteuid().as_raw()
+}
+
+/// Refuses a peer whose (kernel-reported) user id is not ours.
+fn check_peer(stream: &UnixStream) -> Result<(), IpcError> {
+    let uid = stream.peer_cred()?.uid();
+    if uid != our_uid() {
+        return Err(IpcError::OtherUser { uid });
+    }
+    Ok(())
 }
 
 /// One end of a connection.
@@ -214,12 +240,13 @@ pub async fn connect_to_app(data_dir: &Path) -> Result<Connection, IpcError> {
             path: path.clone(),
             source,
         })?;
+    check_peer(&stream)?;
     let conn = tokio::time::timeout(
-        Duration::from_secs(5),
+        HANDSHAKE_WITHIN,
         Connection::handshake(stream, Role::Sidecar),
     )
     .await
-    .map_err(|_| IpcError::Timeout(Duration::from_secs(5)))??;
+    .map_err(|_| IpcError::Timeout(HANDSHAKE_WITHIN))??;
     Ok(conn)
 }
 
@@ -231,23 +258,35 @@ pub struct AppListener {
 }
 
 impl AppListener {
-    /// Binds the app's socket, replacing a stale one left by an app that died.
+    /// Binds the app's socket (its folder 0700, the socket 0600), replacing a stale one left by
+    /// an app that died.
     pub async fn bind(data_dir: &Path) -> Result<Self, IpcError> {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
         let path = app_socket_path(data_dir);
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)?;
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
         }
         if path.exists() && UnixStream::connect(&path).await.is_err() {
             std::fs::remove_file(&path)?;
         }
         let listener = UnixListener::bind(&path)?;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
         Ok(Self { listener, path })
     }
 
-    /// The next sidecar, after the hello exchange.
+    /// The next sidecar, after the hello exchange. A peer running as another user is refused
+    /// (`OtherUser`) before anything is read from it; one that does not say hello within 5 s
+    /// is dropped (`Timeout`), so it cannot hold up the sidecars behind it.
     pub async fn accept(&self) -> Result<Connection, IpcError> {
         let (stream, _) = self.listener.accept().await?;
-        Connection::handshake(stream, Role::App).await
+        check_peer(&stream)?;
+        tokio::time::timeout(HANDSHAKE_WITHIN, Connection::handshake(stream, Role::App))
+            .await
+            .map_err(|_| IpcError::Timeout(HANDSHAKE_WITHIN))?
     }
 
     pub fn path(&self) -> &Path {

@@ -10,6 +10,7 @@
 
 mod access;
 mod input;
+mod limits;
 mod server;
 mod tools;
 
@@ -126,6 +127,8 @@ fn alpaca_provider(key_id: String, secret: String) -> anyhow::Result<AlpacaProvi
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
+    // Everything this process creates (store, logs, reports) is its user's alone.
+    quantdesk_store::private::restrict_new_files();
     let cli = Cli::parse();
     let data_dir = quantdesk_store::resolve_data_dir(cli.data_dir.clone())?;
     let _log_guard = init_logging(&data_dir, &cli.log)?;
@@ -208,8 +211,11 @@ async fn main() -> anyhow::Result<()> {
 
     let access = account_access(&store).await?;
     let server = server::QuantDeskServer::new(store.clone(), market, access, Some(trading));
+    // Stdin is screened before rmcp reads it: a message nested too deep for serde_json would
+    // otherwise be dropped without an answer (`limits`).
+    let stdin = limits::screened_stdin(server.rejections());
     let running = server
-        .serve(rmcp::transport::stdio())
+        .serve((stdin, tokio::io::stdout()))
         .await
         .context("starting the MCP session on stdio")?;
     let reason = running.waiting().await.context("MCP session")?;
@@ -317,7 +323,9 @@ fn init_logging(
     filter: &str,
 ) -> anyhow::Result<tracing_appender::non_blocking::WorkerGuard> {
     let log_dir = data_dir.join("logs");
-    std::fs::create_dir_all(&log_dir)
+    // The data folder first, so that it too is 0700 (the store tightens it again on open).
+    quantdesk_store::private::create_private_dir(data_dir)
+        .and_then(|()| quantdesk_store::private::create_private_dir(&log_dir))
         .with_context(|| format!("creating the log folder {}", log_dir.display()))?;
     let appender = tracing_appender::rolling::Builder::new()
         .rotation(tracing_appender::rolling::Rotation::DAILY)

@@ -1,5 +1,7 @@
 //! The MCP server: answers `initialize`, `tools/list` and `tools/call`, and writes one audit
-//! entry for every call, whatever its outcome. Before a call is dispatched, the access gate
+//! entry for every call, whatever its outcome (retried; for a call that placed or cancelled an
+//! order, deferred to the store's pending file if the log still fails, so that what happened
+//! is never answered as an error). Before a call is dispatched, the access gate
 //! (scope, then rate limit) may refuse or throttle it; that too gets its one audit entry.
 
 use std::sync::Arc;
@@ -7,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use quantdesk_keys::Scope;
 use quantdesk_market::MarketData;
-use quantdesk_store::{AuditRecord, Store};
+use quantdesk_store::{AuditRecord, AuditWrite, Store};
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
     ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
@@ -17,6 +19,7 @@ use rmcp::{ErrorData, RoleServer, ServerHandler};
 use serde_json::{Value, json};
 
 use crate::access::{Access, Verdict};
+use crate::limits::{self, Rejections};
 use crate::tools::{self, Ctx};
 
 const INSTRUCTIONS: &str = "QuantDesk: market data for a personal quant.\n\
@@ -37,6 +40,8 @@ pub struct QuantDeskServer {
     ctx: Ctx,
     access: Arc<Access>,
     actor: Arc<str>,
+    /// Calls whose arguments the stdin screen took out (too deep to parse).
+    rejections: Rejections,
 }
 
 /// How a call ended, for its audit entry.
@@ -70,18 +75,19 @@ impl QuantDeskServer {
             },
             access: Arc::new(access),
             actor: format!("mcp:{}", std::process::id()).into(),
+            rejections: Rejections::default(),
         }
+    }
+
+    /// Where [`limits::screened_stdin`] leaves the calls it cut short, for this server to answer.
+    pub fn rejections(&self) -> Rejections {
+        self.rejections.clone()
     }
 
     /// The record of one call: what was asked, how it ended, and for answers that carry them,
     /// the source and as-of time (not the whole answer: bars would swamp the log).
-    fn audit_record(
-        &self,
-        tool: &str,
-        args: &serde_json::Map<String, Value>,
-        outcome: &Outcome,
-        ms: u128,
-    ) -> AuditRecord {
+    /// `args` are the call's arguments, or why they were left out ([`limits::omitted`]).
+    fn audit_record(&self, tool: &str, args: Value, outcome: &Outcome, ms: u128) -> AuditRecord {
         let symbol = args
             .get("symbol")
             .and_then(Value::as_str)
@@ -122,7 +128,7 @@ impl QuantDeskServer {
             kind: "tool_call".into(),
             tool: Some(tool.to_string()),
             symbol,
-            args: Value::Object(args.clone()),
+            args,
             outcome: outcome.into(),
             detail,
         }
@@ -204,12 +210,22 @@ impl ServerHandler for QuantDeskServer {
         } else {
             Verdict::Allow
         };
+        // Arguments too deep or too large are refused before anything deserialises them.
+        let limit = match self.rejections.take(&context.id) {
+            Some(reason) => Err(reason),
+            None => limits::check_arguments(&args),
+        };
+        let audit_args = match &limit {
+            Ok(()) => Value::Object(args.clone()),
+            Err(reason) => limits::omitted(reason),
+        };
         let outcome = match verdict {
-            Verdict::Allow => Outcome::Answered(
-                tools::call(&ctx, &request.name, args.clone())
+            Verdict::Allow => Outcome::Answered(match limit {
+                Err(reason) => Err(reason.to_string()),
+                Ok(()) => tools::call(&ctx, &request.name, args)
                     .await
-                    .map_err(|e| e.0),
-            ),
+                    .map_err(|e| limits::bounded(e.0)),
+            }),
             Verdict::Refuse { scope, message } => Outcome::Refused { scope, message },
             Verdict::Throttle {
                 family,
@@ -223,11 +239,39 @@ impl ServerHandler for QuantDeskServer {
         };
         let record = self.audit_record(
             &request.name,
-            &args,
+            audit_args,
             &outcome,
             started.elapsed().as_millis(),
         );
-        if let Err(err) = self.ctx.store.append_audit(&record).await {
+        // A call that acted (an order placed or cancelled) has happened whatever the log does:
+        // its entry may wait in the pending file. Any other call is not answered unrecorded.
+        let acted = matches!(outcome, Outcome::Answered(Ok(_)))
+            && self
+                .get_tool(&request.name)
+                .and_then(|t| t.annotations)
+                .and_then(|a| a.destructive_hint)
+                == Some(true);
+        let mut audit_note = None;
+        if acted {
+            match self.ctx.store.append_audit_or_defer(&record).await {
+                Ok(AuditWrite::Written(_)) => {}
+                Ok(AuditWrite::Deferred(pending)) => {
+                    audit_note = Some(format!(
+                        "this call's audit entry is pending (the audit log could not be \
+                         written: {}); QuantDesk writes it when it next starts",
+                        pending.error
+                    ));
+                }
+                Err(err) => {
+                    let entry = serde_json::to_string(&record).unwrap_or_default();
+                    tracing::error!(%err, %entry, "a tool call's audit entry could not be written anywhere");
+                    audit_note = Some(format!(
+                        "this call's audit entry could not be written ({err}); it is in \
+                         QuantDesk's log file"
+                    ));
+                }
+            }
+        } else if let Err(err) = self.ctx.store.append_audit_retried(&record).await {
             tracing::error!(%err, tool = %request.name, "audit log write failed");
             return Ok(CallToolResult::error(vec![ContentBlock::text(format!(
                 "QuantDesk could not record this call in its audit log, so it did not answer: {err}"
@@ -235,7 +279,22 @@ impl ServerHandler for QuantDeskServer {
             .into());
         }
         Ok(match outcome {
-            Outcome::Answered(Ok(value)) => CallToolResult::structured(value),
+            Outcome::Answered(Ok(mut value)) => {
+                if let Some(note) = audit_note {
+                    match value.get_mut("message") {
+                        Some(Value::String(message)) => {
+                            message.push_str("; ");
+                            message.push_str(&note);
+                        }
+                        _ => {
+                            if let Value::Object(fields) = &mut value {
+                                fields.insert("audit_pending".into(), Value::String(note));
+                            }
+                        }
+                    }
+                }
+                CallToolResult::structured(value)
+            }
             Outcome::Answered(Err(message)) => {
                 tracing::info!(tool = %request.name, %message, "tool call refused");
                 CallToolResult::error(vec![ContentBlock::text(message)])

@@ -113,3 +113,44 @@ fn stdout_carries_only_the_protocol_and_logs_go_to_the_data_dir() {
         String::from_utf8_lossy(&verify.stdout)
     );
 }
+
+/// The data folder, the store, its `-wal`/`-shm` and the log file are the user's alone.
+#[cfg(unix)]
+#[test]
+fn everything_the_sidecar_creates_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    let mut child = sidecar()
+        .arg("--data-dir")
+        .arg(&dir)
+        .env("QUANTDESK_LOG", "info")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(
+        stdin,
+        r#"{{"jsonrpc":"2.0","id":0,"method":"initialize","params":{{"protocolVersion":"2025-06-18","capabilities":{{}},"clientInfo":{{"name":"t","version":"0"}}}}}}"#
+    )
+    .unwrap();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut out, &mut line).unwrap();
+    assert!(line.contains("\"result\""), "{line}");
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&dir), 0o700);
+    assert_eq!(mode(&dir.join("logs")), 0o700);
+    let mut files = vec![dir.join("quantdesk.db"), dir.join("quantdesk.db-wal")];
+    for entry in std::fs::read_dir(dir.join("logs")).unwrap() {
+        files.push(entry.unwrap().path());
+    }
+    assert!(files.len() > 2, "no log file");
+    for f in files {
+        assert_eq!(mode(&f), 0o600, "{}", f.display());
+    }
+    drop(stdin);
+    child.wait().unwrap();
+}

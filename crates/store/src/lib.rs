@@ -1,5 +1,6 @@
 //! QuantDesk's one SQLite store (sqlx, WAL), shared by the desktop app and every sidecar process:
-//! settings, the market-data cache, the hash-chained audit log, the account key's id and hash,
+//! settings, the market-data cache, the hash-chained audit log (and the entries waiting to join
+//! it when the store could not take them: [`PendingAudit`]), the account key's id and hash,
 //! and the rate-limit buckets; later the order journal, paper-broker state and pending approvals.
 //!
 //! Several processes open the same file at once, so every write that reads before it writes
@@ -13,6 +14,8 @@ mod audit;
 mod cache;
 mod error;
 mod paths;
+mod pending;
+pub mod private;
 mod ratelimit;
 mod settings;
 
@@ -27,6 +30,7 @@ pub use account::AccountKeyRecord;
 pub use audit::{AuditEntry, AuditFilter, AuditRecord, BrokenLink, ChainReport, GENESIS_HASH};
 pub use error::StoreError;
 pub use paths::{DATA_DIR_ENV, DB_FILE, default_data_dir, resolve_data_dir};
+pub use pending::{AuditWrite, DeferError, PendingAudit};
 pub use ratelimit::{BucketLimit, Take};
 
 /// How long a writer waits for another process's write to finish before giving up.
@@ -43,16 +47,28 @@ pub struct Store {
 
 impl Store {
     /// Opens (creating if needed) `quantdesk.db` in `data_dir` and brings its schema up to date.
+    /// The folder is made (or tightened to) 0700 on Unix, the database files 0600
+    /// ([`private`]).
     pub async fn open_in(data_dir: &Path) -> Result<Self, StoreError> {
-        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::DataDir {
+        private::create_private_dir(data_dir).map_err(|source| StoreError::DataDir {
             path: data_dir.to_path_buf(),
             source,
         })?;
         Self::open(&data_dir.join(DB_FILE)).await
     }
 
-    /// Opens the database file at `path`.
+    /// Opens the database file at `path` (created 0600; an existing one, its `-wal` and `-shm`
+    /// tightened to 0600 — SQLite gives the `-wal` and `-shm` it creates the database's mode).
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        private::create_private_file(path).map_err(|source| StoreError::DataDir {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        for suffix in ["-wal", "-shm"] {
+            let mut side = path.as_os_str().to_owned();
+            side.push(suffix);
+            private::tighten(Path::new(&side));
+        }
         let options = SqliteConnectOptions::from_str("sqlite://")
             .map_err(StoreError::from)?
             .filename(path)
@@ -71,6 +87,10 @@ impl Store {
             path: path.to_path_buf(),
         };
         store.migrate().await?;
+        // Audit entries that waited for the store last time (see `pending`).
+        if let Err(err) = store.flush_pending_audit().await {
+            tracing::warn!(%err, "deferred audit entries could not be written yet");
+        }
         Ok(store)
     }
 

@@ -834,14 +834,15 @@ async fn generate_report(ctx: &Ctx, p: ReportParams) -> Result<ReportOut, ToolEr
                 }
             })
             .collect();
-        std::fs::create_dir_all(&dir)
+        quantdesk_store::private::create_private_dir(&dir)
             .map_err(|e| ToolError(format!("cannot create {}: {e}", dir.display())))?;
         let path = dir.join(format!(
             "{slug}-{}-{}.html",
             now.format("%Y%m%d-%H%M%S"),
             std::process::id()
         ));
-        std::fs::write(&path, html)
+        quantdesk_store::private::create_private_file(&path)
+            .and_then(|()| std::fs::write(&path, html))
             .map_err(|e| ToolError(format!("cannot write {}: {e}", path.display())))?;
         Ok::<_, ToolError>((path, md, outcome.stats.return_pct, outcome.stats.trades))
     })

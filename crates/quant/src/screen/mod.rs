@@ -46,6 +46,10 @@
 //!   symbol whose filters end up unknown (with the reason), and [`Evaluator::signal`] treats
 //!   unknown as no signal.
 //!
+//! - **Depth**: an expression nests at most [`MAX_DEPTH`] (64) levels — each parenthesis,
+//!   operator, `not` and unary `-` is one — so a hostile rule cannot exhaust the stack; the
+//!   error names the depth found (for parentheses) and the limit.
+//!
 //! Parse errors give the 1-based column and what was expected; an unknown indicator lists the
 //! catalogue ([`ParseError::render`] draws a caret under the column).
 
@@ -54,8 +58,8 @@ mod parse;
 mod screener;
 
 pub use eval::{EvalError, Evaluator, SeriesValue, Value};
-pub(crate) use parse::CallKey;
-pub use parse::{ArithOp, Call, CmpOp, Column, Expr, Expression, Kind, ParseError};
+pub use parse::{ArithOp, Call, CmpOp, Column, Expr, Expression, Kind, MAX_DEPTH, ParseError};
+pub(crate) use parse::{CallKey, excerpt};
 pub use screener::{ScreenError, ScreenMatch, ScreenResult, Skipped, screen};
 
 #[cfg(test)]

@@ -37,6 +37,20 @@ impl ParseError {
     }
 }
 
+/// `text` for an error message: whole if short, else its start and how long it was (a hostile
+/// rule of megabytes must not come back in every error).
+pub(crate) fn excerpt(text: &str) -> String {
+    const SHOWN: usize = 200;
+    match text.char_indices().nth(SHOWN) {
+        None => text.to_string(),
+        Some((end, _)) => format!(
+            "{}… ({} characters in all)",
+            &text[..end],
+            text.chars().count()
+        ),
+    }
+}
+
 /// The price and volume columns an expression can name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Column {
@@ -373,6 +387,12 @@ fn lex(text: &str) -> Result<Vec<(Tok, usize)>, ParseError> {
             let v: f64 = s
                 .parse()
                 .map_err(|_| ParseError::new(col, format!("'{s}' is not a valid number")))?;
+            if !v.is_finite() {
+                return Err(ParseError::new(
+                    col,
+                    format!("'{s}' is too large a number (at most about 1.8e308)"),
+                ));
+            }
             if i < chars.len() && (chars[i].is_alphabetic() || chars[i] == '_') {
                 return Err(ParseError::new(
                     i + 1,
@@ -436,6 +456,32 @@ fn lex(text: &str) -> Result<Vec<(Tok, usize)>, ParseError> {
     Ok(out)
 }
 
+/// How deeply an expression may nest: parentheses, operators, `not` and unary `-` each add a
+/// level to the syntax tree. Parsing, evaluation, display and even dropping the tree recurse
+/// once per level, so without a limit a hostile rule (2,000 parentheses) overflows the stack;
+/// real rules use a handful of levels.
+pub const MAX_DEPTH: usize = 64;
+
+/// The deepest parenthesis nesting in `toks`, and the column of the first parenthesis that goes
+/// past [`MAX_DEPTH`].
+fn paren_depth(toks: &[(Tok, usize)]) -> (usize, Option<usize>) {
+    let (mut depth, mut max, mut first_over) = (0usize, 0usize, None);
+    for (tok, col) in toks {
+        match tok {
+            Tok::LParen => {
+                depth += 1;
+                max = max.max(depth);
+                if depth > MAX_DEPTH && first_over.is_none() {
+                    first_over = Some(*col);
+                }
+            }
+            Tok::RParen => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    (max, first_over)
+}
+
 /// A parsed, type-checked expression.
 #[derive(Debug, Clone)]
 pub struct Expression {
@@ -450,8 +496,21 @@ impl Expression {
     /// comparisons, conditions around `and`/`or`/`not`).
     pub fn parse(text: &str) -> Result<Self, ParseError> {
         let toks = lex(text)?;
-        let mut p = Parser { toks, pos: 0 };
-        let (root, kind, _) = p.parse_or()?;
+        if let (depth, Some(col)) = paren_depth(&toks) {
+            return Err(ParseError::new(
+                col,
+                format!(
+                    "the expression is nested {depth} levels deep in parentheses; at most \
+                     {MAX_DEPTH} levels are allowed"
+                ),
+            ));
+        }
+        let mut p = Parser {
+            toks,
+            pos: 0,
+            depth: 0,
+        };
+        let (root, kind, _, _) = p.parse_or()?;
         let (tok, col) = p.peek();
         if *tok != Tok::End {
             let hint = if *tok == Tok::RParen {
@@ -548,10 +607,24 @@ fn collect_operands<'a>(e: &'a Expr, out: &mut Vec<&'a Expr>) {
 struct Parser {
     toks: Vec<(Tok, usize)>,
     pos: usize,
+    /// Parentheses, `not` and unary `-` open around the token being parsed (the parser's own
+    /// recursion), kept at most [`MAX_DEPTH`].
+    depth: usize,
 }
 
-/// A parsed sub-expression, its kind and its starting column.
-type Parsed = (Expr, Kind, usize);
+/// A parsed sub-expression, its kind, its starting column and its height (levels of the
+/// syntax tree above its leaves, at most [`MAX_DEPTH`]).
+type Parsed = (Expr, Kind, usize, usize);
+
+fn too_deep(col: usize) -> ParseError {
+    ParseError::new(
+        col,
+        format!(
+            "the expression is nested more than {MAX_DEPTH} levels deep (each parenthesis, \
+             operator, 'not' and '-' is a level); at most {MAX_DEPTH} are allowed"
+        ),
+    )
+}
 
 impl Parser {
     fn peek(&self) -> (&Tok, usize) {
@@ -563,6 +636,24 @@ impl Parser {
         let i = self.pos.min(self.toks.len() - 1);
         self.pos += 1;
         self.toks[i].clone()
+    }
+
+    /// The height of a node over children of height `below`, refused past [`MAX_DEPTH`].
+    fn height(&self, below: usize, col: usize) -> Result<usize, ParseError> {
+        let h = below + 1;
+        if h > MAX_DEPTH {
+            return Err(too_deep(col));
+        }
+        Ok(h)
+    }
+
+    /// Enters one level of the parser's recursion (a parenthesis, `not` or unary `-`).
+    fn enter(&mut self, col: usize) -> Result<(), ParseError> {
+        if self.depth >= MAX_DEPTH {
+            return Err(too_deep(col));
+        }
+        self.depth += 1;
+        Ok(())
     }
 
     fn peek_keyword(&self, kw: &str) -> bool {
@@ -591,14 +682,16 @@ impl Parser {
     fn parse_or(&mut self) -> Result<Parsed, ParseError> {
         let mut lhs = self.parse_and()?;
         while self.peek_keyword("or") {
-            self.bump();
+            let (_, col) = self.bump();
             let rhs = self.parse_and()?;
             self.expect_kind(&lhs, Kind::Condition, "'or'")?;
             self.expect_kind(&rhs, Kind::Condition, "'or'")?;
+            let h = self.height(lhs.3.max(rhs.3), col)?;
             lhs = (
                 Expr::Or(Box::new(lhs.0), Box::new(rhs.0)),
                 Kind::Condition,
                 lhs.2,
+                h,
             );
         }
         Ok(lhs)
@@ -607,14 +700,16 @@ impl Parser {
     fn parse_and(&mut self) -> Result<Parsed, ParseError> {
         let mut lhs = self.parse_not()?;
         while self.peek_keyword("and") {
-            self.bump();
+            let (_, col) = self.bump();
             let rhs = self.parse_not()?;
             self.expect_kind(&lhs, Kind::Condition, "'and'")?;
             self.expect_kind(&rhs, Kind::Condition, "'and'")?;
+            let h = self.height(lhs.3.max(rhs.3), col)?;
             lhs = (
                 Expr::And(Box::new(lhs.0), Box::new(rhs.0)),
                 Kind::Condition,
                 lhs.2,
+                h,
             );
         }
         Ok(lhs)
@@ -623,9 +718,12 @@ impl Parser {
     fn parse_not(&mut self) -> Result<Parsed, ParseError> {
         if self.peek_keyword("not") {
             let (_, col) = self.bump();
+            self.enter(col)?;
             let inner = self.parse_not()?;
+            self.depth -= 1;
             self.expect_kind(&inner, Kind::Condition, "'not'")?;
-            return Ok((Expr::Not(Box::new(inner.0)), Kind::Condition, col));
+            let h = self.height(inner.3, col)?;
+            return Ok((Expr::Not(Box::new(inner.0)), Kind::Condition, col, h));
         }
         self.parse_cmp()
     }
@@ -670,10 +768,12 @@ impl Parser {
                 ),
             ));
         }
+        let h = self.height(lhs.3.max(rhs.3), op_col)?;
         Ok((
             Expr::Compare(op, Box::new(lhs.0), Box::new(rhs.0)),
             Kind::Condition,
             lhs.2,
+            h,
         ))
     }
 
@@ -685,9 +785,9 @@ impl Parser {
                 Tok::Minus => ArithOp::Sub,
                 _ => return Ok(lhs),
             };
-            let (tok, _) = self.bump();
+            let (tok, col) = self.bump();
             let rhs = self.parse_product()?;
-            lhs = self.arith(op, &tok, lhs, rhs)?;
+            lhs = self.arith(op, &tok, col, lhs, rhs)?;
         }
     }
 
@@ -699,9 +799,9 @@ impl Parser {
                 Tok::Slash => ArithOp::Div,
                 _ => return Ok(lhs),
             };
-            let (tok, _) = self.bump();
+            let (tok, col) = self.bump();
             let rhs = self.parse_unary()?;
-            lhs = self.arith(op, &tok, lhs, rhs)?;
+            lhs = self.arith(op, &tok, col, lhs, rhs)?;
         }
     }
 
@@ -709,30 +809,36 @@ impl Parser {
         &self,
         op: ArithOp,
         tok: &Tok,
+        col: usize,
         lhs: Parsed,
         rhs: Parsed,
     ) -> Result<Parsed, ParseError> {
         let what = tok.describe();
         self.expect_kind(&lhs, Kind::Number, &what)?;
         self.expect_kind(&rhs, Kind::Number, &what)?;
+        let h = self.height(lhs.3.max(rhs.3), col)?;
         Ok((
             Expr::Arith(op, Box::new(lhs.0), Box::new(rhs.0)),
             Kind::Number,
             lhs.2,
+            h,
         ))
     }
 
     fn parse_unary(&mut self) -> Result<Parsed, ParseError> {
         if *self.peek().0 == Tok::Minus {
             let (_, col) = self.bump();
+            self.enter(col)?;
             let inner = self.parse_unary()?;
+            self.depth -= 1;
             self.expect_kind(&inner, Kind::Number, "'-'")?;
+            let h = self.height(inner.3, col)?;
             // Fold negative literals so `-5` displays and compares as the number −5.
             let e = match inner.0 {
                 Expr::Number(v) => Expr::Number(-v),
                 other => Expr::Neg(Box::new(other)),
             };
-            return Ok((e, Kind::Number, col));
+            return Ok((e, Kind::Number, col, h));
         }
         self.parse_primary()
     }
@@ -740,9 +846,11 @@ impl Parser {
     fn parse_primary(&mut self) -> Result<Parsed, ParseError> {
         let (tok, col) = self.bump();
         match tok {
-            Tok::Number(v) => Ok((Expr::Number(v), Kind::Number, col)),
+            Tok::Number(v) => Ok((Expr::Number(v), Kind::Number, col, 0)),
             Tok::LParen => {
+                self.enter(col)?;
                 let inner = self.parse_or()?;
+                self.depth -= 1;
                 let (close, ccol) = self.bump();
                 if close != Tok::RParen {
                     return Err(ParseError::new(
@@ -753,7 +861,8 @@ impl Parser {
                         ),
                     ));
                 }
-                Ok((inner.0, inner.1, col))
+                let h = self.height(inner.3, col)?;
+                Ok((inner.0, inner.1, col, h))
             }
             Tok::Ident(name) if KEYWORDS.contains(&name.as_str()) => Err(ParseError::new(
                 col,
@@ -778,7 +887,7 @@ impl Parser {
                     format!("'{name}' is a price column, not an indicator; it takes no arguments"),
                 ));
             }
-            return Ok((Expr::Column(column), Kind::Number, col));
+            return Ok((Expr::Column(column), Kind::Number, col, 0));
         }
         let spec = spec(&name).map_err(|e| {
             ParseError::new(
@@ -881,6 +990,7 @@ impl Parser {
             }),
             Kind::Number,
             col,
+            0,
         ))
     }
 

@@ -9,7 +9,7 @@ use serde::Serialize;
 use thiserror::Error;
 
 use super::eval::{EvalError, Evaluator, Value};
-use super::parse::{Expression, Kind, ParseError};
+use super::parse::{Expression, Kind, ParseError, excerpt};
 use crate::indicators::{IndicatorError, OwnedColumns};
 
 /// Why a whole screen was refused (as opposed to one symbol being skipped).
@@ -223,7 +223,7 @@ pub fn screen<S: AsRef<str>>(
 fn parse_as(role: &str, text: &str, want: Kind) -> Result<Expression, ScreenError> {
     let expr = Expression::parse(text).map_err(|error| ScreenError::Parse {
         role: role.to_string(),
-        text: text.to_string(),
+        text: excerpt(text),
         error,
     })?;
     if expr.kind() != want {
@@ -235,7 +235,7 @@ fn parse_as(role: &str, text: &str, want: Kind) -> Result<Expression, ScreenErro
         };
         return Err(ScreenError::Kind {
             role: role.to_string(),
-            text: text.to_string(),
+            text: excerpt(text),
             message,
         });
     }

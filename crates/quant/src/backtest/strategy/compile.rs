@@ -7,6 +7,7 @@
 //! the optimiser shares across its whole grid. Values at bar i come from bars ≤ i only: the
 //! indicators are causal and the only look-back operator, a crossing, reads bar i-1.
 
+use crate::screen::excerpt;
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
@@ -198,7 +199,10 @@ fn substitute(
         let Some(v) = values.get(name) else {
             return err(
                 path,
-                format!("unknown parameter '${name}' in \"{text}\"; declare it under 'params'"),
+                format!(
+                    "unknown parameter '${name}' in \"{}\"; declare it under 'params'",
+                    excerpt(text)
+                ),
             );
         };
         if v.fract() == 0.0 && v.abs() < 1e15 {
@@ -216,12 +220,15 @@ pub(super) fn bind(s: &Strategy, values: &BTreeMap<String, f64>) -> Result<Bound
         let text = substitute(text, values, path)?;
         let expr = Expression::parse(&text).map_err(|e| StrategyError {
             path: path.to_string(),
-            message: format!("{e} in \"{text}\""),
+            message: format!("{e} in \"{}\"", excerpt(&text)),
         })?;
         if expr.kind() != Kind::Condition {
             return err(
                 path,
-                format!("\"{text}\" is a number, not a condition; compare it, e.g. \"{text} > 0\""),
+                format!(
+                    "\"{t}\" is a number, not a condition; compare it, e.g. \"{t} > 0\"",
+                    t = excerpt(&text)
+                ),
             );
         }
         Ok(Some(expr))
