@@ -38,6 +38,10 @@ pub fn pytest() -> Result<()> {
                 step::debug_bin("quantdesk-alpaca-standin"),
             )
             .env("QUANTDESK_KEYS_BIN", step::debug_bin("quantdesk-keys"))
+            .env(
+                "QUANTDESK_PLATFORM_BIN",
+                step::debug_bin("quantdesk-platform"),
+            )
             .current_dir(step::root()),
     )
 }

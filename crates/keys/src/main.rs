@@ -105,6 +105,33 @@ enum Command {
         #[command(flatten)]
         trust: Trust,
     },
+    /// Sign this computer in through the browser, as the app's "Sign in with your browser"
+    /// does (RFC 8628 at the platform): prints the code and the page to open (and a JSON line on
+    /// stdout), waits for the approval, then installs the key as store-key does.
+    SignIn {
+        #[command(flatten)]
+        local: Local,
+        #[command(flatten)]
+        trust: Trust,
+        /// The platform (default: the store's setting, QUANTDESK_PLATFORM_URL, or production).
+        #[arg(long, value_name = "URL")]
+        platform: Option<String>,
+        /// Comma-separated scopes to ask for (default: the platform's).
+        #[arg(long, value_name = "LIST")]
+        scopes: Option<String>,
+        /// The name the approval page shows.
+        #[arg(long, default_value = "quantdesk-keys")]
+        device_name: String,
+    },
+    /// Fetch the platform's revocation list into the store (by ETag), as the app does hourly.
+    Refresh {
+        #[command(flatten)]
+        local: Local,
+        #[command(flatten)]
+        trust: Trust,
+        #[arg(long, value_name = "URL")]
+        platform: Option<String>,
+    },
     /// Stop using the installed key and remove it from the keychain (back to guest mode).
     RemoveKey {
         #[command(flatten)]
@@ -240,6 +267,18 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Status { local, trust } => status(&local, &trust).await,
+        Command::SignIn {
+            local,
+            trust,
+            platform,
+            scopes,
+            device_name,
+        } => sign_in(&local, &trust, platform, scopes, &device_name).await,
+        Command::Refresh {
+            local,
+            trust,
+            platform,
+        } => refresh(&local, &trust, platform).await,
         Command::Scopes {
             local,
             narrow,
@@ -509,6 +548,77 @@ async fn store_key(local: &Local, trust: &Trust) -> anyhow::Result<()> {
             .unwrap_or_default()
     );
     Ok(())
+}
+
+async fn platform_client(
+    store: &Store,
+    platform: Option<String>,
+) -> anyhow::Result<quantdesk_keys::platform::PlatformClient> {
+    let url = match platform {
+        Some(url) => url,
+        None => account::platform_url(store).await?,
+    };
+    Ok(quantdesk_keys::platform::PlatformClient::new(&url)?)
+}
+
+async fn sign_in(
+    local: &Local,
+    trust: &Trust,
+    platform: Option<String>,
+    scopes: Option<String>,
+    device_name: &str,
+) -> anyhow::Result<()> {
+    let store = local.store().await?;
+    let client = platform_client(&store, platform).await?;
+    let scopes = scopes.map(|s| Scopes::from_names(s.split(',').map(str::trim)));
+    let auth = client
+        .start_device_sign_in(device_name, scopes.as_ref())
+        .await?;
+    eprintln!(
+        "open {} and approve the code {} (valid {} s)",
+        auth.verification_uri_complete, auth.user_code, auth.expires_in
+    );
+    println!(
+        "{}",
+        serde_json::json!({"user_code": auth.user_code, "verification_uri_complete": auth.verification_uri_complete})
+    );
+    let issued = client.wait_for_approval(&auth, || false).await?;
+    let verifier = trust.verifier()?;
+    let secrets = local.secrets()?;
+    let installed = account::install(
+        &store,
+        &secrets,
+        &verifier,
+        &issued.access_token,
+        account::now(),
+    )
+    .await?;
+    store.close().await;
+    eprintln!(
+        "signed in: the API key {} for account {} ({}) is in the {}",
+        installed.claims.key_id,
+        installed.claims.account_id,
+        installed.claims.scopes,
+        installed.backend
+    );
+    Ok(())
+}
+
+async fn refresh(local: &Local, trust: &Trust, platform: Option<String>) -> anyhow::Result<()> {
+    let store = local.store().await?;
+    let client = platform_client(&store, platform).await?;
+    let mut verifier = trust.verifier()?;
+    let status = account::refresh_from_platform(&store, &mut verifier, &client).await;
+    store.close().await;
+    for problem in &status.problems {
+        eprintln!("warning: {problem}");
+    }
+    println!("{} revoked keys honoured", status.revoked);
+    if status.problems.is_empty() {
+        Ok(())
+    } else {
+        bail!("the revocation list could not be refreshed")
+    }
 }
 
 async fn status(local: &Local, trust: &Trust) -> anyhow::Result<()> {
