@@ -2,7 +2,6 @@
 //! client address, in the database), sign out, reset the password by mail, delete the account.
 //! Sign-in, sign-up and reset answer in the same words whether or not an email has an account.
 
-use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -10,7 +9,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::session::{SESSION_MAX_SECS, Visitor, random_token, set_cookie, token_hash};
-use super::{clean_email, csrf_field, page, read_form, safe_next, sign_in_first};
+use super::{Posted, clean_email, csrf_field, page, safe_next, sign_in_first};
 use crate::db::accounts::TokenPurpose;
 use crate::db::now;
 use crate::db::throttle::Failures;
@@ -131,13 +130,8 @@ pub async fn signup_form(visitor: Visitor) -> Response {
 
 pub async fn signup(
     State(state): State<AppState>,
-    visitor: Visitor,
-    body: Bytes,
+    Posted { visitor, fields }: Posted,
 ) -> Result<Response, WebError> {
-    let fields = match read_form(&visitor, &body) {
-        Ok(f) => f,
-        Err(r) => return Ok(r),
-    };
     let typed = fields.get("email").unwrap_or_default();
     let refuse = |e: &str| {
         page(
@@ -236,12 +230,8 @@ pub async fn verify(
 
 pub async fn resend_verification(
     State(state): State<AppState>,
-    visitor: Visitor,
-    body: Bytes,
+    Posted { visitor, .. }: Posted,
 ) -> Result<Response, WebError> {
-    if let Err(r) = read_form(&visitor, &body) {
-        return Ok(r);
-    }
     let Some(account) = visitor.account.clone() else {
         return Ok(sign_in_first("/keys"));
     };
@@ -311,13 +301,8 @@ pub async fn signin_form(visitor: Visitor, Query(query): Query<NextQuery>) -> Re
 
 pub async fn signin(
     State(state): State<AppState>,
-    visitor: Visitor,
-    body: Bytes,
+    Posted { visitor, fields }: Posted,
 ) -> Result<Response, WebError> {
-    let fields = match read_form(&visitor, &body) {
-        Ok(f) => f,
-        Err(r) => return Ok(r),
-    };
     let next = safe_next(fields.get("next"));
     let typed = fields.get("email").unwrap_or_default();
     let wrong = "Email or password is wrong.";
@@ -379,12 +364,8 @@ pub async fn signin(
 
 pub async fn signout(
     State(state): State<AppState>,
-    visitor: Visitor,
-    body: Bytes,
+    Posted { visitor, .. }: Posted,
 ) -> Result<Response, WebError> {
-    if let Err(r) = read_form(&visitor, &body) {
-        return Ok(r);
-    }
     if let Some(hash) = &visitor.session_hash {
         state.db.delete_session(hash).await?;
     }
@@ -420,13 +401,8 @@ pub async fn reset_form(visitor: Visitor) -> Response {
 
 pub async fn reset(
     State(state): State<AppState>,
-    visitor: Visitor,
-    body: Bytes,
+    Posted { visitor, fields }: Posted,
 ) -> Result<Response, WebError> {
-    let fields = match read_form(&visitor, &body) {
-        Ok(f) => f,
-        Err(r) => return Ok(r),
-    };
     let typed = fields.get("email").unwrap_or_default();
     let email = match clean_email(Some(typed)) {
         Ok(e) => e,
@@ -516,13 +492,8 @@ pub async fn reset_confirm_form(
 
 pub async fn reset_confirm(
     State(state): State<AppState>,
-    visitor: Visitor,
-    body: Bytes,
+    Posted { visitor, fields }: Posted,
 ) -> Result<Response, WebError> {
-    let fields = match read_form(&visitor, &body) {
-        Ok(f) => f,
-        Err(r) => return Ok(r),
-    };
     let token = fields.get("token").unwrap_or_default();
     let pass = fields.get("password").unwrap_or_default().to_string();
     if let Err(e) = password::check_new(&pass, "") {
@@ -591,13 +562,8 @@ pub async fn account_page(visitor: Visitor) -> Response {
 
 pub async fn delete_account(
     State(state): State<AppState>,
-    visitor: Visitor,
-    body: Bytes,
+    Posted { visitor, fields }: Posted,
 ) -> Result<Response, WebError> {
-    let fields = match read_form(&visitor, &body) {
-        Ok(f) => f,
-        Err(r) => return Ok(r),
-    };
     let Some(account) = visitor.account.clone() else {
         return Ok(sign_in_first("/account"));
     };

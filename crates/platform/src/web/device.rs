@@ -3,7 +3,6 @@
 //! and approves or denies. Wrong codes count against the client address and the account, so
 //! guessing is throttled.
 
-use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -12,7 +11,7 @@ use serde::Deserialize;
 
 use super::account::{FORGET_AFTER, wait_secs};
 use super::session::Visitor;
-use super::{csrf_field, encode_query, page, read_form, sign_in_first};
+use super::{Posted, csrf_field, encode_query, page, sign_in_first};
 use crate::api::{normalise_user_code, show_user_code};
 use crate::db::device::{DeviceCode, DeviceStatus};
 use crate::db::now;
@@ -153,13 +152,8 @@ pub async fn device_page(
 
 pub async fn lookup(
     State(state): State<AppState>,
-    visitor: Visitor,
-    body: Bytes,
+    Posted { visitor, fields }: Posted,
 ) -> Result<Response, WebError> {
-    let fields = match read_form(&visitor, &body) {
-        Ok(f) => f,
-        Err(r) => return Ok(r),
-    };
     let typed: String = fields
         .get("user_code")
         .unwrap_or_default()
@@ -171,13 +165,8 @@ pub async fn lookup(
 
 pub async fn decide(
     State(state): State<AppState>,
-    visitor: Visitor,
-    body: Bytes,
+    Posted { visitor, fields }: Posted,
 ) -> Result<Response, WebError> {
-    let fields = match read_form(&visitor, &body) {
-        Ok(f) => f,
-        Err(r) => return Ok(r),
-    };
     let Some(account) = visitor.account.clone() else {
         return Ok(sign_in_first("/device"));
     };

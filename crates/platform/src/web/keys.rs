@@ -2,7 +2,6 @@
 //! one (shown exactly once, with a copy button), revoke one (in the next signed revocation list
 //! at once).
 
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -10,7 +9,7 @@ use maud::{Markup, html};
 use quantdesk_keys::{Scope, Scopes, key_hash, show_time};
 
 use super::session::Visitor;
-use super::{clean_text, csrf_field, page, read_form, sign_in_first};
+use super::{Posted, clean_text, csrf_field, page, sign_in_first};
 use crate::api::sign_key;
 use crate::db::keys::NewKey;
 use crate::db::now;
@@ -144,13 +143,8 @@ pub async fn keys_page(
 
 pub async fn create_key(
     State(state): State<AppState>,
-    visitor: Visitor,
-    body: Bytes,
+    Posted { visitor, fields }: Posted,
 ) -> Result<Response, WebError> {
-    let fields = match read_form(&visitor, &body) {
-        Ok(f) => f,
-        Err(r) => return Ok(r),
-    };
     let Some(account) = visitor.account.clone() else {
         return Ok(sign_in_first("/keys"));
     };
@@ -224,13 +218,9 @@ fn validate(
 
 pub async fn revoke_key(
     State(state): State<AppState>,
-    visitor: Visitor,
     Path(key_id): Path<String>,
-    body: Bytes,
+    Posted { visitor, .. }: Posted,
 ) -> Result<Response, WebError> {
-    if let Err(r) = read_form(&visitor, &body) {
-        return Ok(r);
-    }
     let Some(account) = visitor.account.clone() else {
         return Ok(sign_in_first("/keys"));
     };

@@ -221,6 +221,36 @@ pub fn read_form(visitor: &Visitor, body: &[u8]) -> Result<Fields, Response> {
     Ok(fields)
 }
 
+/// A form POST whose CSRF token matched: who sent it and its fields. A body that is not a form,
+/// too large, or without the right token is answered with the refusal page before the handler
+/// runs.
+#[derive(Debug)]
+pub struct Posted {
+    pub visitor: Visitor,
+    pub fields: Fields,
+}
+
+impl axum::extract::FromRequest<AppState> for Posted {
+    type Rejection = Response;
+
+    async fn from_request(
+        req: axum::extract::Request,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        use axum::extract::FromRequestParts as _;
+        let (mut parts, body) = req.into_parts();
+        let visitor = Visitor::from_request_parts(&mut parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let request = axum::extract::Request::from_parts(parts, body);
+        let bytes = axum::body::Bytes::from_request(request, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let fields = read_form(&visitor, &bytes)?;
+        Ok(Posted { visitor, fields })
+    }
+}
+
 /// The hidden CSRF field every form carries.
 pub fn csrf_field(visitor: &Visitor) -> Markup {
     maud::html! { input type="hidden" name="csrf" value=(visitor.csrf); }
