@@ -192,7 +192,13 @@ class WebDriver:
 
 
 @pytest.fixture
-def desktop(tmp_path):
+def desktop_env():
+    """What a test adds to the app's environment (a test file overrides this fixture)."""
+    return {}
+
+
+@pytest.fixture
+def desktop(tmp_path, desktop_env):
     """Xvfb (unless a display is given), tauri-driver, and the app in a temporary HOME."""
     for binary in (APP, MCP):
         if not Path(binary).is_file():
@@ -205,6 +211,7 @@ def desktop(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("XDG_", "QUANTDESK_"))}
     env.update(HOME=str(home), QUANTDESK_DATA_DIR=str(data), QUANTDESK_SIDECAR=MCP,
                QUANTDESK_CLOSE_QUITS="1", NO_AT_BRIDGE="1", QUANTDESK_LOG="warn")
+    env.update(desktop_env)
     # The app turns GPU compositing off itself (shell.rs); the walk-through also tells WebKit so
     # through the environment, as it always has here. The memory bench leaves it to the app alone,
     # as on a person's desktop (QUANTDESK_E2E_AS_DESKTOP=1).
