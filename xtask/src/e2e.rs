@@ -60,7 +60,10 @@ fn pytest(name: &str, target: &str, release: bool) -> Result<()> {
             .args(["-m", "pytest", target, "-q", "-s"])
             .env("QUANTDESK_APP_BIN", bin("quantdesk-app", release))
             .env("QUANTDESK_MCP_BIN", bin("quantdesk-mcp", release))
-            .env("QUANTDESK_PLATFORM_BIN", step::debug_bin("quantdesk-platform"))
+            .env(
+                "QUANTDESK_PLATFORM_BIN",
+                step::debug_bin("quantdesk-platform"),
+            )
             .env(
                 "QUANTDESK_SCREENSHOTS",
                 step::target_dir().join("e2e-screenshots"),
