@@ -9,9 +9,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use quantdesk_broker::{AlpacaBroker, Broker, Desk, PaperBroker, PaperConfig};
+use quantdesk_broker::{AlpacaBroker, Broker, PaperBroker, PaperConfig};
 use quantdesk_market::{AlpacaConfig, AlpacaProvider, BundledProvider, MarketData};
 use quantdesk_store::Store;
+use quantdesk_trading::Desk;
 
 pub fn decide(id: &str, approve: bool, data_dir: Option<PathBuf>) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()

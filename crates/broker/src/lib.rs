@@ -1,17 +1,16 @@
 //! Brokers for QuantDesk behind one [`Broker`] trait — the built-in paper broker (the default:
 //! its own cash, positions, orders and fills in the store, priced from the market-data provider,
-//! with a replay clock over the bundled history offline) and Alpaca (through `apca`) — and the
-//! [`Desk`], which takes an order from request to broker: guard, approval, send once, record.
+//! with a replay clock over the bundled history offline) and Alpaca (through `apca`). The order
+//! path that drives them — guard, approval, send once, record — is `quantdesk-trading`'s desk.
 //!
-//! It must never send an order the guard has not accepted in the same process's journal (every
-//! send starts with a compare-and-set on the journal row, so a client order id reaches a broker
-//! at most once), never send an order whose approval expired or was rejected, and never hide
-//! which money moves: every answer names the broker and says `paper` or `live`.
+//! A broker must never be handed an order except by that desk (which claims the journal row by
+//! compare-and-set first, so a client order id reaches a broker at most once), never change
+//! an order's journal row except through the guard's journal functions, and never hide which
+//! money moves: every answer names the broker and says `paper` or `live`.
 #![forbid(unsafe_code)]
 #![warn(missing_debug_implementations)]
 
 mod alpaca;
-mod desk;
 mod error;
 mod paper;
 
@@ -25,7 +24,6 @@ pub use alpaca::{
     ALPACA_KEY_ID_ENTRY, ALPACA_LINK_SETTING, ALPACA_LIVE_URL, ALPACA_PAPER_URL,
     ALPACA_SECRET_ENTRY, AlpacaBroker, AlpacaLinkRecord, LinkedAlpaca,
 };
-pub use desk::{Desk, Placed};
 pub use error::BrokerError;
 pub use paper::{PaperBroker, PaperConfig, REPLAY_START};
 

@@ -1,9 +1,11 @@
 //! The approval window's content and the person's two ways out: Approve and Reject. Pending
 //! orders live in the order journal (store), so they survive a restart of the app or of any
-//! sidecar; the sidecar waiting on an order sees the decision there.
+//! sidecar; the sidecar waiting on an order sees the decision there. What the window says of
+//! the limits is the guard's own explanation of the check it would run on Approve — never a
+//! computation of this crate's.
 
 use quantdesk_domain::{Decimal, OrderStatus, Side};
-use quantdesk_guard::{Limits, OrderRecord};
+use quantdesk_guard::{Check, Explanation, OrderRecord, Rule};
 
 use crate::fmt::{cents, dec, dollars};
 use crate::home::position_row;
@@ -18,50 +20,29 @@ impl Desktop {
     /// tray, and whether the approval window may close). An approval that ran out no longer
     /// waits, even before a desk marks it expired, as in [`Self::pending_approvals`].
     pub async fn pending_approval_ids(&self) -> Result<Vec<String>, DesktopError> {
-        let mut orders = self
-            .desk()
-            .orders(&[OrderStatus::PendingApproval], 200)
-            .await?;
-        let now = chrono::Utc::now();
-        orders.retain(|o| o.approval_expires_at.is_none_or(|t| t > now));
-        orders.sort_by_key(|o| o.created_at);
+        let orders = self.desk().awaiting_approval().await?;
         Ok(orders.into_iter().map(|o| o.client_order_id).collect())
     }
 
     /// Every order waiting for the person, with what the approval window shows.
     pub async fn pending_approvals(&self) -> Result<Vec<ApprovalRequest>, DesktopError> {
-        let mut orders = self
-            .desk()
-            .orders(&[OrderStatus::PendingApproval], 200)
-            .await?;
-        let now = chrono::Utc::now();
-        orders.retain(|o| o.approval_expires_at.is_none_or(|t| t > now));
-        orders.sort_by_key(|o| o.created_at);
+        let desk = self.desk();
+        let orders = desk.awaiting_approval().await?;
         if orders.is_empty() {
             return Ok(Vec::new());
         }
-        let limits = quantdesk_guard::limits(&self.store).await?;
-        let positions = self.desk().positions().await.unwrap_or_default();
+        let positions = desk.positions().await.unwrap_or_default();
         let mut out = Vec::with_capacity(orders.len());
         for order in orders {
-            let last = self
-                .desk()
-                .broker()
-                .last_price(&order.request.symbol)
-                .await
-                .ok()
-                .flatten()
-                .map(|p| p.price);
-            let position = positions.iter().find(|p| p.symbol == order.request.symbol);
-            out.push(request_view(
-                &order,
-                last,
-                position.map(|p| (p.qty, p.market_value)),
-                &limits,
-            ));
-            if let Some(view) = out.last_mut() {
-                view.position = position.map(position_row);
-            }
+            let (order, explanation) = desk.explain(&order.client_order_id).await?;
+            let symbol = &order.request.symbol;
+            let last = desk.broker().last_price(symbol).await.ok().flatten();
+            let mut view = approval_card(&order, &explanation, last.map(|p| p.price));
+            view.position = positions
+                .iter()
+                .find(|p| &p.symbol == symbol)
+                .map(position_row);
+            out.push(view);
         }
         Ok(out)
     }
@@ -166,83 +147,44 @@ fn sentence(text: &str) -> String {
     }
 }
 
-/// The order's value at the price the guard measures it at: the worse of the last price and
-/// the order's own limit/stop price (or its notional).
-fn estimated_value(order: &OrderRecord, last: Option<Decimal>) -> Option<Decimal> {
-    let r = &order.request;
-    if let Some(n) = r.notional {
-        return Some(n);
+/// What the window calls each rule.
+pub fn rule_name(rule: Rule) -> &'static str {
+    match rule {
+        Rule::InvalidOrder => "Valid order",
+        Rule::KillSwitch => "Kill switch",
+        Rule::LiveTradingOff => "Live trading on",
+        Rule::AllowedSymbols => "Symbol allowed",
+        Rule::BlockedSymbols => "Symbol not blocked",
+        Rule::AssetClasses => "Asset class allowed",
+        Rule::TradingHours => "Market hours",
+        Rule::FreshQuote => "Fresh price",
+        Rule::PriceCollar => "Price collar",
+        Rule::MaxOrderValue => "Max order value",
+        Rule::ShortSelling => "No short selling",
+        Rule::MaxPositionValue => "Max position value (after this order)",
+        Rule::MaxPositionPctOfEquity => "Max position share of equity",
+        Rule::MaxDailyLoss => "Max daily loss",
+        Rule::MaxOrdersPerMinute => "Max orders per minute",
     }
-    let own = [r.limit_price, r.stop_price].into_iter().flatten().max();
-    let price = match (last, own) {
-        (Some(l), Some(o)) => Some(l.max(o)),
-        (l, o) => l.or(o),
-    }?;
-    r.qty.map(|q| q * price)
 }
 
-fn check(name: &str, limit: Option<Decimal>, value: Option<Decimal>) -> LimitCheck {
+fn limit_check(c: &Check) -> LimitCheck {
     LimitCheck {
-        name: name.into(),
-        limit: limit.map_or("off".into(), dollars),
-        this_order: value.map_or("unknown".into(), dollars),
-        within: match (limit, value) {
-            (None, _) => true,
-            (Some(l), Some(v)) => v <= l,
-            (Some(_), None) => false,
-        },
+        name: rule_name(c.rule).into(),
+        limit: c.limit.clone(),
+        this_order: c.this_order.clone(),
+        within: c.passed,
     }
 }
 
-pub(crate) fn request_view(
+/// The approval window's card for `order`: the order as asked, and the guard's explanation of
+/// the check it would run if the person approved now (`last`: the broker's last price, shown).
+pub fn approval_card(
     order: &OrderRecord,
+    explanation: &Explanation,
     last: Option<Decimal>,
-    position: Option<(Decimal, Option<Decimal>)>,
-    limits: &Limits,
 ) -> ApprovalRequest {
     let r = &order.request;
-    let value = estimated_value(order, last);
-    let held_value = position.and_then(|(_, v)| v).unwrap_or(Decimal::ZERO);
-    let after = value.map(|v| match r.side {
-        Side::Buy => held_value.abs() + v,
-        Side::Sell => (held_value - v).abs(),
-    });
-    let symbol_ok = !limits.blocked_symbols.contains(&r.symbol)
-        && (limits.allowed_symbols.is_empty() || limits.allowed_symbols.contains(&r.symbol));
-    let mut checks = vec![
-        check("Max order value", limits.max_order_value, value),
-        check(
-            "Max position value (after this order)",
-            limits.max_position_value,
-            after,
-        ),
-        LimitCheck {
-            name: "Symbol allowed".into(),
-            limit: if limits.allowed_symbols.is_empty() {
-                "any symbol not blocked".into()
-            } else {
-                "listed symbols only".into()
-            },
-            this_order: r.symbol.to_string(),
-            within: symbol_ok,
-        },
-        LimitCheck {
-            name: "Kill switch".into(),
-            limit: if limits.kill_switch { "on" } else { "off" }.into(),
-            this_order: String::new(),
-            within: !limits.kill_switch,
-        },
-    ];
-    if r.side == Side::Sell && !limits.allow_short_selling {
-        let held = position.map_or(Decimal::ZERO, |(q, _)| q);
-        let qty = r.qty.unwrap_or(Decimal::ZERO);
-        checks.push(LimitCheck {
-            name: "No short selling".into(),
-            limit: format!("hold {} shares", dec(held)),
-            this_order: format!("sell {}", dec(qty)),
-            within: qty <= held,
-        });
-    }
     ApprovalRequest {
         client_order_id: order.client_order_id.clone(),
         broker: order.broker.clone(),
@@ -256,10 +198,10 @@ pub(crate) fn request_view(
         limit_price: r.limit_price.map(dec),
         stop_price: r.stop_price.map(dec),
         last_price: last.map(cents),
-        estimated_value: value.map(cents),
+        estimated_value: explanation.value.map(cents),
         created_at: order.created_at.to_rfc3339(),
         expires_at: order.approval_expires_at.map(|t| t.to_rfc3339()),
-        checks,
+        checks: explanation.checks.iter().map(limit_check).collect(),
         position: None,
     }
 }

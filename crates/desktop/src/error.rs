@@ -21,6 +21,8 @@ pub enum DesktopError {
     #[error(transparent)]
     Broker(#[from] quantdesk_broker::BrokerError),
     #[error(transparent)]
+    Trading(#[from] quantdesk_trading::TradingError),
+    #[error(transparent)]
     Claude(#[from] quantdesk_claude::ClaudeError),
     #[error(transparent)]
     Account(#[from] quantdesk_keys::account::AccountError),

@@ -8,14 +8,6 @@ use crate::fmt::{cents, dec};
 use crate::views::{AccountSummary, DailyLoss, Home, OrderRow, PositionRow, ToolCallRow};
 use crate::{Desktop, DesktopError};
 
-/// Statuses of orders that are at (or on their way to) the broker.
-pub(crate) const OPEN: [OrderStatus; 4] = [
-    OrderStatus::Accepted,
-    OrderStatus::Sending,
-    OrderStatus::Open,
-    OrderStatus::PartiallyFilled,
-];
-
 /// How many recent tool calls Home lists.
 const RECENT_CALLS: i64 = 8;
 
@@ -60,13 +52,14 @@ impl Desktop {
             Ok(p) => p.iter().map(position_row).collect(),
             Err(_) => Vec::new(),
         };
-        let today_pnl = match &account {
-            Some(a) => self.session_pnl(a.equity).await?,
+        let open_equity = match &account {
+            Some(_) => desk.session_open_equity().await?,
             None => None,
         };
-        let daily_loss = daily_loss(limits.max_daily_loss, today_pnl);
+        let equity = account.as_ref().map(|a| a.equity);
+        let daily_loss = daily_loss(limits.max_daily_loss, open_equity.zip(equity));
         let open_orders = desk
-            .orders(&OPEN, 100)
+            .orders(&OrderStatus::WORKING, 100)
             .await?
             .iter()
             .map(order_row)
@@ -121,60 +114,26 @@ impl Desktop {
             .await?
             .unwrap_or(false))
     }
-
-    /// Equity now minus the equity the guard recorded when this session opened (the same
-    /// baseline the daily-loss limit is measured from). `None` before the session's first order.
-    async fn session_pnl(&self, equity: Decimal) -> Result<Option<Decimal>, DesktopError> {
-        let desk = self.desk();
-        let broker = desk.broker();
-        let clock = broker.clock().await?;
-        let row: Option<(String,)> = sqlx_query_open_equity(
-            &self.store,
-            broker.name(),
-            desk.mode(),
-            &clock.session_date.to_string(),
-        )
-        .await?;
-        Ok(row
-            .and_then(|(text,)| text.parse::<Decimal>().ok())
-            .map(|open| equity - open))
-    }
 }
 
-async fn sqlx_query_open_equity(
-    store: &quantdesk_store::Store,
-    broker: &str,
-    mode: &str,
-    date: &str,
-) -> Result<Option<(String,)>, DesktopError> {
-    sqlx::query_as(
-        "SELECT open_equity FROM trading_sessions WHERE broker = ? AND mode = ? AND date = ?",
-    )
-    .bind(broker)
-    .bind(mode)
-    .bind(date)
-    .fetch_optional(store.pool())
-    .await
-    .map_err(|e| DesktopError::Store(e.into()))
-}
-
-/// Room left under the daily-loss limit: the limit minus today's loss (a gain leaves the whole
-/// limit), never below zero.
-pub(crate) fn daily_loss(limit: Option<Decimal>, today_pnl: Option<Decimal>) -> DailyLoss {
-    let loss = today_pnl.map_or(Decimal::ZERO, |p| (-p).max(Decimal::ZERO));
-    let room = limit.map(|l| (l - loss).max(Decimal::ZERO));
+/// Room left under the daily-loss limit, as the guard's daily-loss rule measures it
+/// ([`quantdesk_guard::daily_loss`]): `session` is (equity at the session open, equity now),
+/// `None` before the session's first check.
+pub(crate) fn daily_loss(limit: Option<Decimal>, session: Option<(Decimal, Decimal)>) -> DailyLoss {
+    let (open, now) = session.unwrap_or_default();
+    let rule = quantdesk_guard::daily_loss(limit, open, now);
+    let loss = rule.loss.max(Decimal::ZERO);
     let used = limit.and_then(|l| {
         if l.is_zero() {
             None
         } else {
-            let share = (loss / l).min(Decimal::ONE);
-            share.to_string().parse::<f64>().ok()
+            (loss / l).min(Decimal::ONE).to_string().parse::<f64>().ok()
         }
     });
     DailyLoss {
         limit: limit.map(cents),
-        today_pnl: today_pnl.map(cents),
-        room_left: room.map(cents),
+        today_pnl: session.map(|(open, now)| cents(now - open)),
+        room_left: rule.room.map(cents),
         used,
     }
 }
@@ -214,7 +173,7 @@ mod tests {
 
     #[test]
     fn room_left_is_the_limit_minus_todays_loss() {
-        let d = daily_loss(Some(dec!(2000)), Some(dec!(-500)));
+        let d = daily_loss(Some(dec!(2000)), Some((dec!(10000), dec!(9500))));
         assert_eq!(d.room_left.as_deref(), Some("1500"));
         assert_eq!(d.used, Some(0.25));
     }
@@ -222,19 +181,19 @@ mod tests {
     #[test]
     fn a_gain_leaves_the_whole_limit_and_a_big_loss_leaves_none() {
         assert_eq!(
-            daily_loss(Some(dec!(2000)), Some(dec!(300)))
+            daily_loss(Some(dec!(2000)), Some((dec!(10000), dec!(10300))))
                 .room_left
                 .as_deref(),
             Some("2000")
         );
-        let over = daily_loss(Some(dec!(2000)), Some(dec!(-2500)));
+        let over = daily_loss(Some(dec!(2000)), Some((dec!(10000), dec!(7500))));
         assert_eq!(over.room_left.as_deref(), Some("0"));
         assert_eq!(over.used, Some(1.0));
     }
 
     #[test]
     fn no_limit_means_no_room_figure() {
-        let d = daily_loss(None, Some(dec!(-10)));
+        let d = daily_loss(None, Some((dec!(10000), dec!(9990))));
         assert_eq!(d.room_left, None);
         assert_eq!(d.today_pnl.as_deref(), Some("-10"));
     }

@@ -32,14 +32,16 @@ pub mod views;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use quantdesk_broker::{Broker, Desk, PaperBroker, PaperConfig};
+use quantdesk_broker::{Broker, PaperBroker, PaperConfig};
 use quantdesk_claude::ClaudeConfig;
 use quantdesk_market::{BundledProvider, MarketData};
 use quantdesk_secrets::SecretStore;
 use quantdesk_store::{AuditRecord, Store};
+use quantdesk_trading::Desk;
 use serde_json::Value;
 
 pub use alpaca::{ALPACA_LIVE_URL, ALPACA_PAPER_URL, ALPACA_URL_ENV};
+pub use approvals::{approval_card, rule_name};
 pub use audit::csv_escape;
 pub use error::{DesktopError, UiError};
 pub use platform::OPEN_BROWSER_ENV;

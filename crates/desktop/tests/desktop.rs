@@ -3,12 +3,13 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use quantdesk_broker::{Desk, PaperBroker, PaperConfig};
+use quantdesk_broker::{PaperBroker, PaperConfig};
 use quantdesk_desktop::views::{ApprovalForm, AuditQuery, OnboardingStep};
 use quantdesk_desktop::{Desktop, DesktopError, Options};
 use quantdesk_domain::{OrderRequest, OrderStatus, Side, Symbol};
 use quantdesk_guard::ApprovalPolicy;
 use quantdesk_market::BundledProvider;
+use quantdesk_trading::Desk;
 use rust_decimal_macros::dec;
 
 async fn desktop(dir: &Path) -> Desktop {
@@ -483,7 +484,7 @@ async fn a_sidecar_waiting_on_the_channel_receives_the_click_and_applies_it() {
         let placed = sidecar.approve(&client_order_id, "test").await.unwrap();
         conn.send(&Message::DecisionApplied {
             client_order_id,
-            status: placed.outcome,
+            status: placed.outcome.to_string(),
             message: placed.message,
         })
         .await

@@ -97,17 +97,57 @@ word_enum!(
 );
 
 impl OrderStatus {
+    /// The one list of order-status groups; everything that filters orders by status uses these.
+    /// Nothing more will happen to these orders.
+    pub const FINAL: [OrderStatus; 7] = [
+        OrderStatus::Filled,
+        OrderStatus::Canceled,
+        OrderStatus::Expired,
+        OrderStatus::RejectedByBroker,
+        OrderStatus::RejectedByPerson,
+        OrderStatus::RejectedByGuard,
+        OrderStatus::ApprovalExpired,
+    ];
+    /// Admitted and at (or on their way to) the broker.
+    pub const WORKING: [OrderStatus; 4] = [
+        OrderStatus::Accepted,
+        OrderStatus::Sending,
+        OrderStatus::Open,
+        OrderStatus::PartiallyFilled,
+    ];
+    /// Admitted but not yet known to the broker: what reconciliation looks at.
+    pub const UNSENT: [OrderStatus; 2] = [OrderStatus::Accepted, OrderStatus::Sending];
+    /// What a broker can still cancel.
+    pub const CANCELLABLE_AT_BROKER: [OrderStatus; 3] = [
+        OrderStatus::Open,
+        OrderStatus::PartiallyFilled,
+        OrderStatus::Accepted,
+    ];
+    /// What the kill switch cancels: resting at the broker, or waiting for the person.
+    pub const KILLABLE: [OrderStatus; 3] = [
+        OrderStatus::Open,
+        OrderStatus::PartiallyFilled,
+        OrderStatus::PendingApproval,
+    ];
+    /// Never admitted, so not counted against the orders-per-minute limit.
+    pub const NOT_ADMITTED: [OrderStatus; 4] = [
+        OrderStatus::PendingApproval,
+        OrderStatus::RejectedByPerson,
+        OrderStatus::ApprovalExpired,
+        OrderStatus::RejectedByGuard,
+    ];
+
     /// Nothing more will happen to the order.
     pub fn is_final(self) -> bool {
+        Self::FINAL.contains(&self)
+    }
+
+    /// Waiting for the person, or admitted but not yet answered by the broker: a place call
+    /// waiting on an approval keeps waiting while the order is in one of these.
+    pub fn is_undecided(self) -> bool {
         matches!(
             self,
-            OrderStatus::Filled
-                | OrderStatus::Canceled
-                | OrderStatus::Expired
-                | OrderStatus::RejectedByBroker
-                | OrderStatus::RejectedByPerson
-                | OrderStatus::RejectedByGuard
-                | OrderStatus::ApprovalExpired
+            OrderStatus::PendingApproval | OrderStatus::Accepted | OrderStatus::Sending
         )
     }
 }

@@ -9,8 +9,8 @@ use quantdesk_store::{Store, StoreError};
 use serde::Serialize;
 use sqlx::SqliteConnection;
 
-use crate::journal::{self, Change, OrderRecord, ts};
-use crate::rules::{self, Facts, PricePoint, Refusal};
+use crate::journal::{self, Change, OrderRecord, RefusalRecord};
+use crate::rules::{self, Explanation, Facts, PricePoint, Refusal};
 use crate::{GuardError, LIVE_TRADING_SETTING};
 
 /// Which account an order is for.
@@ -41,20 +41,38 @@ pub struct MarketFacts {
     pub position_qty: Option<Decimal>,
 }
 
-/// The guard's answer.
+/// Proof that the guard itself made a decision: only this crate can create one, so an
+/// `Accepted` or `PendingApproval` admission cannot be forged by the code that acts on it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Sealed(());
+
+/// The guard's answer: a typed decision only the guard can construct.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "decision", rename_all = "snake_case")]
 pub enum Admission {
     /// Passed every limit; its exposure is reserved; send it.
-    Accepted { order: OrderRecord, value: Decimal },
+    Accepted {
+        order: OrderRecord,
+        value: Decimal,
+        #[serde(skip)]
+        by_guard: Sealed,
+    },
     /// Passed every limit, but the policy wants the person's approval; nothing is reserved
     /// until then (the check runs again at approval).
-    PendingApproval { order: OrderRecord, value: Decimal },
-    /// Refused by `refusal.rule`.
+    PendingApproval {
+        order: OrderRecord,
+        value: Decimal,
+        #[serde(skip)]
+        by_guard: Sealed,
+    },
+    /// Refused by `refusal.rule`, with the guard's explanation.
     Refused {
         client_order_id: String,
         refusal: Refusal,
     },
+    /// Not an order at all (the request's own mistake, e.g. a limit order without a price);
+    /// nothing is recorded.
+    Invalid { why: String },
     /// An order with this client order id exists: a retry. Nothing new happened.
     Duplicate { order: OrderRecord },
 }
@@ -121,6 +139,11 @@ impl Guard {
         }
         let facts = gather(&mut tx, venue, request, market, live_enabled, wall, None).await?;
         let admission = match rules::evaluate(request, &limits, &facts) {
+            Err(refusal) if refusal.rule == rules::Rule::InvalidOrder => {
+                return Ok(Admission::Invalid {
+                    why: refusal.message,
+                });
+            }
             Err(refusal) => {
                 record_refusal(&mut tx, &id, venue, request, &refusal, wall).await?;
                 Admission::Refused {
@@ -156,6 +179,7 @@ impl Guard {
                     Admission::PendingApproval {
                         order,
                         value: passed.value,
+                        by_guard: Sealed(()),
                     }
                 } else {
                     journal::reserve_in(
@@ -170,6 +194,7 @@ impl Guard {
                     Admission::Accepted {
                         order,
                         value: passed.value,
+                        by_guard: Sealed(()),
                     }
                 }
             }
@@ -205,7 +230,7 @@ impl Guard {
         if order.status != OrderStatus::PendingApproval {
             return Ok(Admission::Duplicate { order });
         }
-        if order.approval_expires_at.is_some_and(|t| wall >= t) {
+        if journal::approval_expired(order.approval_expires_at, wall) {
             journal::transition_in(
                 &mut tx,
                 client_order_id,
@@ -291,6 +316,7 @@ impl Guard {
                 Admission::Accepted {
                     order,
                     value: passed.value,
+                    by_guard: Sealed(()),
                 }
             }
         };
@@ -330,16 +356,9 @@ impl Guard {
         wall: DateTime<Utc>,
     ) -> Result<Vec<OrderRecord>, GuardError> {
         let mut tx = self.begin().await?;
-        let due: Vec<(String,)> = sqlx::query_as(
-            "SELECT client_order_id FROM orders WHERE status = 'pending_approval' \
-             AND approval_expires_at <= ?",
-        )
-        .bind(ts(wall))
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(StoreError::from)?;
+        let due = journal::approvals_due_in(&mut tx, wall).await?;
         let mut expired = Vec::new();
-        for (id,) in due {
+        for id in due {
             if journal::transition_in(
                 &mut tx,
                 &id,
@@ -369,18 +388,91 @@ impl Guard {
         session_date: NaiveDate,
         baseline: Decimal,
     ) -> Result<(), GuardError> {
-        sqlx::query(
-            "INSERT INTO trading_sessions (broker, mode, date, open_equity) VALUES (?, ?, ?, ?) \
-             ON CONFLICT DO NOTHING",
+        let mut conn = self.conn().await?;
+        journal::note_session_in(
+            &mut conn,
+            &venue.broker,
+            venue.mode(),
+            session_date,
+            baseline,
         )
-        .bind(&venue.broker)
-        .bind(venue.mode())
-        .bind(session_date.to_string())
-        .bind(baseline.to_string())
-        .execute(self.store.pool())
         .await
-        .map_err(StoreError::from)?;
-        Ok(())
+    }
+
+    /// The equity the daily loss is measured from in this session, once the session was noted.
+    pub async fn session_open_equity(
+        &self,
+        venue: &Venue,
+        session_date: NaiveDate,
+    ) -> Result<Option<Decimal>, GuardError> {
+        let mut conn = self.conn().await?;
+        journal::session_open_equity_in(&mut conn, &venue.broker, venue.mode(), session_date).await
+    }
+
+    /// What the guard would decide for the pending order `client_order_id` if the person
+    /// approved it now — the very rules and facts [`Self::admit_approved`] uses, so the
+    /// approval window can never say "within" for an order the guard would refuse.
+    pub async fn explain_pending(
+        &self,
+        venue: &Venue,
+        client_order_id: &str,
+        market: &MarketFacts,
+        wall: DateTime<Utc>,
+    ) -> Result<(OrderRecord, Explanation), GuardError> {
+        let limits = crate::limits(&self.store).await?;
+        let live_enabled = self.live_enabled().await?;
+        let mut tx = self.begin().await?;
+        let Some(order) = journal::get_in(&mut tx, client_order_id).await? else {
+            return Err(GuardError::UnknownOrder(client_order_id.into()));
+        };
+        let facts = gather(
+            &mut tx,
+            venue,
+            &order.request,
+            market,
+            live_enabled,
+            wall,
+            Some(client_order_id),
+        )
+        .await?;
+        // Read-only: the session baseline `gather` may note is left to the real admission.
+        tx.rollback().await.map_err(StoreError::from)?;
+        let explanation = rules::explain(&order.request, &limits, &facts);
+        Ok((order, explanation))
+    }
+
+    /// Orders waiting for the person whose approval has not run out at `now`, oldest first.
+    pub async fn awaiting_approval(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<OrderRecord>, GuardError> {
+        let mut orders = self.orders(&[OrderStatus::PendingApproval], 200).await?;
+        orders.retain(|o| !journal::approval_expired(o.approval_expires_at, now));
+        orders.sort_by_key(|o| o.created_at);
+        Ok(orders)
+    }
+
+    /// Claims an admitted order for sending (see [`journal::claim_in`]).
+    pub async fn claim(
+        &self,
+        client_order_id: &str,
+        actor: &str,
+        now: DateTime<Utc>,
+        stale_before: Option<DateTime<Utc>>,
+    ) -> Result<bool, GuardError> {
+        let mut tx = self.begin().await?;
+        let done = journal::claim_in(&mut tx, client_order_id, actor, now, stale_before).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(done)
+    }
+
+    async fn conn(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Sqlite>, GuardError> {
+        Ok(self
+            .store
+            .pool()
+            .acquire()
+            .await
+            .map_err(StoreError::from)?)
     }
 
     /// Moves an order between statuses (compare-and-set); see [`journal::transition_in`].
@@ -424,27 +516,8 @@ impl Guard {
 
     /// The latest refusals, newest first.
     pub async fn refusals(&self, limit: i64) -> Result<Vec<RefusalRecord>, GuardError> {
-        let rows: Vec<(String, String, String, String, String, String)> = sqlx::query_as(
-            "SELECT client_order_id, broker, mode, request, rule, message FROM order_refusals \
-             ORDER BY id DESC LIMIT ?",
-        )
-        .bind(limit)
-        .fetch_all(self.store.pool())
-        .await
-        .map_err(StoreError::from)?;
-        rows.into_iter()
-            .map(|(client_order_id, broker, mode, request, rule, message)| {
-                Ok(RefusalRecord {
-                    client_order_id,
-                    broker,
-                    mode,
-                    request: serde_json::from_str(&request)
-                        .map_err(|e| GuardError::Corrupt(format!("refused request: {e}")))?,
-                    rule,
-                    message,
-                })
-            })
-            .collect()
+        let mut conn = self.conn().await?;
+        journal::refusals_in(&mut conn, limit).await
     }
 
     /// Dollars reserved by every open order now.
@@ -474,17 +547,6 @@ impl Guard {
             .await
             .map_err(StoreError::from)?)
     }
-}
-
-/// A refused order as recorded.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct RefusalRecord {
-    pub client_order_id: String,
-    pub broker: String,
-    pub mode: String,
-    pub request: OrderRequest,
-    pub rule: String,
-    pub message: String,
 }
 
 fn validate_id(id: &str) -> Result<(), GuardError> {
@@ -526,34 +588,12 @@ async fn gather(
         }
     };
     let (reserved_buy_qty, reserved_sell_qty) = journal::reserved_in(conn, symbol, except).await?;
-    let (orders_last_minute,): (i64,) = sqlx::query_as(
-        "SELECT COUNT(*) FROM orders WHERE created_at > ? AND status NOT IN \
-         ('pending_approval', 'rejected_by_person', 'approval_expired', 'rejected_by_guard')",
-    )
-    .bind(ts(wall - Duration::seconds(60)))
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(StoreError::from)?;
-    sqlx::query(
-        "INSERT INTO trading_sessions (broker, mode, date, open_equity) VALUES (?, ?, ?, ?) \
-         ON CONFLICT DO NOTHING",
-    )
-    .bind(&venue.broker)
-    .bind(venue.mode())
-    .bind(market.session_date.to_string())
-    .bind(market.equity.to_string())
-    .execute(&mut *conn)
-    .await
-    .map_err(StoreError::from)?;
-    let (open_equity,): (String,) = sqlx::query_as(
-        "SELECT open_equity FROM trading_sessions WHERE broker = ? AND mode = ? AND date = ?",
-    )
-    .bind(&venue.broker)
-    .bind(venue.mode())
-    .bind(market.session_date.to_string())
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(StoreError::from)?;
+    let orders_last_minute = journal::admitted_last_minute_in(conn, wall).await?;
+    let (broker, mode, date) = (&venue.broker, venue.mode(), market.session_date);
+    journal::note_session_in(conn, broker, mode, date, market.equity).await?;
+    let open_equity = journal::session_open_equity_in(conn, broker, mode, date)
+        .await?
+        .unwrap_or(market.equity);
     Ok(Facts {
         live: venue.live,
         live_enabled,
@@ -561,11 +601,11 @@ async fn gather(
         market_now: market.market_now,
         market_open: market.market_open,
         equity: market.equity,
-        session_open_equity: journal::parse_dec(&open_equity)?,
+        session_open_equity: open_equity,
         position_qty,
         reserved_buy_qty,
         reserved_sell_qty,
-        orders_last_minute: u32::try_from(orders_last_minute).unwrap_or(u32::MAX),
+        orders_last_minute,
     })
 }
 
@@ -577,22 +617,13 @@ async fn record_refusal(
     refusal: &Refusal,
     wall: DateTime<Utc>,
 ) -> Result<(), GuardError> {
-    let request_json = serde_json::to_string(request)
-        .map_err(|e| GuardError::Corrupt(format!("order request: {e}")))?;
-    sqlx::query(
-        "INSERT INTO order_refusals (client_order_id, broker, mode, symbol, request, rule, \
-         message, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(id)
-    .bind(&venue.broker)
-    .bind(venue.mode())
-    .bind(request.symbol.as_str())
-    .bind(request_json)
-    .bind(refusal.rule.as_str())
-    .bind(&refusal.message)
-    .bind(ts(wall))
-    .execute(conn)
-    .await
-    .map_err(StoreError::from)?;
-    Ok(())
+    let record = RefusalRecord {
+        client_order_id: id.into(),
+        broker: venue.broker.clone(),
+        mode: venue.mode().into(),
+        request: request.clone(),
+        rule: refusal.rule.as_str().into(),
+        message: refusal.message.clone(),
+    };
+    journal::record_refusal_in(conn, &record, wall).await
 }

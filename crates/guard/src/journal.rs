@@ -304,3 +304,172 @@ pub async fn reserved_notional_in(conn: &mut SqliteConnection) -> Result<Decimal
     rows.iter()
         .try_fold(Decimal::ZERO, |acc, (n,)| Ok(acc + parse_dec(n)?))
 }
+
+/// Claims an order for sending: `accepted` → `sending`, or (`stale_before` given, for
+/// reconciliation) a `sending` claim made before that instant. Compare-and-set: `true` for
+/// exactly one claimer.
+pub async fn claim_in(
+    conn: &mut SqliteConnection,
+    client_order_id: &str,
+    actor: &str,
+    now: DateTime<Utc>,
+    stale_before: Option<DateTime<Utc>>,
+) -> Result<bool, GuardError> {
+    Ok(sqlx::query(
+        "UPDATE orders SET status = 'sending', sending_by = ?, sending_at = ?, updated_at = ? \
+         WHERE client_order_id = ? AND (status = 'accepted' \
+         OR (? AND status = 'sending' AND sending_at < ?))",
+    )
+    .bind(actor)
+    .bind(ts(now))
+    .bind(ts(now))
+    .bind(client_order_id)
+    .bind(stale_before.is_some())
+    .bind(stale_before.map(ts))
+    .execute(conn)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+/// The one approval-expiry rule: a pending order's approval has run out at `expires_at` and
+/// from then on (an approval arriving at that instant is too late).
+pub fn approval_expired(expires_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
+    expires_at.is_some_and(|t| now >= t)
+}
+
+/// Pending orders whose approval has run out at `now` (by [`approval_expired`]).
+pub(crate) async fn approvals_due_in(
+    conn: &mut SqliteConnection,
+    now: DateTime<Utc>,
+) -> Result<Vec<String>, GuardError> {
+    let due: Vec<(String,)> = sqlx::query_as(
+        "SELECT client_order_id FROM orders WHERE status = 'pending_approval' \
+         AND approval_expires_at <= ?",
+    )
+    .bind(ts(now))
+    .fetch_all(conn)
+    .await?;
+    Ok(due.into_iter().map(|(id,)| id).collect())
+}
+
+/// Orders admitted in the 60 seconds before `now` (what the orders-per-minute limit counts).
+pub(crate) async fn admitted_last_minute_in(
+    conn: &mut SqliteConnection,
+    now: DateTime<Utc>,
+) -> Result<u32, GuardError> {
+    let not_admitted = OrderStatus::NOT_ADMITTED
+        .iter()
+        .map(|s| format!("'{}'", s.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let (n,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT COUNT(*) FROM orders WHERE created_at > ? AND status NOT IN ({not_admitted})"
+    )))
+    .bind(ts(now - chrono::Duration::seconds(60)))
+    .fetch_one(conn)
+    .await?;
+    Ok(u32::try_from(n).unwrap_or(u32::MAX))
+}
+
+/// A refused order as recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RefusalRecord {
+    pub client_order_id: String,
+    pub broker: String,
+    pub mode: String,
+    pub request: OrderRequest,
+    pub rule: String,
+    pub message: String,
+}
+
+pub(crate) async fn record_refusal_in(
+    conn: &mut SqliteConnection,
+    refused: &RefusalRecord,
+    now: DateTime<Utc>,
+) -> Result<(), GuardError> {
+    let request_json = serde_json::to_string(&refused.request)
+        .map_err(|e| GuardError::Corrupt(format!("order request: {e}")))?;
+    sqlx::query(
+        "INSERT INTO order_refusals (client_order_id, broker, mode, symbol, request, rule, \
+         message, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&refused.client_order_id)
+    .bind(&refused.broker)
+    .bind(&refused.mode)
+    .bind(refused.request.symbol.as_str())
+    .bind(request_json)
+    .bind(&refused.rule)
+    .bind(&refused.message)
+    .bind(ts(now))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The latest refusals, newest first.
+pub(crate) async fn refusals_in(
+    conn: &mut SqliteConnection,
+    limit: i64,
+) -> Result<Vec<RefusalRecord>, GuardError> {
+    let rows: Vec<(String, String, String, String, String, String)> = sqlx::query_as(
+        "SELECT client_order_id, broker, mode, request, rule, message FROM order_refusals \
+         ORDER BY id DESC LIMIT ?",
+    )
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.into_iter()
+        .map(|(client_order_id, broker, mode, request, rule, message)| {
+            Ok(RefusalRecord {
+                client_order_id,
+                broker,
+                mode,
+                request: serde_json::from_str(&request)
+                    .map_err(|e| GuardError::Corrupt(format!("refused request: {e}")))?,
+                rule,
+                message,
+            })
+        })
+        .collect()
+}
+
+/// The equity today's loss is measured from, written once per venue and session (the first
+/// writer wins).
+pub(crate) async fn note_session_in(
+    conn: &mut SqliteConnection,
+    broker: &str,
+    mode: &str,
+    date: NaiveDate,
+    equity: Decimal,
+) -> Result<(), GuardError> {
+    sqlx::query(
+        "INSERT INTO trading_sessions (broker, mode, date, open_equity) VALUES (?, ?, ?, ?) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(broker)
+    .bind(mode)
+    .bind(date.to_string())
+    .bind(equity.to_string())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The session's opening equity, if one was noted.
+pub(crate) async fn session_open_equity_in(
+    conn: &mut SqliteConnection,
+    broker: &str,
+    mode: &str,
+    date: NaiveDate,
+) -> Result<Option<Decimal>, GuardError> {
+    let row: Option<(String,)> = sqlx::query_as(
+        "SELECT open_equity FROM trading_sessions WHERE broker = ? AND mode = ? AND date = ?",
+    )
+    .bind(broker)
+    .bind(mode)
+    .bind(date.to_string())
+    .fetch_optional(conn)
+    .await?;
+    row.map(|(text,)| parse_dec(&text)).transpose()
+}

@@ -17,11 +17,14 @@ pub mod journal;
 mod limits;
 mod rules;
 
-pub use admit::{Admission, Guard, MarketFacts, RefusalRecord, Venue};
+pub use admit::{Admission, Guard, MarketFacts, Sealed, Venue};
 pub use error::GuardError;
-pub use journal::{Change, OrderRecord};
+pub use journal::{Change, OrderRecord, RefusalRecord, approval_expired};
 pub use limits::{
     APPROVAL_SETTING, ApprovalPolicy, LIMITS_SETTING, LIVE_TRADING_SETTING, Limits,
     approval_policy, limits, set_approval_policy, set_limits,
 };
-pub use rules::{Facts, Passed, PricePoint, Refusal, Rule, evaluate, increases_risk};
+pub use rules::{
+    Check, DailyLoss, Explanation, Facts, Passed, PricePoint, Refusal, Rule, daily_loss, evaluate,
+    explain, increases_risk,
+};

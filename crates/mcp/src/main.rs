@@ -19,11 +19,12 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::{Parser, ValueEnum};
-use quantdesk_broker::{AlpacaBroker, Broker, Desk, LinkedAlpaca, PaperBroker, PaperConfig};
+use quantdesk_broker::{AlpacaBroker, Broker, LinkedAlpaca, PaperBroker, PaperConfig};
 use quantdesk_keys::{RevocationSource, Verifier, account};
 use quantdesk_market::{AlpacaConfig, AlpacaProvider, BundledProvider, CachedProvider, MarketData};
 use quantdesk_secrets::SecretStore;
 use quantdesk_store::Store;
+use quantdesk_trading::Desk;
 use rmcp::ServiceExt;
 use tracing_subscriber::{EnvFilter, Layer, layer::SubscriberExt, util::SubscriberInitExt};
 
@@ -251,9 +252,9 @@ fn trading_desk(
         .with_approval_ttl(duration("QUANTDESK_APPROVAL_TTL_SECS", ttl)?)
         .with_stale_after(duration("QUANTDESK_RECONCILE_AFTER_SECS", stale)?);
     let mut trading = tools::trading::Trading::new(desk);
-    trading.approval_wait =
+    trading.approval.wait =
         std::time::Duration::from_secs(secs("QUANTDESK_APPROVAL_WAIT_SECS", 40)?);
-    trading.data_dir = Some(data_dir.to_path_buf());
+    trading.approval.data_dir = Some(data_dir.to_path_buf());
     Ok(trading)
 }
 

@@ -15,10 +15,11 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use quantdesk_broker::{Desk, PaperBroker, PaperConfig};
+use quantdesk_broker::{PaperBroker, PaperConfig};
 use quantdesk_desktop::{Desktop, Options, UpdateProgress};
 use quantdesk_domain::{OrderRequest, Side, Symbol};
 use quantdesk_market::BundledProvider;
+use quantdesk_trading::Desk;
 use serde_json::json;
 use tauri::test::{MockRuntime, mock_builder, mock_context, noop_assets};
 use tauri_plugin_updater::UpdaterExt;

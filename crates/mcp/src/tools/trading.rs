@@ -1,17 +1,19 @@
 //! Trading tools: place and cancel orders, read positions, balance and orders — thin handlers
-//! over `quantdesk_broker::Desk`, which runs every order through the guard. There is no tool
-//! that approves an order, and there never will be: approval is the person's, in the app.
+//! over `quantdesk_trading::Desk`, the order path, which runs every order through the guard.
+//! There is no tool that approves an order, and there never will be: approval is the person's,
+//! in the app.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use quantdesk_broker::{AccountInfo, BrokerError, Desk, Placed, PositionInfo};
+use quantdesk_broker::{AccountInfo, PositionInfo};
 use quantdesk_domain::{
     AssetClass, Decimal, OrderRequest, OrderStatus, OrderType, Side, Symbol, TimeInForce,
 };
 use quantdesk_guard::OrderRecord;
-use quantdesk_ipc::{ApprovalRequest, Connection, Message};
+use quantdesk_trading::{ApprovalWait, Desk, Placed, TradingError, WaitProgress};
 use rmcp::RoleServer;
 use rmcp::model::{ProgressNotificationParam, ProgressToken, Tool};
 use rmcp::service::Peer;
@@ -22,23 +24,18 @@ use serde_json::{Map, Value};
 use super::{Ctx, Effect, define, run};
 use crate::input::ToolError;
 
-/// The trading side of the sidecar: the desk and how long `place_order` waits for the person.
+/// The trading side of the sidecar: the desk and how `place_order` waits for the person.
 #[derive(Debug)]
 pub struct Trading {
     pub desk: Desk,
-    /// How long `place_order` waits for an approval before answering "waiting" (Claude Desktop
-    /// cuts a call off at about 60 s).
-    pub approval_wait: Duration,
-    /// The data folder, where the desktop app's socket is (`None`: never announce).
-    pub data_dir: Option<std::path::PathBuf>,
+    pub approval: ApprovalWait,
 }
 
 impl Trading {
     pub fn new(desk: Desk) -> Self {
         Self {
             desk,
-            approval_wait: Duration::from_secs(40),
-            data_dir: None,
+            approval: ApprovalWait::default(),
         }
     }
 
@@ -67,14 +64,21 @@ pub struct Progress {
     pub token: ProgressToken,
 }
 
-impl Progress {
-    async fn say(&self, done: f64, total: f64, message: String) {
-        let mut p = ProgressNotificationParam::new(self.token.clone(), done);
-        p.total = Some(total);
-        p.message = Some(message);
-        if let Err(err) = self.peer.notify_progress(p).await {
-            tracing::debug!(%err, "progress notification not delivered");
-        }
+impl WaitProgress for Progress {
+    fn say(
+        &self,
+        done: f64,
+        total: f64,
+        message: String,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        Box::pin(async move {
+            let mut p = ProgressNotificationParam::new(self.token.clone(), done);
+            p.total = Some(total);
+            p.message = Some(message);
+            if let Err(err) = self.peer.notify_progress(p).await {
+                tracing::debug!(%err, "progress notification not delivered");
+            }
+        })
     }
 }
 
@@ -167,8 +171,14 @@ pub async fn call(
     })
 }
 
-impl From<BrokerError> for ToolError {
-    fn from(err: BrokerError) -> Self {
+impl From<TradingError> for ToolError {
+    fn from(err: TradingError) -> Self {
+        ToolError(err.to_string())
+    }
+}
+
+impl From<quantdesk_broker::BrokerError> for ToolError {
+    fn from(err: quantdesk_broker::BrokerError) -> Self {
         ToolError(err.to_string())
     }
 }
@@ -295,7 +305,7 @@ impl From<Placed> for PlaceOrderOut {
         Self {
             broker: p.broker,
             mode: p.mode,
-            outcome: p.outcome,
+            outcome: p.outcome.as_str().into(),
             client_order_id: p.client_order_id,
             message: p.message,
             rule: p.rule,
@@ -304,7 +314,8 @@ impl From<Placed> for PlaceOrderOut {
     }
 }
 
-fn request_from(p: PlaceOrderParams) -> Result<(OrderRequest, Option<String>), ToolError> {
+/// The request as asked; its validity is the order path's to check (once, in the guard).
+fn request_from(p: PlaceOrderParams) -> (OrderRequest, Option<String>) {
     let order_type = p
         .order_type
         .unwrap_or(match (p.limit_price, p.stop_price, p.trail_percent) {
@@ -333,207 +344,21 @@ fn request_from(p: PlaceOrderParams) -> Result<(OrderRequest, Option<String>), T
         take_profit: p.take_profit,
         stop_loss: p.stop_loss,
     };
-    request.validate().map_err(ToolError)?;
-    Ok((request, p.client_order_id))
+    (request, p.client_order_id)
 }
 
 async fn place_order(ctx: &Ctx, p: PlaceOrderParams) -> Result<PlaceOrderOut, ToolError> {
     let t = trading(ctx)?;
-    let (request, id) = request_from(p)?;
+    let (request, id) = request_from(p);
     let placed = t.desk.place(&request, id.as_deref()).await?;
-    if placed.outcome != "pending_approval" {
+    if !placed.is_pending_approval() {
         return Ok(placed.into());
     }
-    wait_for_approval(ctx, t, placed).await
-}
-
-/// Announces the order to the desktop app (if it runs) and waits up to the configured time for
-/// the person's decision. The decision may arrive here over the app's channel — then this process
-/// applies it, through the guard — or be applied by any other process; the journal row says when.
-async fn wait_for_approval(
-    ctx: &Ctx,
-    t: &Trading,
-    placed: Placed,
-) -> Result<PlaceOrderOut, ToolError> {
-    let id = placed.client_order_id.clone();
-    let started = std::time::Instant::now();
-    let total = t.approval_wait.as_secs_f64();
-    let mut last_note = 0u64;
-    let mut link = announce(t, &placed).await;
-    let app_running = link.is_some();
-    if let Some(p) = &ctx.progress {
-        p.say(
-            0.0,
-            total,
-            format!("waiting for the person's approval of {id} in QuantDesk"),
-        )
-        .await;
-    }
-    while started.elapsed() < t.approval_wait {
-        match link.as_mut() {
-            Some(conn) => match conn.recv_within(Duration::from_millis(250)).await {
-                Ok(Some(Message::Decision {
-                    client_order_id,
-                    approve,
-                    by,
-                })) => {
-                    let (status, message) = apply_decision(t, &client_order_id, approve, &by).await;
-                    let reply = Message::DecisionApplied {
-                        client_order_id,
-                        status,
-                        message,
-                    };
-                    if conn.send(&reply).await.is_err() {
-                        link = None;
-                    }
-                }
-                Ok(Some(_)) => {}
-                Ok(None) => {}
-                Err(err) => {
-                    tracing::debug!(%err, "the app's channel dropped; the order stays pending in the store");
-                    link = None;
-                }
-            },
-            None => tokio::time::sleep(Duration::from_millis(250)).await,
-        }
-        let order = t.desk.order(&id).await?;
-        let decided = !matches!(
-            order.status,
-            OrderStatus::PendingApproval | OrderStatus::Accepted | OrderStatus::Sending
-        );
-        if decided {
-            let message = match order.status {
-                OrderStatus::Filled => format!(
-                    "approved by the person and filled {} at {}",
-                    order.filled_qty.normalize(),
-                    order
-                        .avg_fill_price
-                        .map(|p| p.normalize().to_string())
-                        .unwrap_or_default()
-                ),
-                OrderStatus::Open => {
-                    "approved by the person and sent; resting at the broker".into()
-                }
-                OrderStatus::RejectedByPerson => {
-                    "rejected by the person in QuantDesk; not sent".into()
-                }
-                OrderStatus::RejectedByGuard => format!(
-                    "approved, but refused by the limits at that moment: {}",
-                    order.reason.clone().unwrap_or_default()
-                ),
-                OrderStatus::ApprovalExpired => "the approval expired; not sent".into(),
-                s => format!("{s}: {}", order.reason.clone().unwrap_or_default()),
-            };
-            return Ok(PlaceOrderOut {
-                broker: placed.broker,
-                mode: placed.mode,
-                outcome: order.status.as_str().into(),
-                client_order_id: id,
-                message,
-                rule: None,
-                order: Some(order.into()),
-            });
-        }
-        let secs = started.elapsed().as_secs();
-        if secs >= last_note + 5
-            && let Some(p) = &ctx.progress
-        {
-            last_note = secs;
-            p.say(
-                started.elapsed().as_secs_f64(),
-                total,
-                format!("still waiting for the person's approval of {id} in QuantDesk"),
-            )
-            .await;
-        }
-    }
-    let order = t.desk.order(&id).await?;
-    let expires = order
-        .approval_expires_at
-        .map(|e| e.format("%H:%M UTC").to_string())
-        .unwrap_or_default();
-    let app = if app_running {
-        "The person has been asked in the QuantDesk app."
-    } else {
-        "The QuantDesk app is not running, so the request waits in QuantDesk until the person \
-         opens it."
-    };
-    Ok(PlaceOrderOut {
-        broker: placed.broker,
-        mode: placed.mode,
-        outcome: "pending_approval".into(),
-        client_order_id: id.clone(),
-        message: format!(
-            "waiting for your approval in QuantDesk: order {id}. {app} It is sent only if \
-             approved (and still inside the limits then); unapproved, it expires unsent at \
-             {expires}. Follow it with get_orders."
-        ),
-        rule: None,
-        order: Some(order.into()),
-    })
-}
-
-/// Tells the desktop app about the pending order; `None` if the app is not running.
-async fn announce(t: &Trading, placed: &Placed) -> Option<Connection> {
-    let dir = t.data_dir.as_ref()?;
-    let order = placed.order.as_ref()?;
-    let mut conn = match quantdesk_ipc::connect_to_app(dir).await {
-        Ok(conn) => conn,
-        Err(err) => {
-            tracing::info!(%err, "approval request stays in the store");
-            return None;
-        }
-    };
-    let r = &order.request;
-    let text = |d: Option<Decimal>| d.map(|d| d.to_string());
-    let value = r
-        .qty
-        .zip(r.limit_price.or(r.stop_price))
-        .map(|(q, p)| (q * p).to_string())
-        .or(text(r.notional))
-        .unwrap_or_default();
-    let request = ApprovalRequest {
-        client_order_id: order.client_order_id.clone(),
-        broker: order.broker.clone(),
-        mode: order.mode.clone(),
-        symbol: r.symbol.to_string(),
-        side: r.side.to_string(),
-        order_type: r.order_type.to_string(),
-        qty: text(r.qty),
-        notional: text(r.notional),
-        limit_price: text(r.limit_price),
-        stop_price: text(r.stop_price),
-        value,
-        expires_at: order.approval_expires_at,
-    };
-    match conn
-        .send(&Message::ApprovalRequested(Box::new(request)))
-        .await
-    {
-        Ok(()) => Some(conn),
-        Err(err) => {
-            tracing::info!(%err, "could not announce the approval request to the app");
-            None
-        }
-    }
-}
-
-/// Applies the person's decision received over the app's channel: approval goes through the
-/// guard again and is sent if it still passes; rejection is recorded.
-async fn apply_decision(t: &Trading, id: &str, approve: bool, by: &str) -> (String, String) {
-    let by = format!("person via QuantDesk app ({by})");
-    if approve {
-        match t.desk.approve(id, &by).await {
-            Ok(placed) => (placed.outcome, placed.message),
-            Err(err) => ("error".into(), err.to_string()),
-        }
-    } else {
-        match t.desk.reject(id, &by).await {
-            Ok(true) => ("rejected_by_person".into(), "rejected; not sent".into()),
-            Ok(false) => ("unchanged".into(), "the order was no longer pending".into()),
-            Err(err) => ("error".into(), err.to_string()),
-        }
-    }
+    let progress = ctx.progress.as_ref().map(|p| p as &dyn WaitProgress);
+    Ok(t.desk
+        .wait_for_approval(placed, &t.approval, progress)
+        .await?
+        .into())
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -681,56 +506,39 @@ pub struct OrdersOut {
     pub refused: Vec<RefusalOut>,
 }
 
+impl OrderFilter {
+    /// The journal statuses this filter lists (all when empty), from the domain's one list of
+    /// status groups.
+    fn statuses(self) -> &'static [OrderStatus] {
+        match self {
+            OrderFilter::All | OrderFilter::Refused => &[],
+            OrderFilter::Open => &OrderStatus::WORKING,
+            OrderFilter::Pending => &[OrderStatus::PendingApproval],
+            OrderFilter::Filled => &[OrderStatus::Filled],
+            OrderFilter::Closed => &OrderStatus::FINAL,
+        }
+    }
+}
+
 async fn get_orders(ctx: &Ctx, p: GetOrdersParams) -> Result<OrdersOut, ToolError> {
     let t = trading(ctx)?;
     t.desk.refresh().await?;
     let limit = i64::from(p.limit.unwrap_or(50).clamp(1, 500));
     let filter = p.status.unwrap_or(OrderFilter::All);
-    use OrderStatus as S;
-    let statuses: &[OrderStatus] = match filter {
-        OrderFilter::All | OrderFilter::Refused => &[],
-        OrderFilter::Open => &[S::Accepted, S::Sending, S::Open, S::PartiallyFilled],
-        OrderFilter::Pending => &[S::PendingApproval],
-        OrderFilter::Filled => &[S::Filled],
-        OrderFilter::Closed => &[
-            S::Filled,
-            S::Canceled,
-            S::Expired,
-            S::RejectedByBroker,
-            S::RejectedByPerson,
-            S::RejectedByGuard,
-            S::ApprovalExpired,
-        ],
-    };
-    let mut orders = match &p.client_order_id {
-        Some(id) => match t.desk.order(id.trim()).await {
+    let id = p.client_order_id.as_deref().map(str::trim);
+    let mut orders = match id {
+        Some(id) => match t.desk.order(id).await {
             Ok(order) => vec![order],
-            Err(BrokerError::UnknownOrder(_)) => Vec::new(),
+            Err(TradingError::UnknownOrder(_)) => Vec::new(),
             Err(e) => return Err(e.into()),
         },
         None if matches!(filter, OrderFilter::Refused) => Vec::new(),
-        None => t.desk.orders(statuses, limit).await?,
+        None => t.desk.orders(filter.statuses(), limit).await?,
     };
     orders.truncate(limit as usize);
-    let refused = if matches!(filter, OrderFilter::All | OrderFilter::Refused) {
-        t.desk
-            .refusals(limit)
-            .await?
-            .into_iter()
-            .filter(|r| {
-                p.client_order_id
-                    .as_deref()
-                    .is_none_or(|id| id == r.client_order_id)
-            })
-            .map(|r| RefusalOut {
-                client_order_id: r.client_order_id,
-                symbol: r.request.symbol,
-                rule: r.rule,
-                message: r.message,
-            })
-            .collect()
-    } else {
-        Vec::new()
+    let refused = match filter {
+        OrderFilter::All | OrderFilter::Refused => refusals(&t.desk, limit, id).await?,
+        _ => Vec::new(),
     };
     Ok(OrdersOut {
         broker: t.desk.broker().name().into(),
@@ -738,4 +546,19 @@ async fn get_orders(ctx: &Ctx, p: GetOrdersParams) -> Result<OrdersOut, ToolErro
         orders: orders.into_iter().map(OrderOut::from).collect(),
         refused,
     })
+}
+
+async fn refusals(desk: &Desk, limit: i64, id: Option<&str>) -> Result<Vec<RefusalOut>, ToolError> {
+    Ok(desk
+        .refusals(limit)
+        .await?
+        .into_iter()
+        .filter(|r| id.is_none_or(|id| id == r.client_order_id))
+        .map(|r| RefusalOut {
+            client_order_id: r.client_order_id,
+            symbol: r.request.symbol,
+            rule: r.rule,
+            message: r.message,
+        })
+        .collect())
 }

@@ -2,11 +2,12 @@
 
 use std::sync::Arc;
 
-use quantdesk_broker::{Broker, Desk, PaperBroker, PaperConfig};
+use quantdesk_broker::{Broker, PaperBroker, PaperConfig};
 use quantdesk_domain::{Decimal, OrderRequest, OrderStatus, Side, Symbol, TimeInForce};
 use quantdesk_guard::{ApprovalPolicy, Limits, set_approval_policy, set_limits};
 use quantdesk_market::BundledProvider;
 use quantdesk_store::Store;
+use quantdesk_trading::Desk;
 use rust_decimal_macros::dec;
 
 fn goog() -> Symbol {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::Utc;
 use quantdesk_alpaca_standin::{RecordedRequest, StandIn};
-use quantdesk_broker::{AlpacaBroker, Desk};
+use quantdesk_broker::AlpacaBroker;
 use quantdesk_domain::{
     BarSeries, Decimal, OptionChain, OrderRequest, OrderStatus, PriceSnapshot, Provenance, Side,
     Symbol, SymbolInfo, TimeInForce, Timeframe,
@@ -14,6 +14,7 @@ use quantdesk_domain::{
 use quantdesk_guard::{Limits, set_limits};
 use quantdesk_market::{BarsRequest, ChainRequest, MarketData, MarketError};
 use quantdesk_store::Store;
+use quantdesk_trading::Desk;
 use rust_decimal_macros::dec;
 
 /// Live-looking prices for the guard: GOOG at 600 as of now.

@@ -7,13 +7,14 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use quantdesk_broker::{
-    AccountInfo, Broker, BrokerError, BrokerEvent, Desk, MarketClock, PaperBroker, PaperConfig,
+    AccountInfo, Broker, BrokerError, BrokerEvent, MarketClock, PaperBroker, PaperConfig,
     PositionInfo, Sent,
 };
 use quantdesk_domain::{OrderRequest, OrderStatus, Side, Symbol};
 use quantdesk_guard::{OrderRecord, PricePoint};
 use quantdesk_market::BundledProvider;
 use quantdesk_store::{AuditFilter, Store};
+use quantdesk_trading::Desk;
 use rust_decimal_macros::dec;
 
 /// The paper broker, with a fault hook: right after it fills an order, every audit append
