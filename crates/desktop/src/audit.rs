@@ -226,15 +226,10 @@ impl Desktop {
         let matching = u32::try_from(rows.len()).unwrap_or(u32::MAX);
         let limit = if q.limit == 0 { DEFAULT_ROWS } else { q.limit };
         rows.truncate(limit as usize);
-        let kinds: Vec<(String,)> =
-            sqlx::query_as("SELECT DISTINCT kind FROM audit_log ORDER BY kind")
-                .fetch_all(self.store.pool())
-                .await
-                .map_err(|e| DesktopError::Store(e.into()))?;
         Ok(AuditPage {
             rows,
             matching,
-            kinds: kinds.into_iter().map(|(k,)| k).collect(),
+            kinds: self.store.audit_kinds().await?,
         })
     }
 

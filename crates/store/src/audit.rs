@@ -176,6 +176,15 @@ impl Store {
         })
     }
 
+    /// Every kind of entry the log holds, sorted (for the audit viewer's filter).
+    pub async fn audit_kinds(&self) -> Result<Vec<String>, StoreError> {
+        let kinds: Vec<(String,)> =
+            sqlx::query_as("SELECT DISTINCT kind FROM audit_log ORDER BY kind")
+                .fetch_all(self.pool())
+                .await?;
+        Ok(kinds.into_iter().map(|(k,)| k).collect())
+    }
+
     /// Entries matching `filter`, newest first.
     pub async fn audit_entries(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError> {
         let rows = sqlx::query(
