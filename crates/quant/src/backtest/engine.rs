@@ -1,6 +1,6 @@
 //! The bar-by-bar engine: a broker that processes orders the way backtesting.py 0.6.6's
 //! `_Broker` does (same order queue, same fill prices, same sizing and commission arithmetic),
-//! driven by a [`Plan`]'s signals.
+//! driven by a [`Plan`](super::Plan)'s signals.
 //!
 //! At bar i the broker first fills what was decided at bar i-1 (at bar i's open, or at bar i-1's
 //! close with `trade_on_close`), checks stop-loss and take-profit orders against bar i's high and
