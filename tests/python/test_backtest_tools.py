@@ -233,6 +233,9 @@ async def test_long_searches_become_jobs(data_dir):
         result = status["result"]
         assert result["combinations"] == 78 and result["best_params"]["fast"] < result["best_params"]["slow"]
         assert len(result["walk_forward"]) == 3
+        # A result is given once: the registry forgets a job when it has been read.
+        again = ok(await s.call_tool("get_job", {"job_id": job}))
+        assert again["status"] == "lost" and "already read" in again["error"], again
         lost = ok(await s.call_tool("get_job", {"job_id": "job-1-1"}))
         assert lost["status"] == "lost" and "run the tool again" in lost["error"]
 

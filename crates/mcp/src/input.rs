@@ -2,7 +2,6 @@
 //! strings (`"10"`) and lists as JSON text (`"[\"BTC/USD\"]"`); we accept both, guided by the
 //! tool's own input schema, and refuse anything else with a message naming the field.
 
-use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
@@ -145,34 +144,6 @@ fn coerce(root: &Map<String, Value>, node: &Map<String, Value>, value: &mut Valu
     }
 }
 
-/// A start or end time: `2008-01-31` or RFC 3339. A bare date as an end means the end of that
-/// day, so `end: 2008-12-31` includes the 31st.
-pub fn parse_time(field: &str, raw: &str, end_of_day: bool) -> Result<DateTime<Utc>, ToolError> {
-    let raw = raw.trim();
-    if let Ok(t) = DateTime::parse_from_rfc3339(raw) {
-        return Ok(t.with_timezone(&Utc));
-    }
-    let date = NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| {
-        ToolError(format!(
-            "invalid '{field}': '{raw}' is not a date; use YYYY-MM-DD or an RFC 3339 time"
-        ))
-    })?;
-    let time = if end_of_day {
-        NaiveTime::from_hms_nano_opt(23, 59, 59, 999_999_999).unwrap_or(NaiveTime::MIN)
-    } else {
-        NaiveTime::MIN
-    };
-    Ok(date.and_time(time).and_utc())
-}
-
-pub fn parse_date(field: &str, raw: &str) -> Result<NaiveDate, ToolError> {
-    NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d").map_err(|_| {
-        ToolError(format!(
-            "invalid '{field}': '{raw}' is not a date; use YYYY-MM-DD"
-        ))
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,25 +191,5 @@ mod tests {
         assert!(err.0.contains("symbol"), "{err}");
         let err = parse::<P>(&schema(), args(json!({"symbol": 5}))).unwrap_err();
         assert!(err.0.contains("'symbol'"), "{err}");
-    }
-
-    #[test]
-    fn dates_and_times() {
-        assert_eq!(
-            parse_time("end", "2008-12-31", true).unwrap().to_rfc3339(),
-            "2008-12-31T23:59:59.999999999+00:00"
-        );
-        assert_eq!(
-            parse_time("start", "2008-01-02T14:30:00Z", false)
-                .unwrap()
-                .to_rfc3339(),
-            "2008-01-02T14:30:00+00:00"
-        );
-        assert!(
-            parse_time("start", "yesterday", false)
-                .unwrap_err()
-                .0
-                .contains("'start'")
-        );
     }
 }

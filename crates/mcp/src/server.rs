@@ -167,7 +167,7 @@ impl ServerHandler for QuantDeskServer {
         _context: RequestContext<RoleServer>,
     ) -> Result<rmcp::model::ListResourcesResult, ErrorData> {
         Ok(rmcp::model::ListResourcesResult::with_all_items(
-            tools::backtest::resources(),
+            tools::research::resources(),
         ))
     }
 
@@ -176,7 +176,7 @@ impl ServerHandler for QuantDeskServer {
         request: rmcp::model::ReadResourceRequestParams,
         _context: RequestContext<RoleServer>,
     ) -> Result<rmcp::model::ReadResourceResponse, ErrorData> {
-        tools::backtest::read_resource(&request.uri)
+        tools::research::read_resource(&request.uri)
             .map(Into::into)
             .ok_or_else(|| {
                 ErrorData::invalid_params(format!("no resource '{}'", request.uri), None)

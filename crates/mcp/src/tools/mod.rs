@@ -2,14 +2,17 @@
 //! tool's input schema), a typed output (its output schema), annotations, and a handler a few
 //! lines long over the library crates.
 
-mod analysis;
-pub(crate) mod backtest;
-mod market;
+pub(crate) mod research;
 pub mod trading;
 
 use std::sync::{Arc, LazyLock};
 
+use quantdesk_domain::{OptionChain, PriceSnapshot};
 use quantdesk_market::MarketData;
+use quantdesk_research::analysis::*;
+use quantdesk_research::backtest::*;
+use quantdesk_research::jobs::*;
+use quantdesk_research::quotes::*;
 use quantdesk_store::Store;
 use rmcp::handler::server::common::{schema_for_input, schema_for_output};
 use rmcp::model::{JsonObject, Tool, ToolAnnotations};
@@ -17,6 +20,10 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
+use trading::{
+    AccountInfoOut, CancelOrderParams, GetOrdersParams, NoParams, OrderAnswer, OrdersOut,
+    PlaceOrderOut, PlaceOrderParams, PositionsOut, slim,
+};
 
 use crate::input::{ToolError, parse};
 
@@ -27,49 +34,116 @@ pub struct Ctx {
     pub market: Arc<dyn MarketData>,
     /// The trading desk; `None` where a test builds a sidecar without one.
     pub trading: Option<Arc<trading::Trading>>,
-    /// Where a long call (an order waiting for approval) reports progress, if the client asked.
+    /// Where a long call (an order waiting for approval, a search) reports progress, if the
+    /// client asked.
     pub progress: Option<trading::Progress>,
     /// Cancelled when the client cancels this call (`notifications/cancelled`).
     pub cancel: Option<tokio_util::sync::CancellationToken>,
 }
 
+/// The one table of tools: from each row come both its definition in `tools/list` (schemas
+/// from the parameter and answer types, annotations from the effect) and its dispatch.
+macro_rules! tools {
+    ($( $name:ident: $handler:path, $p:ty => $o:ty, $post:ident, $effect:expr,
+        $title:literal, $desc:literal; )*) => {
+        fn definitions() -> Vec<Tool> {
+            vec![$( $post(define::<$p, $o>(stringify!($name), $title, $desc, $effect)) ),*]
+        }
+
+        async fn dispatch(
+            ctx: &Ctx,
+            name: &str,
+            args: Map<String, Value>,
+        ) -> Option<Result<Value, ToolError>> {
+            Some(match name {
+                $( stringify!($name) => run(args, |p: $p| $handler(ctx, p)).await, )*
+                _ => return None,
+            })
+        }
+    };
+}
+
+tools! {
+    get_stock_price: research::get_stock_price, StockPriceParams => PriceSnapshot, keep, Effect::ReadOnly,
+        "Stock price",
+        "Latest price of a stock, ETF or index: last price, change vs previous close, day range, volume, as-of time and data source.";
+    get_market_data: research::get_market_data, MarketDataParams => MarketDataOut, keep, Effect::ReadOnly,
+        "OHLCV bars",
+        "Historical OHLCV bars for a symbol. Timeframes: 1Min..1Month (coarser ones are resampled). Without start, limit returns the newest bars; omit limit for the whole range.";
+    get_crypto_prices: research::get_crypto_prices, CryptoPricesParams => CryptoPricesOut, keep, Effect::ReadOnly,
+        "Crypto prices",
+        "Latest prices of crypto pairs (e.g. BTC/USD) with the change over the provider's last period, as-of time and source.";
+    get_options_chain: research::get_options_chain, OptionsChainParams => OptionChain, keep, Effect::ReadOnly,
+        "Options chain",
+        "Calls and puts per strike and expiry with bid/ask/last, volume, open interest, IV and greeks. Offline the chain is priced by Black-Scholes from realised volatility and marked source=model (no bid/ask).";
+    calculate_indicators: research::calculate_indicators, CalculateIndicatorsParams => IndicatorsOut, keep, Effect::ReadOnly,
+        "Technical indicators",
+        "TA-Lib-compatible indicators over a symbol's bars, e.g. [{\"name\":\"rsi\",\"params\":{\"period\":14}}, \"macd\"]. Unknown names list the valid ones. Without start/limit returns the last 100 bars.";
+    find_patterns: research::find_patterns, PatternsParams => PatternsOut, keep, Effect::ReadOnly,
+        "Chart patterns",
+        "Candlestick patterns with TA-Lib's signals (doji, hammer, engulfing, harami, stars, three soldiers/crows, piercing, dark cloud…), chart patterns on swing points (double top/bottom, head and shoulders, trend-line breakouts) and support/resistance levels, with the bars that form each.";
+    screen_stocks: research::screen_stocks, ScreenParams => ScreenOut, keep, Effect::ReadOnly,
+        "Stock screener",
+        "Filter symbols by conditions over price and indicators at the last bar, e.g. [\"rsi(14) < 30\", \"close > sma(200)\"]; also crosses_above/crosses_below, and/or/not, .output (macd.hist). Sort by an expression.";
+    risk_analysis: research::risk_analysis, RiskParams => RiskOut, keep, Effect::ReadOnly,
+        "Risk analysis",
+        "Volatility, historical and parametric VaR/CVaR, beta and correlation vs a benchmark (default SPX), max drawdown, Sharpe, Sortino, and for holdings concentration (largest weight, HHI).";
+    run_backtest: research::run_backtest, RunBacktestParams => RunBacktestOut, keep, Effect::ReadOnly,
+        "Backtest a strategy",
+        "Backtest with backtesting.py's semantics (fill next open). strategy: {params:{n:10}, long:{entry:\"sma($n) crosses_above sma(20)\", exit}, short:{entry,exit}, sizing:{fraction|quantity|cash|volatility_target}, stops:{stop_loss|take_profit|trailing_stop:{percent:5}|{atr:2,period:14}}}; rules use screen_stocks expressions. Or an example: sma_cross, rsi_mean_reversion, macd_trend, bollinger_breakout, donchian_breakout. Returns stats, trades, equity.";
+    optimize_parameters: research::optimize_parameters, OptimizeParams => OptimizeOut, keep, Effect::ReadOnly,
+        "Optimise strategy parameters",
+        "Grid or random search over a strategy's params (their min/max/step, or ranges), optional constraint like \"fast < slow\", maximising any stat (default sharpe_ratio); optional walk-forward. Returns best params, top results, a 2-param heat map. Long searches return a job_id for get_job.";
+    analyze_strategy: research::analyze_strategy, AnalyzeParams => AnalyzeOut, keep, Effect::ReadOnly,
+        "Strategy robustness",
+        "Backtest stats plus robustness: in-sample vs out-of-sample, Monte Carlo bootstrap of trade returns (final equity and drawdown percentiles), sensitivity of a stat to each param ±1 step, plain-language warnings. Same strategy/broker fields as run_backtest.";
+    generate_report: research::generate_report, ReportParams => ReportOut, keep, Effect::WritesFile,
+        "Backtest report (HTML)",
+        "Write a self-contained HTML report (equity vs buy & hold, drawdown, trades on price, stats, trade list, 2-param heat map, robustness) to the QuantDesk reports folder; returns its path and a Markdown summary. Same strategy/broker fields as run_backtest.";
+    get_job: research::get_job, GetJobParams => JobOut, keep, Effect::ReadOnly,
+        "Long-running job",
+        "Progress and, when done, the result of a job started by optimize_parameters.";
+    place_order: trading::place_order, PlaceOrderParams => PlaceOrderOut, slim, Effect::Trades { idempotent: false },
+        "Place an order",
+        "Buy/sell inside the person's limits: market, limit, stop, stop_limit, trailing_stop, bracket (take_profit+stop_loss); day/gtc/ioc; fractional qty or notional $. A repeat within 10 min is the same order unless client_order_id differs. May wait for approval in the QuantDesk app.";
+    cancel_order: trading::cancel_order, CancelOrderParams => OrderAnswer, slim, Effect::Trades { idempotent: true },
+        "Cancel an order",
+        "Cancel an open or pending order by client_order_id (from place_order or get_orders).";
+    get_positions: trading::get_positions, NoParams => PositionsOut, slim, Effect::ReadOnly,
+        "Positions",
+        "Open positions with quantity, average entry, current price, value and unrealised P&L.";
+    get_account_balance: trading::get_account_balance, NoParams => AccountInfoOut, slim, Effect::ReadOnly,
+        "Account balance",
+        "Cash, equity, buying power, realised and unrealised P&L of the trading account.";
+    get_orders: trading::get_orders, GetOrdersParams => OrdersOut, slim, Effect::ReadOnly,
+        "Orders",
+        "Orders and their fate (open, pending approval, filled, cancelled, expired, rejected) and orders the limits refused.";
+}
+
+/// A row's definition as it is.
+fn keep(tool: Tool) -> Tool {
+    tool
+}
+
 /// The tool catalogue, built once: `tools/list` is answered from it without allocation beyond a
 /// clone, which keeps the sidecar's cold start short.
 pub fn catalog() -> &'static [Tool] {
-    static CATALOG: LazyLock<Vec<Tool>> = LazyLock::new(|| {
-        market::tools()
-            .into_iter()
-            .chain(analysis::tools())
-            .chain(backtest::tools())
-            .chain(trading::tools())
-            .collect()
-    });
+    static CATALOG: LazyLock<Vec<Tool>> = LazyLock::new(definitions);
     &CATALOG
 }
 
 /// Runs the tool `name` with Claude's `args`.
 pub async fn call(ctx: &Ctx, name: &str, args: Map<String, Value>) -> Result<Value, ToolError> {
-    if let Some(result) = backtest::call(ctx, name, args.clone()).await {
-        return result;
-    }
-    let result = match market::call(ctx, name, args.clone()).await {
-        Some(result) => Some(result),
-        None => match analysis::call(ctx, name, args.clone()).await {
-            Some(result) => Some(result),
-            None => trading::call(ctx, name, args).await,
-        },
-    };
-    match result {
-        Some(result) => result,
-        None => Err(ToolError(format!(
+    dispatch(ctx, name, args).await.unwrap_or_else(|| {
+        Err(ToolError(format!(
             "there is no tool '{name}'; available: {}",
             catalog()
                 .iter()
                 .map(|t| t.name.as_ref())
                 .collect::<Vec<_>>()
                 .join(", ")
-        ))),
-    }
+        )))
+    })
 }
 
 /// How a tool may affect the world, for the client's permission prompts. Claude Desktop lets a

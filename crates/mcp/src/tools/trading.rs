@@ -19,9 +19,9 @@ use rmcp::model::{ProgressNotificationParam, ProgressToken, Tool};
 use rmcp::service::Peer;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use super::{Ctx, Effect, define, run};
+use super::Ctx;
 use crate::input::ToolError;
 
 /// The trading side of the sidecar: the desk and how `place_order` waits for the person.
@@ -82,48 +82,10 @@ impl WaitProgress for Progress {
     }
 }
 
-pub fn tools() -> Vec<Tool> {
-    [
-        define::<PlaceOrderParams, PlaceOrderOut>(
-            "place_order",
-            "Place an order",
-            "Buy/sell inside the person's limits: market, limit, stop, stop_limit, trailing_stop, bracket (take_profit+stop_loss); day/gtc/ioc; fractional qty or notional $. A repeat within 10 min is the same order unless client_order_id differs. May wait for approval in the QuantDesk app.",
-            Effect::Trades { idempotent: false },
-        ),
-        define::<CancelOrderParams, OrderAnswer>(
-            "cancel_order",
-            "Cancel an order",
-            "Cancel an open or pending order by client_order_id (from place_order or get_orders).",
-            Effect::Trades { idempotent: true },
-        ),
-        define::<NoParams, PositionsOut>(
-            "get_positions",
-            "Positions",
-            "Open positions with quantity, average entry, current price, value and unrealised P&L.",
-            Effect::ReadOnly,
-        ),
-        define::<NoParams, AccountInfoOut>(
-            "get_account_balance",
-            "Account balance",
-            "Cash, equity, buying power, realised and unrealised P&L of the trading account.",
-            Effect::ReadOnly,
-        ),
-        define::<GetOrdersParams, OrdersOut>(
-            "get_orders",
-            "Orders",
-            "Orders and their fate (open, pending approval, filled, cancelled, expired, rejected) and orders the limits refused.",
-            Effect::ReadOnly,
-        ),
-    ]
-    .into_iter()
-    .map(slim)
-    .collect()
-}
-
 /// Trims what the model need not read on every turn: the shared types' doc comments in the
 /// input schema, and output `$defs` nothing refers to any more. The five trading tools then fit
 /// the tool-list budget (32 KB for all tools).
-fn slim(mut tool: Tool) -> Tool {
+pub(super) fn slim(mut tool: Tool) -> Tool {
     let mut input = tool.input_schema.as_ref().clone();
     input.remove("$schema");
     if let Some(Value::Object(defs)) = input.get_mut("$defs") {
@@ -154,21 +116,6 @@ fn slim(mut tool: Tool) -> Tool {
         tool.output_schema = Some(Arc::new(out));
     }
     tool
-}
-
-pub async fn call(
-    ctx: &Ctx,
-    name: &str,
-    args: Map<String, Value>,
-) -> Option<Result<Value, ToolError>> {
-    Some(match name {
-        "place_order" => run(args, |p| place_order(ctx, p)).await,
-        "cancel_order" => run(args, |p| cancel_order(ctx, p)).await,
-        "get_positions" => run(args, |p: NoParams| get_positions(ctx, p)).await,
-        "get_account_balance" => run(args, |p: NoParams| get_account_balance(ctx, p)).await,
-        "get_orders" => run(args, |p| get_orders(ctx, p)).await,
-        _ => return None,
-    })
 }
 
 impl From<TradingError> for ToolError {
@@ -347,7 +294,7 @@ fn request_from(p: PlaceOrderParams) -> (OrderRequest, Option<String>) {
     (request, p.client_order_id)
 }
 
-async fn place_order(ctx: &Ctx, p: PlaceOrderParams) -> Result<PlaceOrderOut, ToolError> {
+pub async fn place_order(ctx: &Ctx, p: PlaceOrderParams) -> Result<PlaceOrderOut, ToolError> {
     let t = trading(ctx)?;
     let (request, id) = request_from(p);
     let placed = t.desk.place(&request, id.as_deref()).await?;
@@ -374,7 +321,7 @@ pub struct OrderAnswer {
     pub order: OrderOut,
 }
 
-async fn cancel_order(ctx: &Ctx, p: CancelOrderParams) -> Result<OrderAnswer, ToolError> {
+pub async fn cancel_order(ctx: &Ctx, p: CancelOrderParams) -> Result<OrderAnswer, ToolError> {
     let t = trading(ctx)?;
     let order = t.desk.cancel(p.client_order_id.trim()).await?;
     Ok(OrderAnswer {
@@ -419,7 +366,7 @@ pub struct PositionsOut {
     pub positions: Vec<PositionOut>,
 }
 
-async fn get_positions(ctx: &Ctx, _p: NoParams) -> Result<PositionsOut, ToolError> {
+pub async fn get_positions(ctx: &Ctx, _p: NoParams) -> Result<PositionsOut, ToolError> {
     let t = trading(ctx)?;
     let positions = t.desk.positions().await?;
     let as_of = t.desk.broker().clock().await?.now;
@@ -462,7 +409,7 @@ impl From<AccountInfo> for AccountInfoOut {
     }
 }
 
-async fn get_account_balance(ctx: &Ctx, _p: NoParams) -> Result<AccountInfoOut, ToolError> {
+pub async fn get_account_balance(ctx: &Ctx, _p: NoParams) -> Result<AccountInfoOut, ToolError> {
     Ok(trading(ctx)?.desk.account().await?.into())
 }
 
@@ -520,7 +467,7 @@ impl OrderFilter {
     }
 }
 
-async fn get_orders(ctx: &Ctx, p: GetOrdersParams) -> Result<OrdersOut, ToolError> {
+pub async fn get_orders(ctx: &Ctx, p: GetOrdersParams) -> Result<OrdersOut, ToolError> {
     let t = trading(ctx)?;
     t.desk.refresh().await?;
     let limit = i64::from(p.limit.unwrap_or(50).clamp(1, 500));

@@ -1,63 +1,18 @@
-//! Market-data tools: prices, bars, crypto prices, options chains.
+//! Market data as answers: a price, bars, crypto prices, an options chain — with the checks a
+//! person's request needs (at least one pair, a bar limit, strikes 1–50).
 
 use chrono::{DateTime, Utc};
 use quantdesk_domain::{
     AssetClass, BarSeries, Decimal, OptionChain, PriceSnapshot, Symbol, Timeframe,
 };
 use quantdesk_market::{BarsRequest, ChainRequest};
-use rmcp::model::Tool;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 
-use super::{Ctx, Effect, define, run};
-use crate::input::{ToolError, parse_date, parse_time};
+use crate::{Error, MarketData, parse_date, parse_time};
 
 /// Bars one call may return; a person asking for more wants a narrower range or a coarser timeframe.
 const MAX_BARS: usize = 20_000;
-
-pub fn tools() -> Vec<Tool> {
-    vec![
-        define::<StockPriceParams, PriceSnapshot>(
-            "get_stock_price",
-            "Stock price",
-            "Latest price of a stock, ETF or index: last price, change vs previous close, day range, volume, as-of time and data source.",
-            Effect::ReadOnly,
-        ),
-        define::<MarketDataParams, MarketDataOut>(
-            "get_market_data",
-            "OHLCV bars",
-            "Historical OHLCV bars for a symbol. Timeframes: 1Min..1Month (coarser ones are resampled). Without start, limit returns the newest bars; omit limit for the whole range.",
-            Effect::ReadOnly,
-        ),
-        define::<CryptoPricesParams, CryptoPricesOut>(
-            "get_crypto_prices",
-            "Crypto prices",
-            "Latest prices of crypto pairs (e.g. BTC/USD) with the change over the provider's last period, as-of time and source.",
-            Effect::ReadOnly,
-        ),
-        define::<OptionsChainParams, OptionChain>(
-            "get_options_chain",
-            "Options chain",
-            "Calls and puts per strike and expiry with bid/ask/last, volume, open interest, IV and greeks. Offline the chain is priced by Black-Scholes from realised volatility and marked source=model (no bid/ask).",
-            Effect::ReadOnly,
-        ),
-    ]
-}
-
-pub async fn call(
-    ctx: &Ctx,
-    name: &str,
-    args: Map<String, Value>,
-) -> Option<Result<Value, ToolError>> {
-    Some(match name {
-        "get_stock_price" => run(args, |p| get_stock_price(ctx, p)).await,
-        "get_market_data" => run(args, |p| get_market_data(ctx, p)).await,
-        "get_crypto_prices" => run(args, |p| get_crypto_prices(ctx, p)).await,
-        "get_options_chain" => run(args, |p| get_options_chain(ctx, p)).await,
-        _ => return None,
-    })
-}
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -66,8 +21,11 @@ pub struct StockPriceParams {
     pub symbol: Symbol,
 }
 
-async fn get_stock_price(ctx: &Ctx, p: StockPriceParams) -> Result<PriceSnapshot, ToolError> {
-    Ok(ctx.market.snapshot(&p.symbol).await?)
+pub async fn get_stock_price(
+    market: &dyn MarketData,
+    p: StockPriceParams,
+) -> Result<PriceSnapshot, Error> {
+    Ok(market.snapshot(&p.symbol).await?)
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -92,7 +50,10 @@ pub struct MarketDataOut {
     pub series: BarSeries,
 }
 
-async fn get_market_data(ctx: &Ctx, p: MarketDataParams) -> Result<MarketDataOut, ToolError> {
+pub async fn get_market_data(
+    market: &dyn MarketData,
+    p: MarketDataParams,
+) -> Result<MarketDataOut, Error> {
     let request = BarsRequest {
         symbol: p.symbol,
         timeframe: p.timeframe.unwrap_or(Timeframe::DAY),
@@ -109,11 +70,11 @@ async fn get_market_data(ctx: &Ctx, p: MarketDataParams) -> Result<MarketDataOut
         limit: p.limit.map(|l| l as usize),
     };
     if request.limit == Some(0) {
-        return Err(ToolError::new("invalid 'limit': must be at least 1"));
+        return Err(Error::invalid("invalid 'limit': must be at least 1"));
     }
-    let series = ctx.market.bars(&request).await?;
+    let series = market.bars(&request).await?;
     if series.bars.len() > MAX_BARS {
-        return Err(ToolError(format!(
+        return Err(Error::Invalid(format!(
             "that is {} bars, more than the {MAX_BARS} one answer may hold; narrow start/end, set a limit or use a coarser timeframe",
             series.bars.len()
         )));
@@ -156,13 +117,16 @@ pub struct CryptoPricesOut {
     pub errors: Vec<SymbolError>,
 }
 
-async fn get_crypto_prices(ctx: &Ctx, p: CryptoPricesParams) -> Result<CryptoPricesOut, ToolError> {
+pub async fn get_crypto_prices(
+    market: &dyn MarketData,
+    p: CryptoPricesParams,
+) -> Result<CryptoPricesOut, Error> {
     if p.symbols.is_empty() {
-        return Err(ToolError::new(
+        return Err(Error::invalid(
             "invalid 'symbols': give at least one pair, e.g. [\"BTC/USD\"]",
         ));
     }
-    let known = ctx.market.symbols().await?;
+    let known = market.symbols().await?;
     let mut out = CryptoPricesOut {
         prices: Vec::new(),
         errors: Vec::new(),
@@ -173,10 +137,10 @@ async fn get_crypto_prices(ctx: &Ctx, p: CryptoPricesParams) -> Result<CryptoPri
             .find(|k| k.symbol == symbol)
             .map(|k| k.asset_class);
         let result = match class {
-            Some(class) if class != AssetClass::Crypto => Err(ToolError(format!(
+            Some(class) if class != AssetClass::Crypto => Err(Error::Invalid(format!(
                 "{symbol} is not a crypto asset ({class}); use get_stock_price"
             ))),
-            _ => ctx.market.snapshot(&symbol).await.map_err(ToolError::from),
+            _ => market.snapshot(&symbol).await.map_err(Error::from),
         };
         match result {
             Ok(s) => out.prices.push(CryptoPrice {
@@ -188,12 +152,15 @@ async fn get_crypto_prices(ctx: &Ctx, p: CryptoPricesParams) -> Result<CryptoPri
                 source: s.provenance.source,
                 as_of: s.provenance.as_of,
             }),
-            Err(e) => out.errors.push(SymbolError { symbol, error: e.0 }),
+            Err(e) => out.errors.push(SymbolError {
+                symbol,
+                error: e.to_string(),
+            }),
         }
     }
     if out.prices.is_empty() {
         let reasons: Vec<String> = out.errors.iter().map(|e| e.error.clone()).collect();
-        return Err(ToolError(reasons.join("; ")));
+        return Err(Error::Invalid(reasons.join("; ")));
     }
     Ok(out)
 }
@@ -209,10 +176,13 @@ pub struct OptionsChainParams {
     pub strikes_around: Option<u32>,
 }
 
-async fn get_options_chain(ctx: &Ctx, p: OptionsChainParams) -> Result<OptionChain, ToolError> {
+pub async fn get_options_chain(
+    market: &dyn MarketData,
+    p: OptionsChainParams,
+) -> Result<OptionChain, Error> {
     let strikes_around = p.strikes_around.unwrap_or(5);
     if !(1..=50).contains(&strikes_around) {
-        return Err(ToolError::new("invalid 'strikes_around': use 1 to 50"));
+        return Err(Error::invalid("invalid 'strikes_around': use 1 to 50"));
     }
     let request = ChainRequest {
         underlying: p.symbol,
@@ -223,5 +193,5 @@ async fn get_options_chain(ctx: &Ctx, p: OptionsChainParams) -> Result<OptionCha
             .transpose()?,
         strikes_around: strikes_around as usize,
     };
-    Ok(ctx.market.option_chain(&request).await?)
+    Ok(market.option_chain(&request).await?)
 }

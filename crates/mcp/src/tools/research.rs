@@ -1,0 +1,143 @@
+//! The market, analysis and backtesting tools: parse → one call into `quantdesk_research` →
+//! answer. Each handler is a few lines; what they compute lives in that crate.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::LazyLock;
+
+use quantdesk_domain::{OptionChain, PriceSnapshot};
+use quantdesk_quant::backtest::strategy::{EXAMPLES, GUIDE, example};
+use quantdesk_research::analysis::{self, *};
+use quantdesk_research::backtest::optimize::{self, Watch};
+use quantdesk_research::backtest::{self, *};
+use quantdesk_research::jobs::{GetJobParams, JobOut, Jobs};
+use quantdesk_research::quotes::{self, *};
+use rmcp::model::{ReadResourceResult, Resource, ResourceContents};
+use serde_json::Value;
+
+use super::Ctx;
+use super::trading::Progress;
+use crate::input::ToolError;
+
+/// This sidecar's background searches (bounded; see [`Jobs`]).
+static JOBS: LazyLock<Jobs> = LazyLock::new(Jobs::default);
+
+impl From<quantdesk_research::Error> for ToolError {
+    fn from(err: quantdesk_research::Error) -> Self {
+        ToolError(err.to_string())
+    }
+}
+
+impl optimize::Progress for Progress {
+    fn report(&self, done: usize, total: usize) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        use quantdesk_trading::WaitProgress;
+        self.say(
+            done as f64,
+            total as f64,
+            format!("{done} of {total} backtests"),
+        )
+    }
+}
+
+pub async fn get_stock_price(ctx: &Ctx, p: StockPriceParams) -> Result<PriceSnapshot, ToolError> {
+    Ok(quotes::get_stock_price(&*ctx.market, p).await?)
+}
+
+pub async fn get_market_data(ctx: &Ctx, p: MarketDataParams) -> Result<MarketDataOut, ToolError> {
+    Ok(quotes::get_market_data(&*ctx.market, p).await?)
+}
+
+pub async fn get_crypto_prices(
+    ctx: &Ctx,
+    p: CryptoPricesParams,
+) -> Result<CryptoPricesOut, ToolError> {
+    Ok(quotes::get_crypto_prices(&*ctx.market, p).await?)
+}
+
+pub async fn get_options_chain(ctx: &Ctx, p: OptionsChainParams) -> Result<OptionChain, ToolError> {
+    Ok(quotes::get_options_chain(&*ctx.market, p).await?)
+}
+
+pub async fn calculate_indicators(
+    ctx: &Ctx,
+    p: CalculateIndicatorsParams,
+) -> Result<IndicatorsOut, ToolError> {
+    Ok(analysis::calculate_indicators(&*ctx.market, p).await?)
+}
+
+pub async fn find_patterns(ctx: &Ctx, p: PatternsParams) -> Result<PatternsOut, ToolError> {
+    Ok(analysis::find_patterns(&*ctx.market, p).await?)
+}
+
+pub async fn screen_stocks(ctx: &Ctx, p: ScreenParams) -> Result<ScreenOut, ToolError> {
+    Ok(analysis::screen_stocks(&*ctx.market, p).await?)
+}
+
+pub async fn risk_analysis(ctx: &Ctx, p: RiskParams) -> Result<RiskOut, ToolError> {
+    Ok(analysis::risk_analysis(&*ctx.market, p).await?)
+}
+
+pub async fn run_backtest(ctx: &Ctx, p: RunBacktestParams) -> Result<RunBacktestOut, ToolError> {
+    Ok(backtest::run_backtest(&*ctx.market, p).await?)
+}
+
+pub async fn optimize_parameters(ctx: &Ctx, p: OptimizeParams) -> Result<OptimizeOut, ToolError> {
+    let watch = Watch {
+        progress: ctx.progress.as_ref().map(|p| p as &dyn optimize::Progress),
+        cancel: ctx.cancel.clone(),
+    };
+    Ok(backtest::optimize_parameters(&*ctx.market, &JOBS, watch, p).await?)
+}
+
+pub async fn analyze_strategy(ctx: &Ctx, p: AnalyzeParams) -> Result<AnalyzeOut, ToolError> {
+    Ok(backtest::analyze_strategy(&*ctx.market, p).await?)
+}
+
+/// Reports go into `<data-dir>/reports/`, beside the store.
+pub async fn generate_report(ctx: &Ctx, p: ReportParams) -> Result<ReportOut, ToolError> {
+    let dir = ctx
+        .store
+        .path()
+        .parent()
+        .map(|d| d.join("reports"))
+        .ok_or_else(|| ToolError::new("the data folder is unknown"))?;
+    Ok(backtest::generate_report(&*ctx.market, &dir, p).await?)
+}
+
+pub async fn get_job(_ctx: &Ctx, p: GetJobParams) -> Result<JobOut, ToolError> {
+    Ok(JOBS.get(p.job_id.trim())?)
+}
+
+/// The strategy guide and worked examples as MCP resources (`quantdesk://strategies/...`).
+pub fn resources() -> Vec<Resource> {
+    let mut out = vec![{
+        let mut r = Resource::new("quantdesk://strategies/guide", "strategy-language")
+            .with_description("The JSON strategy language run_backtest accepts");
+        r.mime_type = Some("text/markdown".into());
+        r
+    }];
+    for (name, text) in EXAMPLES {
+        let description = serde_json::from_str::<Value>(text)
+            .ok()
+            .and_then(|v| v["description"].as_str().map(str::to_string))
+            .unwrap_or_default();
+        let mut r = Resource::new(format!("quantdesk://strategies/{name}"), *name)
+            .with_description(description);
+        r.mime_type = Some("application/json".into());
+        out.push(r);
+    }
+    out
+}
+
+/// A resource's contents, or `None` for an unknown URI.
+pub fn read_resource(uri: &str) -> Option<ReadResourceResult> {
+    let name = uri.strip_prefix("quantdesk://strategies/")?;
+    let text = if name == "guide" {
+        GUIDE
+    } else {
+        example(name)?
+    };
+    Some(ReadResourceResult::new(vec![ResourceContents::text(
+        text, uri,
+    )]))
+}

@@ -1,0 +1,373 @@
+//! Parameter searches: `optimize_parameters` (grid or random, constraint, walk-forward). A
+//! search estimated above [`JOB_AFTER_SECS`] runs as a background job in [`Jobs`] (Claude
+//! Desktop gives up on a call after about 60 s); a shorter one answers directly, reporting
+//! progress and stopping when the caller cancels.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use chrono::{DateTime, Utc};
+use quantdesk_quant::backtest::optimize::{
+    self, Constraint, Heatmap, Optimum, Request, Search, optimize_cancellable, walk_forward,
+};
+use quantdesk_quant::backtest::strategy::Strategy;
+use quantdesk_quant::backtest::{MarketContext, Settings, Stats};
+use quantdesk_quant::indicators::OwnedColumns;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use super::{Loaded, Subject, time_of};
+use crate::jobs::Jobs;
+use crate::{Error, MarketData};
+
+/// A search estimated to take longer than this runs as a job (Claude Desktop gives up on a call
+/// after about 60 s; progress notifications do not extend that).
+const JOB_AFTER_SECS: f64 = 20.0;
+/// Conservative cost of one bar of one backtest, for that estimate (measured ~0.1 µs).
+const SECS_PER_BAR: f64 = 0.5e-6;
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct OptimizeParams {
+    #[serde(flatten)]
+    pub subject: Subject,
+    /// Per param: list or {min,max,step}; default its own range.
+    pub ranges: Option<BTreeMap<String, Value>>,
+    /// Condition over param names, e.g. "fast < slow".
+    pub constraint: Option<String>,
+    /// Stat, default sharpe_ratio.
+    pub maximize: Option<String>,
+    /// "grid" (default) or "random".
+    pub method: Option<String>,
+    /// For random, default 100.
+    pub samples: Option<u32>,
+    pub seed: Option<u64>,
+    /// Walk-forward folds.
+    pub walk_forward_folds: Option<u32>,
+    /// Rows returned, default 20.
+    pub top: Option<u32>,
+    /// Force a job.
+    pub background: Option<bool>,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ResultRow {
+    pub params: BTreeMap<String, f64>,
+    pub value: Option<f64>,
+    pub return_pct: f64,
+    pub sharpe_ratio: Option<f64>,
+    pub max_drawdown_pct: f64,
+    pub trades: usize,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct FoldOut {
+    pub in_sample: (DateTime<Utc>, DateTime<Utc>),
+    pub out_of_sample: (DateTime<Utc>, DateTime<Utc>),
+    pub params: BTreeMap<String, f64>,
+    pub in_sample_value: Option<f64>,
+    pub out_of_sample_value: Option<f64>,
+    pub out_of_sample_return_pct: f64,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema, Default)]
+pub struct OptimizeOut {
+    /// Set when the search runs in the background: ask get_job.
+    pub job_id: Option<String>,
+    pub maximize: String,
+    pub combinations: usize,
+    pub best_params: Option<BTreeMap<String, f64>>,
+    pub best_value: Option<f64>,
+    pub best_stats: Option<Stats>,
+    /// Best first.
+    pub results: Vec<ResultRow>,
+    pub heatmap: Option<Heatmap>,
+    pub walk_forward: Vec<FoldOut>,
+    pub source: String,
+    pub as_of: Option<DateTime<Utc>>,
+}
+
+fn values_of(name: &str, v: &Value) -> Result<Vec<f64>, Error> {
+    let bad = || {
+        Error::Invalid(format!(
+            "invalid 'ranges.{name}': expected a list of numbers or {{min, max, step}}"
+        ))
+    };
+    match v {
+        Value::Array(a) => a
+            .iter()
+            .map(|x| {
+                x.as_f64()
+                    .or_else(|| x.as_str().and_then(|s| s.trim().parse().ok()))
+            })
+            .collect::<Option<Vec<f64>>>()
+            .ok_or_else(bad),
+        Value::Object(o) => {
+            let get = |k: &str| o.get(k).and_then(Value::as_f64);
+            let (Some(lo), Some(hi)) = (get("min"), get("max")) else {
+                return Err(bad());
+            };
+            let step = get("step").unwrap_or(1.0);
+            if step <= 0.0 || hi < lo {
+                return Err(bad());
+            }
+            let count = ((hi - lo) / step + 1e-9).floor() as usize + 1;
+            if count > optimize::MAX_COMBINATIONS {
+                return Err(Error::Invalid(format!(
+                    "'ranges.{name}' has {count} values; too many"
+                )));
+            }
+            Ok((0..count).map(|k| lo + step * k as f64).collect())
+        }
+        Value::String(s) => values_of(name, &serde_json::from_str(s).map_err(|_| bad())?),
+        _ => Err(bad()),
+    }
+}
+
+/// Where a direct (not background) search reports how far it is, e.g. MCP progress
+/// notifications.
+pub trait Progress: Send + Sync {
+    fn report(&self, done: usize, total: usize) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
+}
+
+/// What a direct search watches while it runs: whom to tell its progress and the token that
+/// cancels it.
+#[derive(Default)]
+pub struct Watch<'a> {
+    pub progress: Option<&'a dyn Progress>,
+    pub cancel: Option<CancellationToken>,
+}
+
+/// Runs the search `p` asks for: in the background (its `job_id` in the answer) when asked to
+/// or when it would take longer than [`JOB_AFTER_SECS`], otherwise directly.
+pub async fn optimize_parameters(
+    market: &dyn MarketData,
+    jobs: &Jobs,
+    watch: Watch<'_>,
+    p: OptimizeParams,
+) -> Result<OptimizeOut, Error> {
+    let background = p.background.unwrap_or(false);
+    let plan = Plan::new(market, p).await?;
+    let total = plan.total();
+    if background || plan.estimate_secs() > JOB_AFTER_SECS {
+        let id = jobs.start("optimize_parameters", total, move |progress| {
+            let out = plan.run(progress, &AtomicBool::new(false))?;
+            serde_json::to_value(out).map_err(|e| Error::Failed(format!("encoding: {e}")))
+        })?;
+        return Ok(OptimizeOut {
+            job_id: Some(id),
+            combinations: total,
+            ..OptimizeOut::default()
+        });
+    }
+    run_watched(plan, watch).await
+}
+
+/// A search ready to run: its request parts, the bars and what to return.
+struct Plan {
+    strategy: Strategy,
+    ranges: BTreeMap<String, Vec<f64>>,
+    constraint: Option<Constraint>,
+    maximize: String,
+    search: Search,
+    settings: Settings,
+    combos: Vec<BTreeMap<String, f64>>,
+    cols: OwnedColumns,
+    folds: usize,
+    top: usize,
+    source: String,
+    as_of: DateTime<Utc>,
+}
+
+impl Plan {
+    async fn new(market: &dyn MarketData, p: OptimizeParams) -> Result<Self, Error> {
+        let Loaded {
+            strategy,
+            series,
+            settings,
+        } = p.subject.load(market).await?;
+        let mut ranges = BTreeMap::new();
+        for (k, v) in p.ranges.unwrap_or_default() {
+            ranges.insert(k.clone(), values_of(&k, &v)?);
+        }
+        let constraint = p
+            .constraint
+            .as_deref()
+            .filter(|c| !c.trim().is_empty())
+            .map(|c| Constraint::parse(c, &strategy))
+            .transpose()
+            .map_err(|e| Error::Invalid(e.to_string()))?;
+        let search = search_of(p.method.as_deref(), p.samples, p.seed)?;
+        let mut plan = Plan {
+            strategy,
+            ranges,
+            constraint,
+            maximize: p.maximize.unwrap_or_else(|| "sharpe_ratio".into()),
+            search,
+            settings,
+            combos: Vec::new(),
+            cols: OwnedColumns::from_bars(&series.bars),
+            folds: p.walk_forward_folds.unwrap_or(0) as usize,
+            top: p.top.unwrap_or(20) as usize,
+            source: series.provenance.source,
+            as_of: series.provenance.as_of,
+        };
+        plan.combos = plan
+            .request()
+            .combinations()
+            .map_err(|e| Error::Invalid(e.to_string()))?;
+        Ok(plan)
+    }
+
+    fn request(&self) -> Request<'_> {
+        Request {
+            strategy: &self.strategy,
+            ranges: self.ranges.clone(),
+            constraint: self.constraint.clone(),
+            maximize: self.maximize.clone(),
+            search: self.search,
+            settings: self.settings,
+        }
+    }
+
+    /// Backtests to run: each combination, and again per walk-forward fold.
+    fn total(&self) -> usize {
+        self.combos.len() * (1 + self.folds)
+    }
+
+    fn estimate_secs(&self) -> f64 {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+        let work =
+            self.combos.len() as f64 * self.cols.time.len() as f64 * (1.0 + self.folds as f64);
+        work * SECS_PER_BAR / cores
+    }
+
+    /// Runs the search, counting finished backtests in `progress`; stops when `cancel` is set.
+    fn run(mut self, progress: &AtomicUsize, cancel: &AtomicBool) -> Result<OptimizeOut, Error> {
+        let combos = std::mem::take(&mut self.combos);
+        let n = combos.len();
+        let req = self.request();
+        let view = self.cols.view();
+        let ctx = MarketContext::new(&view);
+        let report = |d| progress.store(d, Ordering::Relaxed);
+        let opt = optimize_cancellable(&view, &ctx, &req, combos, &report, cancel)
+            .map_err(|e| Error::Invalid(e.to_string()))?;
+        progress.store(n, Ordering::Relaxed);
+        let folds = if self.folds > 0 {
+            walk_forward(&view, &req, self.folds, 2.0).map_err(|e| Error::Invalid(e.to_string()))?
+        } else {
+            Vec::new()
+        };
+        progress.store(n * (1 + self.folds), Ordering::Relaxed);
+        let t = |i: usize| time_of(view.time[i.min(view.time.len() - 1)]);
+        let walk_forward = folds
+            .into_iter()
+            .map(|f| FoldOut {
+                in_sample: (t(f.in_sample.0), t(f.in_sample.1 - 1)),
+                out_of_sample: (t(f.out_of_sample.0), t(f.out_of_sample.1 - 1)),
+                params: f.params,
+                in_sample_value: f.in_sample_value,
+                out_of_sample_value: f.out_of_sample_value,
+                out_of_sample_return_pct: f.out_of_sample_return_pct,
+            })
+            .collect();
+        Ok(shape(opt, self.top, walk_forward, &self.source, self.as_of))
+    }
+}
+
+fn search_of(
+    method: Option<&str>,
+    samples: Option<u32>,
+    seed: Option<u64>,
+) -> Result<Search, Error> {
+    match method.map(str::trim) {
+        None | Some("grid") => Ok(Search::Grid),
+        Some("random") => Ok(Search::Random {
+            samples: samples.unwrap_or(100) as usize,
+            seed: seed.unwrap_or(1),
+        }),
+        Some(other) => Err(Error::Invalid(format!(
+            "invalid 'method': '{other}'; use grid or random"
+        ))),
+    }
+}
+
+/// The answer from a finished search: the best row, the top rows, heat map and folds.
+fn shape(
+    opt: Optimum,
+    top: usize,
+    walk_forward: Vec<FoldOut>,
+    source: &str,
+    as_of: DateTime<Utc>,
+) -> OptimizeOut {
+    let best = opt.best().cloned();
+    let results = opt
+        .rows
+        .iter()
+        .take(top)
+        .map(|r| ResultRow {
+            params: r.params.clone(),
+            value: r.value,
+            return_pct: r.stats.return_pct,
+            sharpe_ratio: r.stats.sharpe_ratio,
+            max_drawdown_pct: r.stats.max_drawdown_pct,
+            trades: r.stats.trades,
+        })
+        .collect();
+    OptimizeOut {
+        job_id: None,
+        maximize: opt.maximize.clone(),
+        combinations: opt.rows.len(),
+        best_params: best.as_ref().map(|b| b.params.clone()),
+        best_value: best.as_ref().and_then(|b| b.value),
+        best_stats: best.map(|b| b.stats),
+        results,
+        heatmap: opt.heatmap,
+        walk_forward,
+        source: source.to_string(),
+        as_of: Some(as_of),
+    }
+}
+
+/// A direct search: progress every quarter second while it runs (it does not extend Claude
+/// Desktop's time limit; long searches are jobs) and a stop when the caller cancels.
+async fn run_watched(plan: Plan, watch: Watch<'_>) -> Result<OptimizeOut, Error> {
+    let total = plan.total();
+    let progress = Arc::new(AtomicUsize::new(0));
+    let cancel = Arc::new(AtomicBool::new(false));
+    let (counter, flag) = (progress.clone(), cancel.clone());
+    let mut handle = tokio::task::spawn_blocking(move || plan.run(&counter, &flag));
+    let notify = |done| async move {
+        if let Some(p) = watch.progress {
+            p.report(done, total).await;
+        }
+    };
+    notify(0).await;
+    let cancelled = async {
+        match &watch.cancel {
+            Some(token) => token.cancelled().await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(cancelled);
+    let result = loop {
+        tokio::select! {
+            r = &mut handle => break r,
+            () = &mut cancelled => {
+                cancel.store(true, Ordering::Relaxed);
+                let _ = handle.await;
+                return Err(Error::Cancelled);
+            }
+            _ = tokio::time::sleep(std::time::Duration::from_millis(250)) => {
+                notify(progress.load(Ordering::Relaxed)).await;
+            }
+        }
+    };
+    let out = result.map_err(|e| Error::Failed(format!("the search stopped: {e}")))??;
+    notify(total).await;
+    Ok(out)
+}
