@@ -187,12 +187,12 @@ impl ServerHandler for QuantDeskServer {
         tools::catalog().iter().find(|t| t.name == name).cloned()
     }
 
+    /// Gate, limits, dispatch, audit, answer — each step a method below.
     async fn call_tool(
         &self,
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        let args = request.arguments.unwrap_or_default();
         let mut ctx = self.ctx.clone();
         ctx.cancel = Some(context.ct.clone());
         ctx.progress = context
@@ -203,15 +203,35 @@ impl ServerHandler for QuantDeskServer {
                 token,
             });
         let started = Instant::now();
-        // The gate runs before dispatch for every catalogued tool; an unknown name goes on to
-        // dispatch, which says there is no such tool.
+        let name = request.name.clone();
+        let (outcome, audit_args) = self.answer(&ctx, request, &context.id).await;
+        let record = self.audit_record(&name, audit_args, &outcome, started.elapsed().as_millis());
+        Ok(match self.record(&name, &outcome, &record).await {
+            Ok(note) => respond(&name, outcome, note),
+            Err(refusal) => refusal,
+        }
+        .into())
+    }
+}
+
+impl QuantDeskServer {
+    /// The call's outcome, and its arguments as the audit log keeps them. The gate runs before
+    /// dispatch for every catalogued tool (an unknown name goes on to dispatch, which says
+    /// there is no such tool); arguments too deep or too large are refused before anything
+    /// deserialises them.
+    async fn answer(
+        &self,
+        ctx: &Ctx,
+        request: CallToolRequestParams,
+        id: &rmcp::model::RequestId,
+    ) -> (Outcome, Value) {
+        let args = request.arguments.unwrap_or_default();
         let verdict = if self.get_tool(&request.name).is_some() {
             self.access.check(&self.ctx.store, &request.name).await
         } else {
             Verdict::Allow
         };
-        // Arguments too deep or too large are refused before anything deserialises them.
-        let limit = match self.rejections.take(&context.id) {
+        let limit = match self.rejections.take(id) {
             Some(reason) => Err(reason),
             None => limits::check_arguments(&args),
         };
@@ -222,7 +242,7 @@ impl ServerHandler for QuantDeskServer {
         let outcome = match verdict {
             Verdict::Allow => Outcome::Answered(match limit {
                 Err(reason) => Err(reason.to_string()),
-                Ok(()) => tools::call(&ctx, &request.name, args)
+                Ok(()) => tools::call(ctx, &request.name, args)
                     .await
                     .map_err(|e| limits::bounded(e.0)),
             }),
@@ -237,73 +257,82 @@ impl ServerHandler for QuantDeskServer {
                 message,
             },
         };
-        let record = self.audit_record(
-            &request.name,
-            audit_args,
-            &outcome,
-            started.elapsed().as_millis(),
-        );
-        // A call that acted (an order placed or cancelled) has happened whatever the log does:
-        // its entry may wait in the pending file. Any other call is not answered unrecorded.
+        (outcome, audit_args)
+    }
+
+    /// Writes the call's audit entry. A call that acted (an order placed or cancelled) has
+    /// happened whatever the log does: its entry may wait in the pending file, and the note
+    /// returned says so. Any other call is not answered unrecorded: `Err` is the answer then.
+    async fn record(
+        &self,
+        tool: &str,
+        outcome: &Outcome,
+        record: &AuditRecord,
+    ) -> Result<Option<String>, CallToolResult> {
         let acted = matches!(outcome, Outcome::Answered(Ok(_)))
             && self
-                .get_tool(&request.name)
+                .get_tool(tool)
                 .and_then(|t| t.annotations)
                 .and_then(|a| a.destructive_hint)
                 == Some(true);
-        let mut audit_note = None;
-        if acted {
-            match self.ctx.store.append_audit_or_defer(&record).await {
-                Ok(AuditWrite::Written(_)) => {}
-                Ok(AuditWrite::Deferred(pending)) => {
-                    audit_note = Some(format!(
-                        "this call's audit entry is pending (the audit log could not be \
-                         written: {}); QuantDesk writes it when it next starts",
-                        pending.error
-                    ));
-                }
+        if !acted {
+            return match self.ctx.store.append_audit_retried(record).await {
+                Ok(_) => Ok(None),
                 Err(err) => {
-                    let entry = serde_json::to_string(&record).unwrap_or_default();
-                    tracing::error!(%err, %entry, "a tool call's audit entry could not be written anywhere");
-                    audit_note = Some(format!(
-                        "this call's audit entry could not be written ({err}); it is in \
-                         QuantDesk's log file"
-                    ));
+                    tracing::error!(%err, %tool, "audit log write failed");
+                    Err(CallToolResult::error(vec![ContentBlock::text(format!(
+                        "QuantDesk could not record this call in its audit log, so it did not \
+                         answer: {err}"
+                    ))]))
                 }
-            }
-        } else if let Err(err) = self.ctx.store.append_audit_retried(&record).await {
-            tracing::error!(%err, tool = %request.name, "audit log write failed");
-            return Ok(CallToolResult::error(vec![ContentBlock::text(format!(
-                "QuantDesk could not record this call in its audit log, so it did not answer: {err}"
-            ))])
-            .into());
+            };
         }
-        Ok(match outcome {
-            Outcome::Answered(Ok(mut value)) => {
-                if let Some(note) = audit_note {
-                    match value.get_mut("message") {
-                        Some(Value::String(message)) => {
-                            message.push_str("; ");
-                            message.push_str(&note);
-                        }
-                        _ => {
-                            if let Value::Object(fields) = &mut value {
-                                fields.insert("audit_pending".into(), Value::String(note));
-                            }
+        Ok(match self.ctx.store.append_audit_or_defer(record).await {
+            Ok(AuditWrite::Written(_)) => None,
+            Ok(AuditWrite::Deferred(pending)) => Some(format!(
+                "this call's audit entry is pending (the audit log could not be written: {}); \
+                 QuantDesk writes it when it next starts",
+                pending.error
+            )),
+            Err(err) => {
+                let entry = serde_json::to_string(record).unwrap_or_default();
+                tracing::error!(%err, %entry, "a tool call's audit entry could not be written anywhere");
+                Some(format!(
+                    "this call's audit entry could not be written ({err}); it is in QuantDesk's \
+                     log file"
+                ))
+            }
+        })
+    }
+}
+
+/// The answer Claude gets: the structured value (with a pending-audit note added to its
+/// message, if any), or the error text.
+fn respond(tool: &str, outcome: Outcome, audit_note: Option<String>) -> CallToolResult {
+    match outcome {
+        Outcome::Answered(Ok(mut value)) => {
+            if let Some(note) = audit_note {
+                match value.get_mut("message") {
+                    Some(Value::String(message)) => {
+                        message.push_str("; ");
+                        message.push_str(&note);
+                    }
+                    _ => {
+                        if let Value::Object(fields) = &mut value {
+                            fields.insert("audit_pending".into(), Value::String(note));
                         }
                     }
                 }
-                CallToolResult::structured(value)
             }
-            Outcome::Answered(Err(message)) => {
-                tracing::info!(tool = %request.name, %message, "tool call refused");
-                CallToolResult::error(vec![ContentBlock::text(message)])
-            }
-            Outcome::Refused { message, .. } | Outcome::Throttled { message, .. } => {
-                tracing::info!(tool = %request.name, %message, "tool call not allowed");
-                CallToolResult::error(vec![ContentBlock::text(message)])
-            }
+            CallToolResult::structured(value)
         }
-        .into())
+        Outcome::Answered(Err(message)) => {
+            tracing::info!(%tool, %message, "tool call refused");
+            CallToolResult::error(vec![ContentBlock::text(message)])
+        }
+        Outcome::Refused { message, .. } | Outcome::Throttled { message, .. } => {
+            tracing::info!(%tool, %message, "tool call not allowed");
+            CallToolResult::error(vec![ContentBlock::text(message)])
+        }
     }
 }
