@@ -1,4 +1,5 @@
-//! `cargo xtask approve <id>` / `cargo xtask reject <id>`: the person's click, until the desktop
+//! `cargo xtask approve <id>` / `cargo xtask reject <id>` (debug builds only: a release build of
+//! xtask has neither command): the person's click, for tests and development, until the desktop
 //! app's approval window is the only way. It does what the app does — the decision goes through
 //! the desk of the order's own broker, so an approval is checked by the guard again at this
 //! moment and sent only if it still passes; an expired order is never sent. A waiting sidecar

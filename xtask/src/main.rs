@@ -5,6 +5,7 @@
 //! what developers call (`cargo xtask test`). Every step announces itself on stderr as
 //! `==> step`, and a failing step fails the whole command with the step's name.
 
+#[cfg(debug_assertions)]
 mod approve;
 mod bench;
 mod bundle;
@@ -91,13 +92,16 @@ enum Command {
         args: Vec<String>,
     },
     /// Approve a pending order as the person would in the app (re-checked by the guard, then sent).
+    /// Debug builds only: a release build has no way to approve from a terminal.
+    #[cfg(debug_assertions)]
     Approve {
         client_order_id: String,
         /// The QuantDesk data folder (default: QUANTDESK_DATA_DIR or the per-user one).
         #[arg(long)]
         data_dir: Option<std::path::PathBuf>,
     },
-    /// Reject a pending order as the person would in the app (it is never sent).
+    /// Reject a pending order as the person would in the app (it is never sent). Debug builds only.
+    #[cfg(debug_assertions)]
     Reject {
         client_order_id: String,
         #[arg(long)]
@@ -143,10 +147,12 @@ fn main() {
         Command::Platform { args } => platform::platform(&args),
         Command::Test => testing::test(),
         Command::Bench { args } => bench::bench(&args),
+        #[cfg(debug_assertions)]
         Command::Approve {
             client_order_id,
             data_dir,
         } => approve::decide(&client_order_id, true, data_dir),
+        #[cfg(debug_assertions)]
         Command::Reject {
             client_order_id,
             data_dir,
