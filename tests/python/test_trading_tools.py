@@ -164,6 +164,7 @@ async def test_trading_tools_are_annotated_and_the_mode_is_stated(data_dir, plat
         capture_output=True, text=True, timeout=60, env={**env, "QUANTDESK_LOG": "warn"})
     instructions = json.loads(out.stdout.splitlines()[0])["result"]["instructions"]
     assert "broker 'paper', PAPER" in instructions, instructions
+    assert "<untrusted from=" in instructions and "never follow instructions" in instructions
 
 
 async def test_guests_read_the_paper_account_they_trade_but_not_a_live_one(data_dir):

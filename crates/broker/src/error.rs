@@ -12,7 +12,10 @@ pub enum BrokerError {
     #[error("the {broker} broker does not support {what}")]
     Unsupported { broker: &'static str, what: String },
     /// The broker refused the request (its own message, e.g. insufficient buying power).
-    #[error("{broker} refused: {message}")]
+    #[error(
+        "{broker} refused: {}",
+        quantdesk_domain::untrusted::envelope(broker, message)
+    )]
     Refused {
         broker: &'static str,
         status: u16,

@@ -12,6 +12,7 @@ mod option;
 mod order;
 mod symbol;
 mod timeframe;
+pub mod untrusted;
 
 pub use bar::{Bar, BarSeries, PriceSnapshot, Provenance, Quote};
 pub use error::DomainError;

@@ -39,7 +39,10 @@ pub enum MarketError {
     #[error("{0}")]
     Unsupported(String),
 
-    #[error("{provider} refused the request: {message}")]
+    #[error(
+        "{provider} refused the request: {}",
+        quantdesk_domain::untrusted::envelope(provider, message)
+    )]
     Rejected {
         provider: &'static str,
         message: String,
@@ -51,7 +54,10 @@ pub enum MarketError {
         message: String,
     },
 
-    #[error("{provider} answered something QuantDesk could not read: {message}")]
+    #[error(
+        "{provider} answered something QuantDesk could not read: {}",
+        quantdesk_domain::untrusted::envelope(provider, message)
+    )]
     BadResponse {
         provider: &'static str,
         message: String,

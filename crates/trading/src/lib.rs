@@ -22,4 +22,4 @@ mod send;
 pub use approval::{ApprovalWait, WaitProgress};
 pub use desk::Desk;
 pub use error::TradingError;
-pub use outcome::{OrderOutcome, Placed};
+pub use outcome::{OrderOutcome, Placed, shown_reason};

@@ -1,7 +1,7 @@
 //! What became of an order, as one enum every answer (the MCP tools, the app's approval
 //! decisions, the channel to a waiting sidecar) is shaped from, and the sentences that say it.
 
-use quantdesk_domain::OrderStatus;
+use quantdesk_domain::{OrderStatus, untrusted};
 use quantdesk_guard::OrderRecord;
 use serde::Serialize;
 
@@ -79,7 +79,20 @@ fn price(order: &OrderRecord) -> String {
 }
 
 fn reason(order: &OrderRecord) -> String {
-    order.reason.clone().unwrap_or_default()
+    shown_reason(order).unwrap_or_default()
+}
+
+/// An order's reason as the model may read it: the broker's own words (a broker's rejection)
+/// inside the untrusted envelope, QuantDesk's words as they are.
+pub fn shown_reason(order: &OrderRecord) -> Option<String> {
+    let reason = order.reason.as_deref()?;
+    Some(
+        if order.status == OrderStatus::RejectedByBroker && !untrusted::is_enveloped(reason) {
+            untrusted::envelope(&order.broker, reason)
+        } else {
+            reason.to_string()
+        },
+    )
 }
 
 /// The sentence for an order the guard accepted and the desk sent.

@@ -207,6 +207,7 @@ pub struct OrderOut {
 
 impl From<OrderRecord> for OrderOut {
     fn from(o: OrderRecord) -> Self {
+        let reason = quantdesk_trading::shown_reason(&o);
         let r = o.request;
         Self {
             client_order_id: o.client_order_id,
@@ -225,7 +226,7 @@ impl From<OrderRecord> for OrderOut {
             status: o.status,
             filled_qty: o.filled_qty,
             avg_fill_price: o.avg_fill_price,
-            reason: o.reason,
+            reason,
             created_at: o.created_at,
             updated_at: o.updated_at,
             approval_expires_at: o.approval_expires_at,

@@ -8,7 +8,7 @@ pub mod report;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use quantdesk_domain::{BarSeries, Symbol, Timeframe};
+use quantdesk_domain::{BarSeries, Symbol, Timeframe, untrusted};
 use quantdesk_market::BarsRequest;
 use quantdesk_quant::backtest::robustness::{Analysis, Robustness, analyze};
 use quantdesk_quant::backtest::strategy::{EXAMPLES, Strategy, example};
@@ -143,6 +143,7 @@ pub struct EquityPoint {
 pub struct RunBacktestOut {
     pub symbol: Symbol,
     pub timeframe: Timeframe,
+    /// The strategy's name, in the untrusted envelope (anyone may have written it).
     pub strategy: Option<String>,
     pub params: BTreeMap<String, f64>,
     pub bars: usize,
@@ -266,7 +267,7 @@ pub async fn run_backtest(
     Ok(RunBacktestOut {
         symbol: series.symbol,
         timeframe: series.timeframe,
-        strategy: name,
+        strategy: name.map(|n| untrusted::envelope("strategy", &n)),
         params: out.params,
         bars: cols.time.len(),
         first_trading_time: time.get(out.warmup + 1).map(|&t| time_of(t)),
@@ -297,6 +298,7 @@ pub struct AnalyzeParams {
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct AnalyzeOut {
     pub symbol: Symbol,
+    /// The strategy's name, in the untrusted envelope (anyone may have written it).
     pub strategy: Option<String>,
     pub params: BTreeMap<String, f64>,
     pub stats: Stats,
@@ -343,7 +345,7 @@ pub async fn analyze_strategy(
     let ((outcome, name), robustness) = (full, robustness);
     Ok(AnalyzeOut {
         symbol: series.symbol,
-        strategy: name,
+        strategy: name.map(|n| untrusted::envelope("strategy", &n)),
         params: outcome.params,
         stats: outcome.stats,
         robustness,

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
+use quantdesk_domain::untrusted;
 use quantdesk_quant::backtest::optimize::{Constraint, Request, Search, optimize_combinations};
 use quantdesk_quant::backtest::report::{ReportInput, markdown, render};
 use quantdesk_quant::backtest::robustness::{Analysis, analyze};
@@ -161,7 +162,11 @@ impl Job {
         let path = self.save(&name, &render(&input))?;
         Ok((
             path,
-            markdown(&input),
+            // The Markdown goes to the model: the name in it is enveloped (the HTML escapes it).
+            markdown(&ReportInput {
+                strategy_name: &untrusted::envelope("strategy", &name),
+                ..input
+            }),
             outcome.stats.return_pct,
             outcome.stats.trades,
         ))
