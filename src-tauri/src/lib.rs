@@ -7,6 +7,7 @@
 //! It must never hold domain logic (that lives in `crates/desktop` and the crates under it, all
 //! tested without a window), and never see a secret beyond handing it on to the keychain — no
 //! logging, no files, no returning it to the web view.
+#![cfg_attr(test, allow(unused_crate_dependencies))] // unit tests don't use every dev-dependency
 
 mod commands;
 mod shell;

@@ -4,6 +4,7 @@
 //! neither the UI's calls nor its types are written by hand. It also holds the command list in
 //! build.rs and the grants in capabilities/ to the commands the bindings call, and the approval
 //! window to the few commands it needs (only it may approve or reject).
+#![allow(unused_crate_dependencies)] // a test or bench uses some of its package's dependencies
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

@@ -4,6 +4,7 @@
 //! does, it is checked by clippy like the rest of the workspace, and CI (`.ci/run`) calls exactly
 //! what developers call (`cargo xtask test`). Every step announces itself on stderr as
 //! `==> step`, and a failing step fails the whole command with the step's name.
+#![cfg_attr(test, allow(unused_crate_dependencies))] // unit tests don't use every dev-dependency
 
 #[cfg(debug_assertions)]
 mod approve;

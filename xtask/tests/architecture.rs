@@ -1,4 +1,5 @@
 //! The house rules that can be checked by reading the tree: ARCHITECTURE.md names every crate.
+#![allow(unused_crate_dependencies)] // a test or bench uses some of its package's dependencies
 
 use std::path::{Path, PathBuf};
 

@@ -9,6 +9,7 @@
 //! It must never be used by the product (it is a dev-dependency only and `publish = false`), and
 //! must never listen on anything but 127.0.0.1: it holds canned data that must not be mistaken
 //! for a market, and it accepts a well-known test key.
+#![cfg_attr(test, allow(unused_crate_dependencies))] // unit tests don't use every dev-dependency
 #![forbid(unsafe_code)]
 #![warn(missing_debug_implementations)]
 

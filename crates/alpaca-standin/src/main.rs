@@ -1,6 +1,7 @@
 //! Runs the stand-in Alpaca server for cross-process tests: prints its base URL on the first
 //! line of stdout, serves until stdin closes, then stops. Its request log is at
 //! `GET /_standin/requests`. Test use only.
+#![allow(unused_crate_dependencies)] // the package's library uses the rest
 
 use std::io::Read;
 

@@ -7,6 +7,7 @@
 //! compare-and-set first, so a client order id reaches a broker at most once), never change
 //! an order's journal row except through the guard's journal functions, and never hide which
 //! money moves: every answer names the broker and says `paper` or `live`.
+#![cfg_attr(test, allow(unused_crate_dependencies))] // unit tests don't use every dev-dependency
 #![forbid(unsafe_code)]
 #![warn(missing_debug_implementations)]
 

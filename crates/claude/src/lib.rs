@@ -12,6 +12,7 @@
 //! Claude Desktop reads the file only when it starts, so [`restart`] also offers to restart it
 //! where the OS allows (and says plainly where it does not); it never ends a process it did not
 //! identify as Claude Desktop.
+#![cfg_attr(test, allow(unused_crate_dependencies))] // unit tests don't use every dev-dependency
 #![forbid(unsafe_code)]
 #![warn(missing_debug_implementations)]
 

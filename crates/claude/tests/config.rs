@@ -1,6 +1,7 @@
 //! The config writer against real files in a temporary folder: each case of the desktop-app issue
 //! (no file, empty file, other servers present, invalid JSON, a stale entry, removal, concurrent
 //! writers).
+#![allow(unused_crate_dependencies)] // a test or bench uses some of its package's dependencies
 
 use std::fs;
 use std::path::{Path, PathBuf};

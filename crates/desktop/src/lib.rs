@@ -12,6 +12,7 @@
 //! straight to the OS keychain), never decide whether an order passes a limit (that is the
 //! guard's one job; here limits are only displayed and edited), never approve anything except on
 //! a call that stands for the person's click, and never know anything of Tauri.
+#![cfg_attr(test, allow(unused_crate_dependencies))] // unit tests don't use every dev-dependency
 #![forbid(unsafe_code)]
 #![warn(missing_debug_implementations)]
 

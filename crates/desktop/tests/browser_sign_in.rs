@@ -5,6 +5,7 @@
 //! scopes; signing out removes the key and revokes it on the platform, and the app's revocation
 //! refresh leaves a list in the store that names it. One test in its own binary: it sets the
 //! environment (platform URL, trusted public key, keychain) before anything runs.
+#![allow(unused_crate_dependencies)] // a test or bench uses some of its package's dependencies
 
 use std::time::Duration;
 
@@ -19,7 +20,9 @@ async fn the_app_signs_in_through_the_browser_and_signs_out() {
     config.device_poll_interval = 1;
     let platform = quantdesk_platform::spawn(config).await.unwrap();
     let db = platform.state.db.clone();
-    // SAFETY of the environment: this binary's only test sets it before any thread reads it.
+    // The one audited unsafe block: `set_var` races with threads reading the environment.
+    // SAFETY: this binary's only test sets it before any thread reads it.
+    #[allow(unsafe_code)]
     unsafe {
         std::env::set_var("QUANTDESK_PLATFORM_URL", platform.url());
         std::env::set_var(

@@ -2,6 +2,7 @@
 //! limits and market facts, the card says every limit is "within" exactly when the guard
 //! would admit the order, and when the guard refuses, the card shows that very rule as not
 //! within — because the card is drawn from the guard's own explanation.
+#![allow(unused_crate_dependencies)] // a test or bench uses some of its package's dependencies
 
 use chrono::{DateTime, Duration, Utc};
 use proptest::prelude::*;

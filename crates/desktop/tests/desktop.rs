@@ -1,4 +1,5 @@
 //! The app's logic without a window: each test reads like a line of issue 7.
+#![allow(unused_crate_dependencies)] // a test or bench uses some of its package's dependencies
 
 use std::path::Path;
 use std::sync::Arc;

@@ -3,6 +3,7 @@
 //!
 //! Money and quantities are `rust_decimal::Decimal`, never `f64`. This crate does no I/O, knows no
 //! database, network or clock of its own, and must never grow any: every other crate builds on it.
+#![cfg_attr(test, allow(unused_crate_dependencies))] // unit tests don't use every dev-dependency
 #![forbid(unsafe_code)]
 #![warn(missing_debug_implementations)]
 

@@ -8,6 +8,7 @@
 //! It must never let an order through on a failed read (an error refuses), never admit an order
 //! without writing its reservation in the same `BEGIN IMMEDIATE` transaction as its check, and
 //! never approve anything by itself: approvals come from the person, through the desktop app.
+#![cfg_attr(test, allow(unused_crate_dependencies))] // unit tests don't use every dev-dependency
 #![forbid(unsafe_code)]
 #![warn(missing_debug_implementations)]
 

@@ -1,5 +1,6 @@
 //! Admission against a real store: check and reservation in one transaction, across handles
 //! (two handles on one file behave like two processes), approvals, expiry and retries.
+#![allow(unused_crate_dependencies)] // a test or bench uses some of its package's dependencies
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use quantdesk_domain::{Decimal, OrderRequest, OrderStatus, Side, Symbol};

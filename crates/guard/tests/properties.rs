@@ -4,6 +4,7 @@
 //!
 //! The model keeps a position, reservations and cash the way a broker and the journal would; the
 //! guard sees them only through the same `Facts` the admission transaction assembles.
+#![allow(unused_crate_dependencies)] // a test or bench uses some of its package's dependencies
 
 use chrono::{DateTime, Utc};
 use proptest::prelude::*;

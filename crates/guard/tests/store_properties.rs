@@ -3,6 +3,7 @@
 //! price moves. After every step the store's own state — positions plus open reservations —
 //! stays inside the position limit, and once the day's loss reaches its limit no risk-increasing
 //! order is admitted.
+#![allow(unused_crate_dependencies)] // a test or bench uses some of its package's dependencies
 
 use chrono::{DateTime, NaiveDate, Utc};
 use proptest::prelude::*;

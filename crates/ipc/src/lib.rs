@@ -12,6 +12,7 @@
 //! It must never carry a decision that did not come from a person's click, never carry a secret,
 //! and never be the only record: pending orders and decisions live in the store's order journal,
 //! so a closed app or a dropped connection loses nothing.
+#![cfg_attr(test, allow(unused_crate_dependencies))] // unit tests don't use every dev-dependency
 #![forbid(unsafe_code)]
 #![warn(missing_debug_implementations)]
 

@@ -1,6 +1,7 @@
 //! Only this user reaches the channel: the socket's folder is 0700 and the socket 0600, and a
 //! process running as another user is refused by uid even when the folder lets it reach the
 //! socket.
+#![allow(unused_crate_dependencies)] // a test or bench uses some of its package's dependencies
 
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;

@@ -1,5 +1,6 @@
 //! A sidecar and an app, each a task on its own socket end: the request goes out, the decision
 //! comes back, and a peer speaking another version is refused.
+#![allow(unused_crate_dependencies)] // a test or bench uses some of its package's dependencies
 
 use std::time::Duration;
 

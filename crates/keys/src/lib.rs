@@ -8,8 +8,13 @@
 //! store, a log, an error message or a `Debug` string; only the keychain holds a key, and only a
 //! file with owner-only permissions holds a signing key. It must never accept a key it has not
 //! verified against the trusted public key, nor let narrowing grant a scope the key lacks.
+#![cfg_attr(test, allow(unused_crate_dependencies))] // unit tests don't use every dev-dependency
 #![forbid(unsafe_code)]
 #![warn(missing_debug_implementations)]
+
+// The `quantdesk-keys` binary's own dependencies (Cargo has no per-binary dependencies).
+use anyhow as _;
+use clap as _;
 
 pub mod account;
 mod error;

@@ -4,6 +4,7 @@
 //!
 //! Keys are printed on stdout once, when issued, and never written anywhere by this tool; the
 //! ledger keeps their SHA-256 only.
+#![allow(unused_crate_dependencies)] // the package's library uses the rest
 #![forbid(unsafe_code)]
 
 use std::path::PathBuf;

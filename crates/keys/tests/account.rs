@@ -1,7 +1,7 @@
 //! Installing and loading a key through the library, against the kernel keyring: guest without
 //! a key, the key's claims with one, and "unusable" — never guest — when the keychain entry is
 //! gone or is not the key that was installed.
-
+#![allow(unused_crate_dependencies)] // a test or bench uses some of its package's dependencies
 #![cfg(target_os = "linux")]
 
 use quantdesk_keys::account::{self, KeyState};

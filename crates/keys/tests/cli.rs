@@ -1,6 +1,7 @@
 //! `quantdesk-keys` end to end, as the platform's back end and a person's computer run it:
 //! keygen, issue, list, inspect, revoke, revocations, store-key (kernel keyring), status, scopes
 //! and remove-key. Every key pair is made here, at run time.
+#![allow(unused_crate_dependencies)] // a test or bench uses some of its package's dependencies
 
 use std::io::Write as _;
 use std::path::Path;

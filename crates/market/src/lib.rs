@@ -7,6 +7,7 @@
 //! from and as of when. This crate must never invent a price: when a provider lacks a symbol, a
 //! range or a timeframe it says so with a [`MarketError`] naming the problem, and a model price
 //! (the offline options chain) is labelled `model`, never passed off as a market quote.
+#![cfg_attr(test, allow(unused_crate_dependencies))] // unit tests don't use every dev-dependency
 #![forbid(unsafe_code)]
 #![warn(missing_debug_implementations)]
 

@@ -1,5 +1,6 @@
 //! The Alpaca provider against the stand-in Alpaca server: what it asks for (from the request
 //! log), what it makes of the answers, and how it words failures.
+#![allow(unused_crate_dependencies)] // a test or bench uses some of its package's dependencies
 
 use chrono::{DateTime, NaiveDate, Utc};
 use quantdesk_alpaca_standin::{Route, StandIn};

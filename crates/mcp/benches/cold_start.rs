@@ -1,5 +1,6 @@
 //! Cold start: from launching `quantdesk-mcp` to its `tools/list` answer, the wait a person
 //! sees each time Claude Desktop starts the sidecar. Target: under 50 ms in a release build.
+#![allow(unused_crate_dependencies)] // a test or bench uses some of its package's dependencies
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;

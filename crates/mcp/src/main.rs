@@ -5,6 +5,7 @@
 //! It must never write anything but the MCP protocol to stdout (logs go to stderr and a rotating
 //! file in the data folder), never hold domain logic of its own, and never approve an order:
 //! approvals come only from the person, through the desktop app.
+#![cfg_attr(test, allow(unused_crate_dependencies))] // unit tests don't use every dev-dependency
 #![forbid(unsafe_code)]
 #![warn(missing_debug_implementations)]
 

@@ -1,5 +1,6 @@
 //! `quantdesk-mcp`'s command line: --help, --version, --data-dir, --provider, verify-audit, and
 //! a clean stdout (it is the MCP protocol; a stray log line there breaks Claude Desktop).
+#![allow(unused_crate_dependencies)] // a test or bench uses some of its package's dependencies
 
 use std::io::Write;
 use std::process::{Command, Stdio};

@@ -1,6 +1,7 @@
 //! An Alpaca account linked in the app is where the sidecar Claude Desktop starts trades: the
 //! sidecar reads the link from the shared store and the key from the OS keychain, with no key
 //! in its command line or environment (the Claude Desktop entry carries none).
+#![allow(unused_crate_dependencies)] // a test or bench uses some of its package's dependencies
 
 use std::io::Write;
 use std::path::Path;

@@ -2,6 +2,7 @@
 //! no signing-key seed (`qdsk_` + 43 base64url characters). `cargo xtask bundle --check` checks
 //! the packages themselves (tests/bundle/test_no_signing_key.py); this runs in every
 //! `cargo xtask test`.
+#![allow(unused_crate_dependencies)] // a test or bench uses some of its package's dependencies
 
 fn seeds(bytes: &[u8]) -> usize {
     let prefix = b"qdsk_";

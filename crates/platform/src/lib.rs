@@ -8,8 +8,15 @@
 //! password, a session id, a mail token, a device code or an API key other than as a hash; never
 //! let the signing key's secret half leave its owner-only file and this process; and never answer
 //! a request with a 500 for anything a visitor typed.
+#![cfg_attr(test, allow(unused_crate_dependencies))] // unit tests don't use every dev-dependency
 #![forbid(unsafe_code)]
 #![warn(missing_debug_implementations)]
+
+// The `quantdesk-platform` binary's own dependencies (Cargo has no per-binary dependencies).
+use anyhow as _;
+use clap as _;
+use directories as _;
+use tracing_subscriber as _;
 
 pub mod api;
 pub mod db;

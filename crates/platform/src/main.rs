@@ -2,6 +2,7 @@
 //! its data dir by default, or `--database-url postgres://…`); `publish DIR` publishes a release
 //! made by `cargo xtask release`; `rotate-key` replaces the signing key. Logs go to stderr; the
 //! URL and the public key are printed on stdout when it starts.
+#![allow(unused_crate_dependencies)] // the package's library uses the rest
 #![forbid(unsafe_code)]
 
 use std::net::SocketAddr;

@@ -5,6 +5,7 @@
 //! `<target>/tmp/platform-screenshots/`.
 //!
 //! Without chromedriver the test says so and passes — except under CI, which installs it.
+#![allow(unused_crate_dependencies)] // a test or bench uses some of its package's dependencies
 
 mod support;
 

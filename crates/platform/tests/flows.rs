@@ -3,6 +3,7 @@
 //! signed list (ETag / 304), the RFC 8628 device flow with every error the RFC names,
 //! throttling, CSRF, headers, account deletion, the updater feed and downloads; and two
 //! `quantdesk-platform` processes on one PostgreSQL sharing sign-ups, revocations and throttles.
+#![allow(unused_crate_dependencies)] // a test or bench uses some of its package's dependencies
 
 mod support;
 

@@ -1,6 +1,7 @@
 //! Browser sessions: the id is stored only as its SHA-256, a session idle for longer than
 //! the idle expiry or older than the absolute expiry no longer signs anyone in, and over https
 //! the cookies are `Secure` with the `__Host-` prefix.
+#![allow(unused_crate_dependencies)] // a test or bench uses some of its package's dependencies
 
 mod support;
 

@@ -4,6 +4,7 @@
 //! Each run is the whole thing a tool call does after loading bars (`run_strategy`, as
 //! `run_backtest` calls it): rules evaluated, indicators computed, the engine run and every
 //! statistic computed.
+#![allow(unused_crate_dependencies)] // a test or bench uses some of its package's dependencies
 
 use std::collections::BTreeMap;
 use std::hint::black_box;

@@ -1,6 +1,7 @@
 //! Indicator speed on 1,000,000 bars — the series Claude may ask for many of at once. The same
 //! series is written to `target/bench-data/ohlcv_1m.f64` so `cargo xtask bench` can time TA-Lib's
 //! C code on exactly these numbers and print the ratio.
+#![allow(unused_crate_dependencies)] // a test or bench uses some of its package's dependencies
 
 use std::collections::BTreeMap;
 use std::hint::black_box;

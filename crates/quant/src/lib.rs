@@ -7,6 +7,8 @@
 //! clock: "now" and every market input arrive as arguments. Inside, analytics run on `f64`;
 //! money stays `rust_decimal::Decimal` at the edges (spots and strikes in, chain prices out), so
 //! nothing rounded here leaks into a figure a person reads as money.
+#![cfg_attr(test, allow(unused_crate_dependencies))]
+// unit tests don't use every dev-dependency
 // No unsafe code outside `indicators::stream_store` (streaming stores and prefetch, audited).
 #![deny(unsafe_code)]
 #![warn(missing_debug_implementations)]

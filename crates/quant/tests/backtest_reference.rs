@@ -1,6 +1,7 @@
 //! The engine reproduces backtesting.py 0.6.6: the SMA(10)/SMA(20) cross on GOOG with its
 //! example settings gives `smacross_10_20_trades.csv` trade for trade and every statistic in
 //! `smacross_10_20.json` to 1e-9 relative.
+#![allow(unused_crate_dependencies)] // a test or bench uses some of its package's dependencies
 
 use quantdesk_quant::backtest::{
     MarketContext, Plan, Settings, Signals, Sizing, Stats, StopRules, compute_stats, run,

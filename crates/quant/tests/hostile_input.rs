@@ -3,6 +3,7 @@
 //! chains and random text never panic or overflow the stack, and too deep an expression is
 //! refused with an error naming the limit. Parsing runs on a thread with a small stack, so a
 //! recursion the limit fails to stop shows up here as an overflow, not only in production.
+#![allow(unused_crate_dependencies)] // a test or bench uses some of its package's dependencies
 
 use std::collections::BTreeMap;
 

@@ -1,5 +1,6 @@
 //! The optimiser: random search is reproducible from its seed and draws from the constrained
 //! grid; walk-forward chooses on in-sample bars only and scores the bars that follow.
+#![allow(unused_crate_dependencies)] // a test or bench uses some of its package's dependencies
 
 use quantdesk_quant::backtest::optimize::{Constraint, Request, Search, optimize, walk_forward};
 use quantdesk_quant::backtest::strategy::{Strategy, example};

@@ -1,5 +1,6 @@
 //! The HTML report is self-contained (no script, no external reference) and escapes every text
 //! a person or Claude supplied; robustness figures are reproducible from their seed.
+#![allow(unused_crate_dependencies)] // a test or bench uses some of its package's dependencies
 
 use std::collections::BTreeMap;
 

@@ -1,6 +1,7 @@
 //! Cross-checks `risk::analyze` against an independent numpy computation on GOOG vs SPX daily
 //! closes, 2005–2012 (tests/fixtures/risk/generate.py wrote the JSON; see its docstring for the
 //! conventions). Every figure must agree to 1e-9 relative.
+#![allow(unused_crate_dependencies)] // a test or bench uses some of its package's dependencies
 
 use std::path::PathBuf;
 

@@ -1,5 +1,6 @@
 //! The strategy language: worked examples run, validation errors name the JSON path of the bad
 //! field and what was expected, and no signal depends on a later bar.
+#![allow(unused_crate_dependencies)] // a test or bench uses some of its package's dependencies
 
 use std::collections::BTreeMap;
 

@@ -12,6 +12,7 @@
 //! outputs that cross zero (MACD line, signal and histogram, regression slope) a relative error
 //! against a value near zero is meaningless, so `floor` is the column's mean |value| — its
 //! typical magnitude.
+#![allow(unused_crate_dependencies)] // a test or bench uses some of its package's dependencies
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -3,6 +3,7 @@
 //! Oracles: `tests/fixtures/indicators_goog.csv` (the original TA-Lib reference columns) and
 //! `tests/fixtures/talib/patterns/*.csv` (all our patterns on GOOG, SPX and three synthetic series
 //! built to hit the thresholds often; see that folder's README for how they were produced).
+#![allow(unused_crate_dependencies)] // a test or bench uses some of its package's dependencies
 
 use std::collections::HashMap;
 

@@ -8,6 +8,7 @@
 //! order (that is `quantdesk-trading`), computes an indicator or a statistic itself (that is
 //! `quantdesk-quant`), or blocks the async runtime with a long computation (runs go to
 //! `spawn_blocking`). The only file this crate writes is a report, into the folder it is given.
+#![cfg_attr(test, allow(unused_crate_dependencies))] // unit tests don't use every dev-dependency
 
 pub mod analysis;
 pub mod backtest;

@@ -7,6 +7,7 @@
 //! This crate must never write a secret anywhere but the keychain: not to a file, not to a log,
 //! not into an error message or a `Debug` string. Secrets it hands out are [`Secret`]s, whose
 //! `Debug` is redacted and whose memory is wiped when dropped.
+#![cfg_attr(test, allow(unused_crate_dependencies))] // unit tests don't use every dev-dependency
 #![forbid(unsafe_code)]
 #![warn(missing_debug_implementations)]
 

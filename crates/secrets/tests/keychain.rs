@@ -1,6 +1,7 @@
 //! Round trips through real keychains. The kernel keyring (keyutils) is always there on Linux, so
 //! CI runs that one; the Secret Service test runs when a session bus with a Secret Service
 //! answers (e.g. inside `dbus-run-session` with an unlocked gnome-keyring-daemon).
+#![allow(unused_crate_dependencies)] // a test or bench uses some of its package's dependencies
 
 use quantdesk_secrets::{Backend, SecretError, SecretStore};
 

@@ -6,6 +6,7 @@
 //! Several processes open the same file at once, so every write that reads before it writes
 //! runs in an immediate transaction. This crate must never hold a secret: keys and passwords
 //! live in the OS keychain, and only ids and hashes of them may be stored here.
+#![cfg_attr(test, allow(unused_crate_dependencies))] // unit tests don't use every dev-dependency
 #![forbid(unsafe_code)]
 #![warn(missing_debug_implementations)]
 

@@ -1,5 +1,6 @@
 //! The data folder is 0700 and the database files 0600, whether the store creates them or finds
 //! them made wider by an older version; a shared sticky folder is left alone.
+#![allow(unused_crate_dependencies)] // a test or bench uses some of its package's dependencies
 #![cfg(unix)]
 
 use std::os::unix::fs::PermissionsExt;

@@ -1,5 +1,6 @@
 //! An audit record the store cannot take waits in the pending file (0600) and is appended, once,
 //! when the store is next opened; the chain stays intact.
+#![allow(unused_crate_dependencies)] // a test or bench uses some of its package's dependencies
 
 use quantdesk_store::{AuditFilter, AuditRecord, AuditWrite, Store};
 

@@ -9,6 +9,7 @@
 //! explanation), never send an order the guard has not accepted in the journal, never send a
 //! client order id twice, never approve anything on its own, and never report an order the
 //! broker filled as a failure: bookkeeping after the broker's answer is retried, then deferred.
+#![cfg_attr(test, allow(unused_crate_dependencies))] // unit tests don't use every dev-dependency
 #![forbid(unsafe_code)]
 #![warn(missing_debug_implementations)]
 

@@ -1,5 +1,6 @@
 //! The Alpaca broker through the desk against the stand-in Alpaca server; its request log is the
 //! proof of what reached the broker and what never did.
+#![allow(unused_crate_dependencies)] // a test or bench uses some of its package's dependencies
 
 use std::sync::Arc;
 
@@ -313,7 +314,10 @@ async fn a_brokers_words_reach_the_model_only_inside_the_untrusted_envelope() {
     ] {
         assert!(shown.contains("<untrusted from=\"alpaca\">"), "{shown}");
         assert_eq!(shown.matches("</untrusted>").count(), 1, "{shown}");
-        assert!(shown.ends_with("</untrusted>") && !shown.contains('\n'), "{shown}");
+        assert!(
+            shown.ends_with("</untrusted>") && !shown.contains('\n'),
+            "{shown}"
+        );
         assert!(shown.contains("&lt;/untrusted&gt;"), "{shown}");
     }
     // The journal keeps the broker's words as they were; only what the model reads is wrapped.

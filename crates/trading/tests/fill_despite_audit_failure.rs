@@ -2,6 +2,7 @@
 //! filled (a fault hook breaks it right after the fill), the answer still says "filled", adds
 //! that the audit entry is pending, the entry waits in the store's pending file, and the next
 //! start writes it into an intact chain.
+#![allow(unused_crate_dependencies)] // a test or bench uses some of its package's dependencies
 
 use std::sync::Arc;
 

@@ -1,4 +1,5 @@
 //! The paper broker through the desk, on the bundled history's replay clock.
+#![allow(unused_crate_dependencies)] // a test or bench uses some of its package's dependencies
 
 use std::sync::Arc;
 

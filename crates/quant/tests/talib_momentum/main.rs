@@ -6,6 +6,7 @@
 //! walk and a file of degenerate stretches, at defaults and non-default parameters). Every value
 //! is computed through the catalogue's `compute`, so names, parameters and outputs are checked
 //! along with the numbers.
+#![allow(unused_crate_dependencies)] // a test or bench uses some of its package's dependencies
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

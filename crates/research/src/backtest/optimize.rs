@@ -142,6 +142,15 @@ pub struct Watch<'a> {
     pub cancel: Option<CancellationToken>,
 }
 
+impl std::fmt::Debug for Watch<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Watch")
+            .field("progress", &self.progress.is_some())
+            .field("cancel", &self.cancel)
+            .finish()
+    }
+}
+
 /// Runs the search `p` asks for: in the background (its `job_id` in the answer) when asked to
 /// or when it would take longer than [`JOB_AFTER_SECS`], otherwise directly.
 pub async fn optimize_parameters(
@@ -168,6 +177,7 @@ pub async fn optimize_parameters(
 }
 
 /// A search ready to run: its request parts, the bars and what to return.
+#[derive(Debug)]
 struct Plan {
     strategy: Strategy,
     ranges: BTreeMap<String, Vec<f64>>,
