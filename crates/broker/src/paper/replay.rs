@@ -1,0 +1,172 @@
+//! Replaying the bars since the clock last moved: resting orders fill, trail or expire.
+
+use super::*;
+
+impl PaperBroker {
+    pub(super) async fn processed_through(
+        conn: &mut SqliteConnection,
+    ) -> Result<Option<DateTime<Utc>>, BrokerError> {
+        let row: Option<(String,)> = sqlx::query_as("SELECT value FROM settings WHERE key = ?")
+            .bind(PROCESSED_SETTING)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db)?;
+        row.map(|(v,)| {
+            serde_json::from_str::<String>(&v)
+                .map_err(|e| BrokerError::Corrupt(format!("{PROCESSED_SETTING}: {e}")))
+                .and_then(|s| parse_ts(&s))
+        })
+        .transpose()
+    }
+
+    pub(super) async fn set_processed_through(
+        conn: &mut SqliteConnection,
+        t: DateTime<Utc>,
+    ) -> Result<(), BrokerError> {
+        sqlx::query(
+            "INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+        )
+        .bind(PROCESSED_SETTING)
+        .bind(serde_json::Value::String(ts(t)).to_string())
+        .bind(ts(Utc::now()))
+        .execute(conn)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    pub(super) async fn open_orders(
+        conn: &mut SqliteConnection,
+    ) -> Result<Vec<OrderRecord>, BrokerError> {
+        let mut open = journal::list_in(
+            conn,
+            &[OrderStatus::Open, OrderStatus::PartiallyFilled],
+            10_000,
+        )
+        .await?;
+        open.retain(|o| o.broker == NAME);
+        open.reverse(); // oldest first: earlier orders fill first
+        Ok(open)
+    }
+
+    /// Replays bars in `[from, to)` and the open at `to` against the open orders.
+    pub(super) async fn replay(
+        &self,
+        conn: &mut SqliteConnection,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<BrokerEvent>, BrokerError> {
+        let mut events = Vec::new();
+        let to_date = to.date_naive();
+        for order in Self::open_orders(conn).await? {
+            let req = &order.request;
+            let Some(tf) = self.base_timeframe(&req.symbol).await? else {
+                continue;
+            };
+            let trailing = req.order_type == OrderType::TrailingStop;
+            // A trailing stop's best price is recomputed from the bar it was placed in (the
+            // replay is deterministic, so there is no state to keep between syncs).
+            let start = if trailing {
+                self.placed_at(&order).min(from)
+            } else {
+                from
+            };
+            let mut bars_req = BarsRequest::new(req.symbol.clone(), tf);
+            bars_req.start = Some(start);
+            bars_req.end = Some(to);
+            let bars = self.market.bars(&bars_req).await?.bars;
+            let mut done = false;
+            let mut best: Option<Decimal> = None;
+            for bar in &bars {
+                // The bar starting at `to` has only opened: its open is all that is known.
+                let bar = if bar.time >= to {
+                    Bar {
+                        high: bar.open,
+                        low: bar.open,
+                        close: bar.open,
+                        ..bar.clone()
+                    }
+                } else {
+                    bar.clone()
+                };
+                if order.request.time_in_force == TimeInForce::Day
+                    && bar.time.date_naive() > order.session_date
+                {
+                    break;
+                }
+                let price = if trailing {
+                    // Bars already replayed did not reach the trail: they only move the best.
+                    // The first bar starts from its open: the price when the order was placed.
+                    let b = best.unwrap_or(bar.open);
+                    let fill = (bar.time >= from)
+                        .then(|| self.trailing_fill(req, b, &bar))
+                        .flatten();
+                    best = Some(match req.side {
+                        Side::Sell => b.max(bar.high),
+                        Side::Buy => b.min(bar.low),
+                    });
+                    fill
+                } else {
+                    self.fill_price(req, &bar)
+                };
+                if let Some(price) = price {
+                    let qty = Self::qty_of(req, price)?;
+                    let sent = self
+                        .fill_in(
+                            conn,
+                            &order,
+                            &[OrderStatus::Open, OrderStatus::PartiallyFilled],
+                            qty,
+                            price,
+                            bar.time,
+                        )
+                        .await?;
+                    events.push(BrokerEvent {
+                        client_order_id: order.client_order_id.clone(),
+                        symbol: req.symbol.clone(),
+                        status: sent.status,
+                        filled_qty: sent.filled_qty,
+                        price: sent.avg_fill_price,
+                        reason: sent.reason,
+                    });
+                    done = true;
+                    break;
+                }
+            }
+            if !done && req.time_in_force == TimeInForce::Day && order.session_date < to_date {
+                let reason = format!("a day order; its session {} ended", order.session_date);
+                self.set_status_in(
+                    conn,
+                    &order,
+                    &[OrderStatus::Open, OrderStatus::PartiallyFilled],
+                    OrderStatus::Expired,
+                    Some(&reason),
+                )
+                .await?;
+                events.push(BrokerEvent {
+                    client_order_id: order.client_order_id.clone(),
+                    symbol: req.symbol.clone(),
+                    status: OrderStatus::Expired,
+                    filled_qty: Decimal::ZERO,
+                    price: None,
+                    reason: Some(reason),
+                });
+            }
+        }
+        Ok(events)
+    }
+
+    /// When an order started working: its session's start on the replay clock (the clock stood
+    /// at that session's open), its creation time with live data.
+    pub(super) fn placed_at(&self, order: &OrderRecord) -> DateTime<Utc> {
+        if self.replay {
+            order
+                .session_date
+                .and_time(chrono::NaiveTime::MIN)
+                .and_utc()
+        } else {
+            order.created_at
+        }
+    }
+}
