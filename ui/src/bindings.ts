@@ -234,6 +234,11 @@ export type Home = {
 	kill_switch: boolean,
 	live_trading: boolean,
 	identity: Identity,
+	/**
+	 *  Why the limits, approval policy or live switch cannot be trusted (changed outside the
+	 *  app, or not sealed at all), said plainly; `None` when they carry the app's seal.
+	 */
+	settings_problem: string | null,
 };
 
 /**  Who the app runs as. */

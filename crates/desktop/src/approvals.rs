@@ -165,6 +165,7 @@ pub fn rule_name(rule: Rule) -> &'static str {
         Rule::MaxPositionPctOfEquity => "Max position share of equity",
         Rule::MaxDailyLoss => "Max daily loss",
         Rule::MaxOrdersPerMinute => "Max orders per minute",
+        Rule::SettingsSeal => "Settings sealed by the app",
     }
 }
 

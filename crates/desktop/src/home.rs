@@ -104,6 +104,7 @@ impl Desktop {
             kill_switch: limits.kill_switch,
             live_trading: self.live_trading().await?,
             identity: self.identity().await?,
+            settings_problem: self.settings_problem().await?,
         })
     }
 

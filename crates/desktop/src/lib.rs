@@ -26,6 +26,7 @@ mod fmt;
 mod home;
 mod onboarding;
 mod platform;
+mod seal;
 mod settings;
 mod update;
 pub mod views;
@@ -35,6 +36,7 @@ use std::sync::Arc;
 
 use quantdesk_broker::{Broker, PaperBroker, PaperConfig};
 use quantdesk_claude::ClaudeConfig;
+use quantdesk_guard::seal::SealKey;
 use quantdesk_market::{BundledProvider, MarketData};
 use quantdesk_secrets::SecretStore;
 use quantdesk_store::{AuditRecord, Store};
@@ -77,6 +79,9 @@ pub struct Desktop {
     alpaca_url: Option<String>,
     /// The browser sign-in in progress.
     sign_in: Arc<platform::SignInSlot>,
+    /// The key that seals the limits, approval policy and live switch (see `seal`); `None`
+    /// when the keychain cannot hold it.
+    seal: Option<Arc<SealKey>>,
 }
 
 impl Desktop {
@@ -84,7 +89,9 @@ impl Desktop {
     /// sidecar also uses: the Alpaca account linked here, else the paper broker.
     pub async fn open(options: Options) -> Result<Self, DesktopError> {
         let store = Store::open_in(&options.data_dir).await?;
-        let paper = Desk::new(store.clone(), Self::paper_broker(&store), ACTOR);
+        let seal = seal::open(&store).await.map(Arc::new);
+        let paper = Desk::new(store.clone(), Self::paper_broker(&store), ACTOR)
+            .with_seal(seal.as_ref().map(|k| k.check()));
         let app = Self {
             store,
             desk: Arc::new(std::sync::RwLock::new(paper)),
@@ -94,6 +101,7 @@ impl Desktop {
             waiting: Arc::default(),
             alpaca_url: None,
             sign_in: Arc::default(),
+            seal,
         };
         app.use_linked_broker().await;
         Ok(app)
@@ -125,11 +133,18 @@ impl Desktop {
     }
 
     fn set_broker(&self, broker: Arc<dyn Broker>) {
-        let desk = Desk::new(self.store.clone(), broker, ACTOR);
+        let desk = Desk::new(self.store.clone(), broker, ACTOR)
+            .with_seal(self.seal.as_ref().map(|k| k.check()));
         *self
             .desk
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = desk;
+    }
+
+    /// The public half of the app's settings seal, as the sidecar reads it from the keychain:
+    /// what a desk over this store verifies the limits with.
+    pub fn seal_check(&self) -> Option<quantdesk_guard::seal::SealCheck> {
+        self.seal.as_ref().map(|k| k.check())
     }
 
     pub fn store(&self) -> &Store {

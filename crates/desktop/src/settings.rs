@@ -197,7 +197,8 @@ impl Desktop {
         let after = form.apply_to(&before)?;
         let diff = changes(&json!(before), &json!(after));
         if !diff.is_empty() {
-            quantdesk_guard::set_limits(&self.store, &after).await?;
+            self.write_sealed(quantdesk_guard::LIMITS_SETTING, &after)
+                .await?;
             self.audit(
                 "settings",
                 "ok",
@@ -216,7 +217,8 @@ impl Desktop {
         let before = quantdesk_guard::approval_policy(&self.store).await?;
         let after = form.to_policy()?;
         if before != after {
-            quantdesk_guard::set_approval_policy(&self.store, &after).await?;
+            self.write_sealed(quantdesk_guard::APPROVAL_SETTING, &after)
+                .await?;
             self.audit(
                 "settings",
                 "ok",
@@ -233,7 +235,8 @@ impl Desktop {
         let mut limits = quantdesk_guard::limits(&self.store).await?;
         if limits.kill_switch != on {
             limits.kill_switch = on;
-            quantdesk_guard::set_limits(&self.store, &limits).await?;
+            self.write_sealed(quantdesk_guard::LIMITS_SETTING, &limits)
+                .await?;
             let cancelled = if on {
                 self.desk().cancel_all().await?.len()
             } else {
@@ -263,7 +266,7 @@ impl Desktop {
             ));
         }
         if self.live_trading().await? != on {
-            self.store.set_setting(LIVE_TRADING_SETTING, &on).await?;
+            self.write_sealed(LIVE_TRADING_SETTING, &on).await?;
             self.audit(
                 "settings",
                 "ok",

@@ -109,6 +109,9 @@ pub struct Home {
     pub kill_switch: bool,
     pub live_trading: bool,
     pub identity: Identity,
+    /// Why the limits, approval policy or live switch cannot be trusted (changed outside the
+    /// app, or not sealed at all), said plainly; `None` when they carry the app's seal.
+    pub settings_problem: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Type)]

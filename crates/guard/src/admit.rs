@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::journal::{self, Change, OrderRecord, RefusalRecord};
 use crate::rules::{self, Explanation, PricePoint, Refusal};
+use crate::seal::{self, SealCheck, SealState};
 use crate::{GuardError, LIVE_TRADING_SETTING};
 
 mod gather;
@@ -83,6 +84,8 @@ pub enum Admission {
 #[derive(Debug, Clone)]
 pub struct Guard {
     store: Store,
+    /// The app's public seal key, when the keychain has one (see [`crate::seal`]).
+    seal: Option<SealCheck>,
     /// How long a pending order waits for the person before it expires.
     pub approval_ttl: Duration,
 }
@@ -91,8 +94,34 @@ impl Guard {
     pub fn new(store: Store) -> Self {
         Self {
             store,
+            seal: None,
             approval_ttl: Duration::minutes(15),
         }
+    }
+
+    /// Checks the sealed settings with `check` before every admission.
+    pub fn with_seal(mut self, check: Option<SealCheck>) -> Self {
+        self.seal = check;
+        self
+    }
+
+    /// The sealed settings' state as this guard sees it.
+    pub async fn seal_state(&self) -> Result<SealState, GuardError> {
+        seal::state(&self.store, self.seal.as_ref()).await
+    }
+
+    /// The refusal every order gets while the sealed settings cannot be trusted.
+    async fn seal_refusal(&self) -> Result<Option<Refusal>, GuardError> {
+        Ok(match self.seal_state().await? {
+            SealState::Broken(why) => Some(Refusal {
+                rule: rules::Rule::SettingsSeal,
+                message: format!(
+                    "{why}; QuantDesk refuses every order until you review your settings in the \
+                     QuantDesk app and save them"
+                ),
+            }),
+            SealState::Sealed | SealState::Unsealed => None,
+        })
     }
 
     pub fn store(&self) -> &Store {
@@ -130,6 +159,7 @@ impl Guard {
     ) -> Result<Admission, GuardError> {
         let (id, earlier) = Self::client_order_ids(request, client_order_id, wall);
         validate_id(&id)?;
+        let seal = self.seal_refusal().await?;
         let limits = crate::limits(&self.store).await?;
         let policy = crate::approval_policy(&self.store).await?;
         let live_enabled = self.live_enabled().await?;
@@ -140,7 +170,12 @@ impl Guard {
             }
         }
         let facts = gather(&mut tx, venue, request, market, live_enabled, wall, None).await?;
-        let admission = match rules::evaluate(request, &limits, &facts) {
+        let verdict = match (rules::evaluate(request, &limits, &facts), seal) {
+            (Err(invalid), _) if invalid.rule == rules::Rule::InvalidOrder => Err(invalid),
+            (_, Some(broken)) => Err(broken),
+            (verdict, None) => verdict,
+        };
+        let admission = match verdict {
             Err(refusal) if refusal.rule == rules::Rule::InvalidOrder => {
                 return Ok(Admission::Invalid {
                     why: refusal.message,
@@ -216,6 +251,7 @@ impl Guard {
         market: &MarketFacts,
         wall: DateTime<Utc>,
     ) -> Result<Admission, GuardError> {
+        let seal = self.seal_refusal().await?;
         let limits = crate::limits(&self.store).await?;
         let live_enabled = self.live_enabled().await?;
         let mut tx = self.begin().await?;
@@ -261,7 +297,11 @@ impl Guard {
             Some(client_order_id),
         )
         .await?;
-        let admission = match rules::evaluate(&order.request, &limits, &facts) {
+        let verdict = match seal {
+            Some(broken) => Err(broken),
+            None => rules::evaluate(&order.request, &limits, &facts),
+        };
+        let admission = match verdict {
             Err(refusal) => {
                 journal::transition_in(
                     &mut tx,
@@ -421,6 +461,7 @@ impl Guard {
         market: &MarketFacts,
         wall: DateTime<Utc>,
     ) -> Result<(OrderRecord, Explanation), GuardError> {
+        let seal = self.seal_refusal().await?;
         let limits = crate::limits(&self.store).await?;
         let live_enabled = self.live_enabled().await?;
         let mut tx = self.begin().await?;
@@ -439,7 +480,21 @@ impl Guard {
         .await?;
         // Read-only: the session baseline `gather` may note is left to the real admission.
         tx.rollback().await.map_err(StoreError::from)?;
-        let explanation = rules::explain(&order.request, &limits, &facts);
+        let mut explanation = rules::explain(&order.request, &limits, &facts);
+        if let Some(broken) = seal {
+            // The seal is checked before any limit: the card shows it first, as the verdict.
+            explanation.checks.insert(
+                0,
+                rules::Check {
+                    rule: broken.rule,
+                    limit: "sealed by the QuantDesk app".into(),
+                    this_order: "not sealed".into(),
+                    passed: false,
+                    message: Some(broken.message.clone()),
+                },
+            );
+            explanation.verdict = Err(broken);
+        }
         Ok((order, explanation))
     }
 

@@ -18,6 +18,9 @@ pub enum GuardError {
     },
     #[error("'{0}' is not a usable client order id: use up to 48 letters, digits, '-', '_' or '.'")]
     BadClientOrderId(String),
+    /// The seal key could not be made or read (see `seal`).
+    #[error("{0}")]
+    Seal(String),
 }
 
 impl From<sqlx::Error> for GuardError {

@@ -17,6 +17,7 @@ mod error;
 pub mod journal;
 mod limits;
 mod rules;
+pub mod seal;
 
 pub use admit::{Admission, Guard, MarketFacts, Sealed, Venue};
 pub use error::GuardError;

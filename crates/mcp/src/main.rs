@@ -251,12 +251,34 @@ fn trading_desk(
     };
     let desk = Desk::new(store.clone(), broker, format!("mcp:{}", std::process::id()))
         .with_approval_ttl(duration("QUANTDESK_APPROVAL_TTL_SECS", ttl)?)
-        .with_stale_after(duration("QUANTDESK_RECONCILE_AFTER_SECS", stale)?);
+        .with_stale_after(duration("QUANTDESK_RECONCILE_AFTER_SECS", stale)?)
+        .with_seal(seal_check(store));
     let mut trading = tools::trading::Trading::new(desk);
     trading.approval.wait =
         std::time::Duration::from_secs(secs("QUANTDESK_APPROVAL_WAIT_SECS", 40)?);
     trading.approval.data_dir = Some(data_dir.to_path_buf());
     Ok(trading)
+}
+
+/// The public half of the app's settings seal, from the keychain; `None` when there is none
+/// (the guard then refuses orders if the store holds seals, and trades on plain rows if not).
+fn seal_check(store: &Store) -> Option<quantdesk_guard::seal::SealCheck> {
+    let name = quantdesk_guard::seal::check_name(store);
+    let found = SecretStore::from_env().and_then(|s| s.get(&name));
+    match found {
+        Ok(Some(hex)) => match quantdesk_guard::seal::SealCheck::from_hex(hex.expose()) {
+            Ok(check) => Some(check),
+            Err(err) => {
+                tracing::error!(%err, "the settings seal in the keychain is unreadable");
+                None
+            }
+        },
+        Ok(None) => None,
+        Err(err) => {
+            tracing::debug!(%err, "no keychain for the settings seal");
+            None
+        }
+    }
 }
 
 /// The account key gate: the platform public key (`QUANTDESK_PUBLIC_KEY` overrides the built-in

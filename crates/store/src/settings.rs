@@ -38,4 +38,23 @@ impl Store {
         .await?;
         Ok(())
     }
+
+    /// Several settings as stored JSON text, written in one transaction: all or none.
+    pub async fn set_settings_text(&self, rows: &[(&str, String)]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let now = timestamp(Utc::now());
+        for (key, json) in rows {
+            sqlx::query(
+                "INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+            )
+            .bind(key)
+            .bind(json)
+            .bind(&now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
 }

@@ -49,6 +49,13 @@ impl Desk {
         self
     }
 
+    /// Checks the sealed settings with the app's public key before every admission (see
+    /// `quantdesk_guard::seal`).
+    pub fn with_seal(mut self, check: Option<quantdesk_guard::seal::SealCheck>) -> Self {
+        self.guard = self.guard.with_seal(check);
+        self
+    }
+
     pub fn with_approval_ttl(mut self, ttl: Duration) -> Self {
         self.guard.approval_ttl = ttl;
         self

@@ -269,9 +269,10 @@ async fn update(trusted: &str, served: Vec<u8>, signature: &str, pending_order: 
 }
 
 async fn place_order_needing_approval(desktop: &Desktop) {
-    quantdesk_guard::set_approval_policy(desktop.store(), &quantdesk_guard::ApprovalPolicy::Always)
-        .await
-        .unwrap();
+    let always = quantdesk_desktop::views::ApprovalForm::from_policy(
+        &quantdesk_guard::ApprovalPolicy::Always,
+    );
+    desktop.save_approval_policy(&always).await.unwrap();
     let store = desktop.store().clone();
     let paper = Arc::new(PaperBroker::new(
         store.clone(),
@@ -279,6 +280,7 @@ async fn place_order_needing_approval(desktop: &Desktop) {
         PaperConfig::default(),
     ));
     let placed = Desk::new(store, paper, "mcp:test")
+        .with_seal(desktop.seal_check())
         .place(
             &OrderRequest::market(
                 Symbol::parse("GOOG").unwrap(),

@@ -21,6 +21,10 @@ export async function renderHome(root: HTMLElement, go: (route: string) => void)
       h("h1", {}, "Home"),
       h("span", { class: "muted" }, a ? `Prices as of ${day(a.as_of)}` : ""),
     ),
+    d.settings_problem
+      ? h("div", { class: "banner danger", "data-testid": "home-settings-problem" },
+          h("strong", {}, d.settings_problem))
+      : null,
     d.pending_approvals.length > 0
       ? h(
           "button",

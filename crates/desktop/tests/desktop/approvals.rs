@@ -13,9 +13,7 @@ async fn home_shows_the_account_positions_room_left_and_a_pending_approval() {
         .await
         .unwrap();
     assert_eq!(placed.outcome, "filled", "{placed:?}");
-    quantdesk_guard::set_approval_policy(app.store(), &ApprovalPolicy::Always)
-        .await
-        .unwrap();
+    always_ask(&app).await;
     let pending = sidecar
         .place(
             &OrderRequest::market(goog(), Side::Buy, dec!(2)),

@@ -31,7 +31,13 @@ async fn sidecar_desk(app: &Desktop) -> Desk {
         Arc::new(BundledProvider::new()),
         PaperConfig::default(),
     ));
-    Desk::new(store, paper, "mcp:test")
+    Desk::new(store, paper, "mcp:test").with_seal(app.seal_check())
+}
+
+/// The person sets approvals to "always" in the app (a sealed write, as the settings screen does).
+async fn always_ask(app: &Desktop) {
+    let form = ApprovalForm::from_policy(&ApprovalPolicy::Always);
+    app.save_approval_policy(&form).await.unwrap();
 }
 
 fn goog() -> Symbol {
@@ -41,9 +47,7 @@ fn goog() -> Symbol {
 /// Approvals set to "always", then a 1-unit GOOG market buy `id` placed through `sidecar`: an
 /// order waiting for the person.
 async fn place_waiting(app: &Desktop, sidecar: &Desk, id: &str) {
-    quantdesk_guard::set_approval_policy(app.store(), &ApprovalPolicy::Always)
-        .await
-        .unwrap();
+    always_ask(app).await;
     let placed = sidecar
         .place(&OrderRequest::market(goog(), Side::Buy, dec!(1)), Some(id))
         .await

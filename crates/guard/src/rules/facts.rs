@@ -24,6 +24,8 @@ pub enum Rule {
     MaxPositionPctOfEquity,
     MaxDailyLoss,
     MaxOrdersPerMinute,
+    /// The limits, approval policy or live switch were not sealed by the app (see `seal`).
+    SettingsSeal,
 }
 
 impl Rule {
@@ -44,6 +46,7 @@ impl Rule {
             Rule::MaxPositionPctOfEquity => "max_position_pct_of_equity",
             Rule::MaxDailyLoss => "max_daily_loss",
             Rule::MaxOrdersPerMinute => "max_orders_per_minute",
+            Rule::SettingsSeal => "settings_seal",
         }
     }
 }
