@@ -4,14 +4,18 @@
 //! the desk of the order's own broker, so an approval is checked by the guard again at this
 //! moment and sent only if it still passes; an expired order is never sent. A waiting sidecar
 //! sees the outcome in the store's order journal. This is a person's tool: no MCP tool can do
-//! this.
+//! this. On a sealed desk it signs the decision with the app's seal key from the keychain, as the
+//! app does — which shows what `THREAT_MODEL.md` says of Linux: any program of the person's that
+//! can reach the Secret Service can do the same.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context as _;
 use quantdesk_broker::{AlpacaBroker, Broker, PaperBroker, PaperConfig};
+use quantdesk_guard::seal::{self, SealKey};
 use quantdesk_market::{AlpacaConfig, AlpacaProvider, BundledProvider, MarketData};
+use quantdesk_secrets::SecretStore;
 use quantdesk_store::Store;
 use quantdesk_trading::Desk;
 
@@ -41,12 +45,16 @@ pub fn decide(id: &str, approve: bool, data_dir: Option<PathBuf>) -> anyhow::Res
                 PaperConfig::default(),
             )),
         };
-        let desk = Desk::new(store.clone(), broker, "xtask (standing in for the person)");
+        let key = seal_key(&store)?;
+        let desk = Desk::new(store.clone(), broker, "xtask (standing in for the person)")
+            .with_seal(key.as_ref().map(|k| k.check()));
+        let signature = key.as_ref().map(|k| k.sign_decision(&order, approve));
+        let signature = signature.as_deref();
         let by = "person (cargo xtask)";
         let answer = if approve {
-            serde_json::to_value(desk.approve(id, by).await?)?
+            serde_json::to_value(desk.approve(id, by, signature).await?)?
         } else {
-            let done = desk.reject(id, by).await?;
+            let done = desk.reject(id, by, signature).await?;
             let order = desk.order(id).await?;
             serde_json::json!({ "rejected": done, "status": order.status })
         };
@@ -54,6 +62,20 @@ pub fn decide(id: &str, approve: bool, data_dir: Option<PathBuf>) -> anyhow::Res
         store.close().await;
         Ok(())
     })
+}
+
+/// The app's seal key, when the keychain holds one (a desk the app never opened has none).
+fn seal_key(store: &Store) -> anyhow::Result<Option<SealKey>> {
+    let name = seal::key_name(store);
+    let found = match SecretStore::from_env().and_then(|s| s.get(&name)) {
+        Ok(found) => found,
+        // No keychain at all: the desk cannot have been sealed from this session either.
+        Err(_) => return Ok(None),
+    };
+    found
+        .map(|hex| SealKey::from_hex(hex.expose()))
+        .transpose()
+        .context("the settings seal key in the keychain is unreadable")
 }
 
 /// Alpaca market data for the guard's price checks, from the same environment as the sidecar.

@@ -50,46 +50,68 @@ impl Desktop {
     /// The person clicked Approve: the guard checks the order again now and, if it still passes,
     /// it is sent — by the sidecar still waiting on it (so Claude hears at once), else here.
     pub async fn approve(&self, client_order_id: &str) -> Result<Decision, DesktopError> {
-        match self.decide_through_sidecar(client_order_id, true).await {
+        let order = self.desk().order(client_order_id).await?;
+        let signature = self.sign_decision(&order, true);
+        match self
+            .decide_through_sidecar(client_order_id, true, signature.clone())
+            .await
+        {
             Some(Ok(_)) => {}
             Some(Err(err)) => {
                 tracing::warn!(%err, "the waiting sidecar did not apply the approval");
-                self.approve_here(client_order_id).await?;
+                self.approve_here(client_order_id, signature.as_deref())
+                    .await?;
             }
-            None => self.approve_here(client_order_id).await?,
+            None => {
+                self.approve_here(client_order_id, signature.as_deref())
+                    .await?
+            }
         }
         let order = self.desk().order(client_order_id).await?;
         Ok(decision(&order))
     }
 
-    async fn approve_here(&self, client_order_id: &str) -> Result<(), DesktopError> {
+    async fn approve_here(
+        &self,
+        client_order_id: &str,
+        signature: Option<&str>,
+    ) -> Result<(), DesktopError> {
         let order = self.desk().order(client_order_id).await?;
         if order.status == OrderStatus::PendingApproval {
-            self.desk().approve(client_order_id, BY).await?;
+            self.desk().approve(client_order_id, BY, signature).await?;
         }
         Ok(())
     }
 
     /// The person clicked Reject: the order is never sent.
     pub async fn reject(&self, client_order_id: &str) -> Result<Decision, DesktopError> {
-        let before = self.desk().order(client_order_id).await?.status;
-        if before != OrderStatus::PendingApproval {
+        let order = self.desk().order(client_order_id).await?;
+        if order.status != OrderStatus::PendingApproval {
             return Ok(Decision {
                 client_order_id: client_order_id.into(),
                 outcome: "unchanged".into(),
                 message: format!(
-                    "This order was no longer waiting (it is {before}); nothing changed."
+                    "This order was no longer waiting (it is {}); nothing changed.",
+                    order.status
                 ),
             });
         }
-        match self.decide_through_sidecar(client_order_id, false).await {
+        let signature = self.sign_decision(&order, false);
+        match self
+            .decide_through_sidecar(client_order_id, false, signature.clone())
+            .await
+        {
             Some(Ok(_)) => {}
             Some(Err(err)) => {
                 tracing::warn!(%err, "the waiting sidecar did not apply the rejection");
-                self.desk().reject(client_order_id, BY).await?;
+                let desk = self.desk();
+                desk.reject(client_order_id, BY, signature.as_deref())
+                    .await?;
             }
             None => {
-                self.desk().reject(client_order_id, BY).await?;
+                let desk = self.desk();
+                desk.reject(client_order_id, BY, signature.as_deref())
+                    .await?;
             }
         }
         let order = self.desk().order(client_order_id).await?;

@@ -16,8 +16,13 @@ use crate::{Desktop, DesktopError};
 /// How long the app waits for a sidecar to say what it did with a decision.
 const APPLIED_WITHIN: Duration = Duration::from_secs(30);
 
-/// The person's click, and where the sidecar's answer (status, sentence) goes.
-type Click = (bool, oneshot::Sender<Result<(String, String), String>>);
+/// The person's click (approve?, the app's signature over it), and where the sidecar's answer
+/// (status, sentence) goes.
+type Click = (
+    bool,
+    Option<String>,
+    oneshot::Sender<Result<(String, String), String>>,
+);
 
 /// Orders a connected sidecar is waiting on, by client order id.
 #[derive(Debug, Default)]
@@ -54,7 +59,7 @@ async fn serve(mut conn: Connection, waiting: Arc<Waiting>, announced: Arc<Notif
             _ = conn.recv() => None,
         };
         let _ = waiting.take(&id);
-        let Some((approve, reply)) = click else {
+        let Some((approve, signature, reply)) = click else {
             return;
         };
         let sent = conn
@@ -62,6 +67,7 @@ async fn serve(mut conn: Connection, waiting: Arc<Waiting>, announced: Arc<Notif
                 client_order_id: id.clone(),
                 approve,
                 by: by.clone(),
+                signature,
             })
             .await;
         let answer = match sent {
@@ -100,15 +106,17 @@ impl Desktop {
         }
     }
 
-    /// Hands the person's click to the sidecar waiting on `id`, if one is; `None` otherwise.
+    /// Hands the person's click, signed, to the sidecar waiting on `id`, if one is; `None`
+    /// otherwise.
     pub(crate) async fn decide_through_sidecar(
         &self,
         id: &str,
         approve: bool,
+        signature: Option<String>,
     ) -> Option<Result<(String, String), String>> {
         let tx = self.waiting.take(id)?;
         let (reply_tx, reply_rx) = oneshot::channel();
-        tx.send((approve, reply_tx)).ok()?;
+        tx.send((approve, signature, reply_tx)).ok()?;
         match tokio::time::timeout(APPLIED_WITHIN + Duration::from_secs(5), reply_rx).await {
             Ok(Ok(answer)) => Some(answer),
             _ => Some(Err("the sidecar did not answer".into())),

@@ -1,7 +1,9 @@
 //! The app's side of sealed settings (`quantdesk_guard::seal`): the seal key in the keychain,
-//! made on first start and used for every change of the limits, approval policy or live switch;
-//! and what Home says when the seal is broken or missing.
+//! made on first start and used for every change of the limits, approval policy or live switch
+//! and for every decision the person makes on a pending order; and what Home says when the seal
+//! is broken or missing.
 
+use quantdesk_guard::OrderRecord;
 use quantdesk_guard::seal::{self, SealKey, SealState};
 use quantdesk_secrets::SecretStore;
 use quantdesk_store::Store;
@@ -53,6 +55,12 @@ pub(crate) async fn open(store: &Store) -> Option<SealKey> {
 }
 
 impl Desktop {
+    /// The app's signature over the person's decision on `order`, which a sealed desk requires
+    /// before it acts on it; `None` when the app has no seal key.
+    pub(crate) fn sign_decision(&self, order: &OrderRecord, approve: bool) -> Option<String> {
+        self.seal.as_ref().map(|k| k.sign_decision(order, approve))
+    }
+
     /// Writes a sealed setting: signed by the app's key, or plainly when there is none. After a
     /// write by the person, a broken seal is mended: the settings as the app shows them are
     /// sealed again.

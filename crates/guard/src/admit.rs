@@ -9,11 +9,12 @@ use quantdesk_store::{Store, StoreError};
 use serde::Serialize;
 
 use crate::journal::{self, Change, OrderRecord, RefusalRecord};
-use crate::rules::{self, Explanation, PricePoint, Refusal};
-use crate::seal::{self, SealCheck, SealState};
+use crate::rules::{self, PricePoint, Refusal};
+use crate::seal::SealCheck;
 use crate::{GuardError, LIVE_TRADING_SETTING};
 
 mod gather;
+mod sealed;
 use gather::{gather, record_refusal};
 
 /// Which account an order is for.
@@ -97,31 +98,6 @@ impl Guard {
             seal: None,
             approval_ttl: Duration::minutes(15),
         }
-    }
-
-    /// Checks the sealed settings with `check` before every admission.
-    pub fn with_seal(mut self, check: Option<SealCheck>) -> Self {
-        self.seal = check;
-        self
-    }
-
-    /// The sealed settings' state as this guard sees it.
-    pub async fn seal_state(&self) -> Result<SealState, GuardError> {
-        seal::state(&self.store, self.seal.as_ref()).await
-    }
-
-    /// The refusal every order gets while the sealed settings cannot be trusted.
-    async fn seal_refusal(&self) -> Result<Option<Refusal>, GuardError> {
-        Ok(match self.seal_state().await? {
-            SealState::Broken(why) => Some(Refusal {
-                rule: rules::Rule::SettingsSeal,
-                message: format!(
-                    "{why}; QuantDesk refuses every order until you review your settings in the \
-                     QuantDesk app and save them"
-                ),
-            }),
-            SealState::Sealed | SealState::Unsealed => None,
-        })
     }
 
     pub fn store(&self) -> &Store {
@@ -248,6 +224,7 @@ impl Guard {
         venue: &Venue,
         client_order_id: &str,
         decided_by: &str,
+        signature: Option<&str>,
         market: &MarketFacts,
         wall: DateTime<Utc>,
     ) -> Result<Admission, GuardError> {
@@ -265,6 +242,7 @@ impl Guard {
                 venue: format!("{} ({})", venue.broker, venue.mode()),
             });
         }
+        self.check_decision(&order, true, signature)?;
         if order.status != OrderStatus::PendingApproval {
             return Ok(Admission::Duplicate { order });
         }
@@ -371,9 +349,14 @@ impl Guard {
         &self,
         client_order_id: &str,
         decided_by: &str,
+        signature: Option<&str>,
         wall: DateTime<Utc>,
     ) -> Result<bool, GuardError> {
         let mut tx = self.begin().await?;
+        let Some(order) = journal::get_in(&mut tx, client_order_id).await? else {
+            return Err(GuardError::UnknownOrder(client_order_id.into()));
+        };
+        self.check_decision(&order, false, signature)?;
         let done = journal::transition_in(
             &mut tx,
             client_order_id,
@@ -449,53 +432,6 @@ impl Guard {
     ) -> Result<Option<Decimal>, GuardError> {
         let mut conn = self.conn().await?;
         journal::session_open_equity_in(&mut conn, &venue.broker, venue.mode(), session_date).await
-    }
-
-    /// What the guard would decide for the pending order `client_order_id` if the person
-    /// approved it now — the very rules and facts [`Self::admit_approved`] uses, so the
-    /// approval window can never say "within" for an order the guard would refuse.
-    pub async fn explain_pending(
-        &self,
-        venue: &Venue,
-        client_order_id: &str,
-        market: &MarketFacts,
-        wall: DateTime<Utc>,
-    ) -> Result<(OrderRecord, Explanation), GuardError> {
-        let seal = self.seal_refusal().await?;
-        let limits = crate::limits(&self.store).await?;
-        let live_enabled = self.live_enabled().await?;
-        let mut tx = self.begin().await?;
-        let Some(order) = journal::get_in(&mut tx, client_order_id).await? else {
-            return Err(GuardError::UnknownOrder(client_order_id.into()));
-        };
-        let facts = gather(
-            &mut tx,
-            venue,
-            &order.request,
-            market,
-            live_enabled,
-            wall,
-            Some(client_order_id),
-        )
-        .await?;
-        // Read-only: the session baseline `gather` may note is left to the real admission.
-        tx.rollback().await.map_err(StoreError::from)?;
-        let mut explanation = rules::explain(&order.request, &limits, &facts);
-        if let Some(broken) = seal {
-            // The seal is checked before any limit: the card shows it first, as the verdict.
-            explanation.checks.insert(
-                0,
-                rules::Check {
-                    rule: broken.rule,
-                    limit: "sealed by the QuantDesk app".into(),
-                    this_order: "not sealed".into(),
-                    passed: false,
-                    message: Some(broken.message.clone()),
-                },
-            );
-            explanation.verdict = Err(broken);
-        }
-        Ok((order, explanation))
     }
 
     /// Orders waiting for the person whose approval has not run out at `now`, oldest first.

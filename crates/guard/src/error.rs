@@ -18,6 +18,16 @@ pub enum GuardError {
     },
     #[error("'{0}' is not a usable client order id: use up to 48 letters, digits, '-', '_' or '.'")]
     BadClientOrderId(String),
+    /// A decision on a pending order without the app's valid signature (see `seal`): nothing
+    /// was done with it.
+    #[error(
+        "the {verdict} of order {client_order_id} is not signed by the QuantDesk app, so it was \
+         refused; the order still waits for the person's decision in the app"
+    )]
+    UnsignedDecision {
+        client_order_id: String,
+        verdict: &'static str,
+    },
     /// The seal key could not be made or read (see `seal`).
     #[error("{0}")]
     Seal(String),

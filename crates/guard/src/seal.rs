@@ -13,6 +13,12 @@
 //! A desk never sealed (no key yet, e.g. before the app first ran) is [`SealState::Unsealed`]
 //! and trades on its rows as they are; the app says so.
 //!
+//! The person's decisions are sealed the same way: the app signs "approve" or "reject" for one
+//! order — its id, broker, mode and the request itself ([`SealKey::sign_decision`]) — and a
+//! guard that has the public key acts on no decision without that signature
+//! ([`crate::Guard::check_decision`]): a decision forged over the approval channel or by
+//! another program is refused and the order keeps waiting for the person.
+//!
 //! What this does not stop (THREAT_MODEL.md): a process that can read the app's keychain item
 //! (on Linux, any process of the user) can sign; an old signed row can be put back (replay).
 
@@ -23,6 +29,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::GuardError;
+use crate::journal::OrderRecord;
 use crate::limits::{APPROVAL_SETTING, LIMITS_SETTING, LIVE_TRADING_SETTING};
 
 /// The settings that are sealed, and how a person names them.
@@ -58,6 +65,18 @@ pub fn check_name(store: &Store) -> String {
 /// What is signed: a domain tag, the key and the stored JSON text.
 fn message(key: &str, value: &Value) -> Vec<u8> {
     format!("quantdesk-settings-v1\0{key}\0{value}").into_bytes()
+}
+
+/// What a decision's signature covers: the order (id, broker, mode, the request as stored) and
+/// the verdict. A decision signed for one order says nothing about any other.
+fn decision_message(order: &OrderRecord, approve: bool) -> Vec<u8> {
+    let request = serde_json::to_string(&order.request).unwrap_or_default();
+    let verdict = if approve { "approve" } else { "reject" };
+    format!(
+        "quantdesk-decision-v1\0{}\0{}\0{}\0{verdict}\0{request}",
+        order.client_order_id, order.broker, order.mode
+    )
+    .into_bytes()
 }
 
 /// The app's signing key. Its secret half never goes into the store.
@@ -111,6 +130,11 @@ impl SealKey {
             .await?)
     }
 
+    /// The signature of the person's decision on `order`, as hex (sent with the decision).
+    pub fn sign_decision(&self, order: &OrderRecord, approve: bool) -> String {
+        hex::encode(self.0.sign(&decision_message(order, approve)).to_bytes())
+    }
+
     /// Seals every sealed setting as it stands now (an absent one as its default), for a desk
     /// the app seals for the first time.
     pub async fn seal_current(&self, store: &Store) -> Result<(), GuardError> {
@@ -145,6 +169,18 @@ impl SealCheck {
 
     pub fn to_hex(&self) -> String {
         hex::encode(self.0.to_bytes())
+    }
+
+    /// Whether `signature` is the app's signature of this decision on `order`.
+    pub fn verifies_decision(&self, order: &OrderRecord, approve: bool, signature: &str) -> bool {
+        hex::decode(signature.trim())
+            .ok()
+            .and_then(|b| Signature::from_slice(&b).ok())
+            .is_some_and(|sig| {
+                self.0
+                    .verify(&decision_message(order, approve), &sig)
+                    .is_ok()
+            })
     }
 }
 

@@ -193,7 +193,7 @@ async fn an_approved_order_is_checked_again_and_an_expired_one_never_passes() {
     assert_eq!(guard.reserved_notional().await.unwrap(), Decimal::ZERO);
     // Approved later, when the price has moved so the order is now over the limit: refused.
     let a = guard
-        .admit_approved(&paper(), "p1", "xtask", &market(dec!(1100)), t0())
+        .admit_approved(&paper(), "p1", "xtask", None, &market(dec!(1100)), t0())
         .await
         .unwrap();
     assert!(
@@ -217,14 +217,14 @@ async fn an_approved_order_is_checked_again_and_an_expired_one_never_passes() {
         .await
         .unwrap();
     let a = guard
-        .admit_approved(&paper(), "p2", "xtask", &market(dec!(700)), t0())
+        .admit_approved(&paper(), "p2", "xtask", None, &market(dec!(700)), t0())
         .await
         .unwrap();
     assert!(matches!(a, Admission::Accepted { .. }), "{a:?}");
     assert_eq!(guard.reserved_notional().await.unwrap(), dec!(7000));
     // Approving again changes nothing.
     let again = guard
-        .admit_approved(&paper(), "p2", "xtask", &market(dec!(700)), t0())
+        .admit_approved(&paper(), "p2", "xtask", None, &market(dec!(700)), t0())
         .await
         .unwrap();
     assert!(matches!(again, Admission::Duplicate { .. }));
@@ -244,7 +244,7 @@ async fn an_approved_order_is_checked_again_and_an_expired_one_never_passes() {
     let expired = guard.expire_pending(late).await.unwrap();
     assert_eq!(expired.len(), 1);
     let a = guard
-        .admit_approved(&paper(), "p3", "xtask", &market(dec!(700)), late)
+        .admit_approved(&paper(), "p3", "xtask", None, &market(dec!(700)), late)
         .await
         .unwrap();
     assert!(
@@ -262,8 +262,8 @@ async fn an_approved_order_is_checked_again_and_an_expired_one_never_passes() {
         )
         .await
         .unwrap();
-    assert!(guard.reject("p4", "xtask", t0()).await.unwrap());
-    assert!(!guard.reject("p4", "xtask", t0()).await.unwrap());
+    assert!(guard.reject("p4", "xtask", None, t0()).await.unwrap());
+    assert!(!guard.reject("p4", "xtask", None, t0()).await.unwrap());
 }
 
 #[tokio::test]

@@ -80,6 +80,10 @@ pub enum Message {
         client_order_id: String,
         approve: bool,
         by: String,
+        /// The app's signature over the order and the verdict (`quantdesk_guard::seal`); a
+        /// sealed desk acts on no decision without it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        signature: Option<String>,
     },
     /// What the receiving sidecar did with a decision: the order's status and a sentence.
     DecisionApplied {

@@ -40,6 +40,7 @@ async fn a_request_goes_out_and_the_decision_comes_back() {
             client_order_id: req.client_order_id.clone(),
             approve: true,
             by: "person".into(),
+            signature: Some("c2lnbmVk".into()),
         })
         .await
         .unwrap();
@@ -56,7 +57,8 @@ async fn a_request_goes_out_and_the_decision_comes_back() {
         Some(Message::Decision {
             client_order_id: "o-1".into(),
             approve: true,
-            by: "person".into()
+            by: "person".into(),
+            signature: Some("c2lnbmVk".into()),
         })
     );
     side.send(&Message::DecisionApplied {

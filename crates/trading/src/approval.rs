@@ -117,8 +117,11 @@ impl Desk {
                 client_order_id,
                 approve,
                 by,
+                signature,
             })) => {
-                let (status, message) = self.apply_decision(&client_order_id, approve, &by).await;
+                let (status, message) = self
+                    .apply_decision(&client_order_id, approve, &by, signature.as_deref())
+                    .await;
                 let reply = Message::DecisionApplied {
                     client_order_id,
                     status,
@@ -136,15 +139,21 @@ impl Desk {
 
     /// Applies the person's decision received over the app's channel: approval goes through the
     /// guard again and is sent if it still passes; rejection is recorded.
-    async fn apply_decision(&self, id: &str, approve: bool, by: &str) -> (String, String) {
+    async fn apply_decision(
+        &self,
+        id: &str,
+        approve: bool,
+        by: &str,
+        signature: Option<&str>,
+    ) -> (String, String) {
         let by = format!("person via QuantDesk app ({by})");
         if approve {
-            match self.approve(id, &by).await {
+            match self.approve(id, &by, signature).await {
                 Ok(placed) => (placed.outcome.as_str().into(), placed.message),
                 Err(err) => ("error".into(), err.to_string()),
             }
         } else {
-            match self.reject(id, &by).await {
+            match self.reject(id, &by, signature).await {
                 Ok(true) => ("rejected_by_person".into(), "rejected; not sent".into()),
                 Ok(false) => ("unchanged".into(), "the order was no longer pending".into()),
                 Err(err) => ("error".into(), err.to_string()),

@@ -285,17 +285,30 @@ impl Desk {
 
     /// The person approved `client_order_id` (from the desktop app, or `cargo xtask approve`
     /// in a debug build): the guard checks it again now, and if it still passes it is sent.
-    pub async fn approve(&self, client_order_id: &str, by: &str) -> Result<Placed, TradingError> {
+    pub async fn approve(
+        &self,
+        client_order_id: &str,
+        by: &str,
+        signature: Option<&str>,
+    ) -> Result<Placed, TradingError> {
         // Not `refresh`: its expiry sweep would record this order's expiry before the approval
         // that came too late.
         self.sync_broker().await?;
         let order = self.owned_order(client_order_id).await?;
+        self.signed_decision(&order, true, by, signature).await?;
         self.audit_order("approved", &order, json!({ "by": by }))
             .await?;
         let facts = self.facts(&order.request.symbol).await?;
         let admission = self
             .guard
-            .admit_approved(&self.venue(), client_order_id, by, &facts, Utc::now())
+            .admit_approved(
+                &self.venue(),
+                client_order_id,
+                by,
+                signature,
+                &facts,
+                Utc::now(),
+            )
             .await?;
         if let Admission::Duplicate { order: after } = &admission
             && after.status == OrderStatus::ApprovalExpired
@@ -309,8 +322,18 @@ impl Desk {
     }
 
     /// The person rejected `client_order_id`. `false` if it was not pending any more.
-    pub async fn reject(&self, client_order_id: &str, by: &str) -> Result<bool, TradingError> {
-        let done = self.guard.reject(client_order_id, by, Utc::now()).await?;
+    pub async fn reject(
+        &self,
+        client_order_id: &str,
+        by: &str,
+        signature: Option<&str>,
+    ) -> Result<bool, TradingError> {
+        let order = self.order(client_order_id).await?;
+        self.signed_decision(&order, false, by, signature).await?;
+        let done = self
+            .guard
+            .reject(client_order_id, by, signature, Utc::now())
+            .await?;
         if done {
             let order = self.order(client_order_id).await?;
             self.audit_order("rejected", &order, json!({ "by": by }))
@@ -366,6 +389,23 @@ impl Desk {
 
     /// The order, if it belongs to this desk's broker and mode: a paper desk must never send,
     /// fill or cancel an order meant for Alpaca (or live money), and the other way round.
+    /// A decision the app did not sign is refused, and the refusal is audited: the order stays
+    /// pending for the person's real answer.
+    async fn signed_decision(
+        &self,
+        order: &OrderRecord,
+        approve: bool,
+        by: &str,
+        signature: Option<&str>,
+    ) -> Result<(), TradingError> {
+        let Err(refused) = self.guard.check_decision(order, approve, signature) else {
+            return Ok(());
+        };
+        let extra = json!({ "by": by, "approve": approve, "why": refused.to_string() });
+        self.audit_order("decision_refused", order, extra).await?;
+        Err(refused.into())
+    }
+
     pub(crate) async fn owned_order(
         &self,
         client_order_id: &str,

@@ -163,6 +163,7 @@ async fn reconcile_sends_a_stranded_order_once() {
             },
             "stranded",
             "test",
+            None,
             &quantdesk_guard::MarketFacts {
                 last: desk.broker().last_price(&goog()).await.unwrap(),
                 market_now: desk.broker().clock().await.unwrap().now,
@@ -325,7 +326,7 @@ async fn a_paper_desk_never_touches_another_brokers_order() {
         admitted,
         quantdesk_guard::Admission::PendingApproval { .. }
     ));
-    let err = desk.approve("live-1", "test").await.unwrap_err();
+    let err = desk.approve("live-1", "test", None).await.unwrap_err();
     assert!(err.to_string().contains("alpaca (live)"), "{err}");
     assert!(desk.cancel("live-1").await.is_err());
     assert_eq!(
@@ -473,4 +474,59 @@ async fn a_bracket_order_is_refused_by_the_paper_broker_with_what_to_do_instead(
         order.reason.as_deref().unwrap_or("").contains("stop order"),
         "{order:?}"
     );
+}
+
+#[tokio::test]
+async fn a_sealed_desk_refuses_and_logs_a_decision_the_app_did_not_sign() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _paper, desk) = desk(dir.path()).await;
+    let key = quantdesk_guard::seal::SealKey::generate().unwrap();
+    key.seal_current(&store).await.unwrap();
+    key.write(
+        &store,
+        quantdesk_guard::APPROVAL_SETTING,
+        &ApprovalPolicy::Always,
+    )
+    .await
+    .unwrap();
+    let desk = desk.with_seal(Some(key.check()));
+    let placed = desk
+        .place(
+            &OrderRequest::market(goog(), Side::Buy, dec!(1)),
+            Some("s1"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(placed.outcome, "pending_approval", "{placed:?}");
+    let order = placed.order.unwrap();
+
+    // A shell tool approves without the app's signature: refused, logged, still waiting.
+    let err = desk.approve("s1", "a shell", None).await.unwrap_err();
+    assert!(err.to_string().contains("not signed"), "{err}");
+    let forged = quantdesk_guard::seal::SealKey::generate()
+        .unwrap()
+        .sign_decision(&order, true);
+    assert!(desk.approve("s1", "a shell", Some(&forged)).await.is_err());
+    assert!(desk.reject("s1", "a shell", None).await.is_err());
+    assert_eq!(
+        desk.order("s1").await.unwrap().status,
+        OrderStatus::PendingApproval
+    );
+    let logged = store
+        .audit_entries(&quantdesk_store::AuditFilter::default())
+        .await
+        .unwrap();
+    let refused: Vec<_> = logged
+        .iter()
+        .filter(|e| e.outcome == "decision_refused")
+        .collect();
+    assert_eq!(refused.len(), 3, "{logged:#?}");
+    assert_eq!(refused[0].detail["by"], "a shell");
+    assert!(!logged.iter().any(|e| e.outcome == "approved"));
+
+    // The app's own signature: approved and filled.
+    let signed = key.sign_decision(&order, true);
+    let placed = desk.approve("s1", "the app", Some(&signed)).await.unwrap();
+    assert_eq!(placed.outcome, "filled", "{placed:?}");
+    assert!(store.verify_audit().await.unwrap().intact());
 }

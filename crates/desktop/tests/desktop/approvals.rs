@@ -180,13 +180,18 @@ async fn a_sidecar_waiting_on_the_channel_receives_the_click_and_applies_it() {
         let Some(Message::Decision {
             client_order_id,
             approve,
+            signature,
             ..
         }) = conn.recv().await.unwrap()
         else {
             panic!("expected a decision");
         };
         assert!(approve);
-        let placed = sidecar.approve(&client_order_id, "test").await.unwrap();
+        assert!(signature.is_some(), "the app signs the decision it sends");
+        let placed = sidecar
+            .approve(&client_order_id, "test", signature.as_deref())
+            .await
+            .unwrap();
         conn.send(&Message::DecisionApplied {
             client_order_id,
             status: placed.outcome.to_string(),
