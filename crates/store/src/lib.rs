@@ -33,6 +33,7 @@ pub use error::StoreError;
 pub use paths::{DATA_DIR_ENV, DB_FILE, default_data_dir, resolve_data_dir};
 pub use pending::{AuditWrite, DeferError, PendingAudit};
 pub use ratelimit::{BucketLimit, Take};
+pub use settings::{set_setting_in, setting_in};
 
 /// How long a writer waits for another process's write to finish before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(15);

@@ -3,36 +3,19 @@
 use super::*;
 
 impl PaperBroker {
+    /// How far the replay has been applied (the broker's own key in the store's settings).
     pub(super) async fn processed_through(
         conn: &mut SqliteConnection,
     ) -> Result<Option<DateTime<Utc>>, BrokerError> {
-        let row: Option<(String,)> = sqlx::query_as("SELECT value FROM settings WHERE key = ?")
-            .bind(PROCESSED_SETTING)
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(db)?;
-        row.map(|(v,)| {
-            serde_json::from_str::<String>(&v)
-                .map_err(|e| BrokerError::Corrupt(format!("{PROCESSED_SETTING}: {e}")))
-                .and_then(|s| parse_ts(&s))
-        })
-        .transpose()
+        let mark: Option<String> = quantdesk_store::setting_in(conn, PROCESSED_SETTING).await?;
+        mark.map(|s| parse_ts(&s)).transpose()
     }
 
     pub(super) async fn set_processed_through(
         conn: &mut SqliteConnection,
         t: DateTime<Utc>,
     ) -> Result<(), BrokerError> {
-        sqlx::query(
-            "INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?) \
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-        )
-        .bind(PROCESSED_SETTING)
-        .bind(serde_json::Value::String(ts(t)).to_string())
-        .bind(ts(Utc::now()))
-        .execute(conn)
-        .await
-        .map_err(db)?;
+        quantdesk_store::set_setting_in(conn, PROCESSED_SETTING, &ts(t)).await?;
         Ok(())
     }
 
