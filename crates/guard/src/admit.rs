@@ -14,6 +14,7 @@ use crate::seal::SealCheck;
 use crate::{GuardError, LIVE_TRADING_SETTING};
 
 mod gather;
+mod late;
 mod sealed;
 use gather::{gather, record_refusal};
 

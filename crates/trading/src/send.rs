@@ -171,8 +171,9 @@ impl Desk {
     }
 
     /// On start: orders left `accepted` or `sending` by a process that died are looked up at the
-    /// broker by client order id and recorded if it has them, sent if it does not. Nothing is
-    /// sent that the broker already has.
+    /// broker by client order id and recorded if it has them; if it does not, they are checked
+    /// by the guard again (limits, seal and market as they are now) and sent only if they still
+    /// pass. Nothing is sent that the broker already has.
     pub async fn reconcile(&self) -> Result<Vec<OrderRecord>, TradingError> {
         let cutoff = Utc::now() - self.stale_after;
         let mut done = Vec::new();
@@ -190,16 +191,39 @@ impl Desk {
                     self.record_lookup(&claimed, &sent).await?;
                     (true, self.order(&order.client_order_id).await?)
                 }
-                None => (
-                    false,
-                    self.submit_claimed(&order.client_order_id).await?.order,
-                ),
+                None => match self.recheck_late(&claimed).await? {
+                    Some(refusal) => {
+                        let after = self.order(&order.client_order_id).await?;
+                        let why = json!({ "rule": refusal.rule, "message": refusal.message });
+                        self.audit_order("refused_before_late_send", &after, why)
+                            .await?;
+                        (false, after)
+                    }
+                    None => (
+                        false,
+                        self.submit_claimed(&order.client_order_id).await?.order,
+                    ),
+                },
             };
             self.audit_order("reconciled", &after, json!({ "found_at_broker": found }))
                 .await?;
             done.push(after);
         }
         Ok(done)
+    }
+
+    /// The guard's rules again, with the facts of now, before a stranded order is sent late.
+    async fn recheck_late(
+        &self,
+        order: &OrderRecord,
+    ) -> Result<Option<quantdesk_guard::Refusal>, TradingError> {
+        let facts = self.facts(&order.request.symbol).await?;
+        let venue = self.venue();
+        let id = &order.client_order_id;
+        Ok(self
+            .guard
+            .recheck_late(&venue, id, &facts, Utc::now())
+            .await?)
     }
 
     async fn record_lookup(&self, order: &OrderRecord, sent: &Sent) -> Result<(), TradingError> {

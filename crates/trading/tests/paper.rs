@@ -136,39 +136,33 @@ async fn an_order_over_the_limit_never_reaches_the_book() {
     assert!(desk.orders(&[], 10).await.unwrap().is_empty());
 }
 
-/// A process that died after claiming an order (`sending`) leaves it for the next start:
-/// reconciliation sends it exactly once.
-#[tokio::test]
-async fn reconcile_sends_a_stranded_order_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let (store, _paper, desk) = desk(dir.path()).await;
-    set_approval_policy(&store, &ApprovalPolicy::Always)
+/// Places `id` (2 GOOG), approves it through the guard only, then strands it as a dead process
+/// would: claimed (`sending`) long ago, never sent.
+async fn strand(store: &Store, desk: &Desk, id: &str) {
+    set_approval_policy(store, &ApprovalPolicy::Always)
         .await
         .unwrap();
     let placed = desk
-        .place(
-            &OrderRequest::market(goog(), Side::Buy, dec!(2)),
-            Some("stranded"),
-        )
+        .place(&OrderRequest::market(goog(), Side::Buy, dec!(2)), Some(id))
         .await
         .unwrap();
     assert_eq!(placed.outcome, "pending_approval");
-    set_limits(&store, &Limits::default()).await.unwrap();
-    // Approve through the guard only, then strand it as a dead process would: claimed, unsent.
+    set_limits(store, &Limits::default()).await.unwrap();
+    let clock = desk.broker().clock().await.unwrap();
     desk.guard()
         .admit_approved(
             &quantdesk_guard::Venue {
                 broker: "paper".into(),
                 live: false,
             },
-            "stranded",
+            id,
             "test",
             None,
             &quantdesk_guard::MarketFacts {
                 last: desk.broker().last_price(&goog()).await.unwrap(),
-                market_now: desk.broker().clock().await.unwrap().now,
+                market_now: clock.now,
                 market_open: true,
-                session_date: desk.broker().clock().await.unwrap().session_date,
+                session_date: clock.session_date,
                 equity: dec!(100000),
                 position_qty: None,
             },
@@ -179,21 +173,79 @@ async fn reconcile_sends_a_stranded_order_once() {
     sqlx::query(
         "UPDATE orders SET status = 'sending', sending_by = 'dead', \
          sending_at = '2000-01-01T00:00:00.000000Z', updated_at = '2000-01-01T00:00:00.000000Z' \
-         WHERE client_order_id = 'stranded'",
+         WHERE client_order_id = ?",
     )
+    .bind(id)
     .execute(store.pool())
     .await
     .unwrap();
-    let done = desk.reconcile().await.unwrap();
-    assert_eq!(done.len(), 1);
-    assert_eq!(done[0].status, OrderStatus::Filled);
-    assert!(desk.reconcile().await.unwrap().is_empty());
+}
+
+async fn paper_fills(store: &Store) -> i64 {
     let (fills,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM paper_fills")
         .fetch_one(store.pool())
         .await
         .unwrap();
-    assert_eq!(fills, 1);
+    fills
+}
+
+/// A process that died after claiming an order (`sending`) leaves it for the next start:
+/// reconciliation sends it exactly once.
+#[tokio::test]
+async fn reconcile_sends_a_stranded_order_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _paper, desk) = desk(dir.path()).await;
+    strand(&store, &desk, "stranded").await;
+    let done = desk.reconcile().await.unwrap();
+    assert_eq!(done.len(), 1);
+    assert_eq!(done[0].status, OrderStatus::Filled);
+    assert!(desk.reconcile().await.unwrap().is_empty());
+    assert_eq!(paper_fills(&store).await, 1);
     assert_eq!(desk.positions().await.unwrap()[0].qty, dec!(2));
+}
+
+/// A stranded order is checked against the rules as they are now before it is sent late: the
+/// kill switch pulled while it was stranded (or a row another program wrote straight into the
+/// journal) does not reach the broker.
+#[tokio::test]
+async fn reconcile_checks_a_stranded_order_again_before_a_late_send() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _paper, desk) = desk(dir.path()).await;
+    strand(&store, &desk, "late").await;
+    let stop = Limits {
+        kill_switch: true,
+        ..Limits::default()
+    };
+    set_limits(&store, &stop).await.unwrap();
+    let done = desk.reconcile().await.unwrap();
+    assert_eq!(done.len(), 1);
+    assert_eq!(
+        done[0].status,
+        OrderStatus::RejectedByGuard,
+        "{:?}",
+        done[0]
+    );
+    let reason = done[0].reason.clone().unwrap_or_default();
+    assert!(
+        reason.contains("checked again before a late send"),
+        "{reason}"
+    );
+    assert_eq!(paper_fills(&store).await, 0);
+    assert_eq!(
+        desk.guard().reserved_notional().await.unwrap(),
+        Decimal::ZERO
+    );
+    let logged = store
+        .audit_entries(&quantdesk_store::AuditFilter::default())
+        .await
+        .unwrap();
+    assert!(
+        logged
+            .iter()
+            .any(|e| e.outcome == "refused_before_late_send"),
+        "{logged:#?}"
+    );
+    assert!(desk.reconcile().await.unwrap().is_empty());
 }
 
 /// The kill switch's second half: every open and pending order is cancelled, nothing is left
