@@ -15,6 +15,7 @@ use crate::{GuardError, LIVE_TRADING_SETTING};
 
 mod gather;
 mod late;
+mod review;
 mod sealed;
 use gather::{gather, record_refusal};
 
@@ -229,13 +230,8 @@ impl Guard {
         market: &MarketFacts,
         wall: DateTime<Utc>,
     ) -> Result<Admission, GuardError> {
-        let seal = self.seal_refusal().await?;
-        let limits = crate::limits(&self.store).await?;
-        let live_enabled = self.live_enabled().await?;
-        let mut tx = self.begin().await?;
-        let Some(order) = journal::get_in(&mut tx, client_order_id).await? else {
-            return Err(GuardError::UnknownOrder(client_order_id.into()));
-        };
+        let mut review = self.review(client_order_id).await?;
+        let order = review.order.clone();
         if order.broker != venue.broker || order.mode != venue.mode() {
             return Err(GuardError::WrongVenue {
                 client_order_id: client_order_id.into(),
@@ -249,7 +245,7 @@ impl Guard {
         }
         if journal::approval_expired(order.approval_expires_at, wall) {
             journal::transition_in(
-                &mut tx,
+                &mut review.tx,
                 client_order_id,
                 &[OrderStatus::PendingApproval],
                 OrderStatus::ApprovalExpired,
@@ -260,58 +256,29 @@ impl Guard {
                 wall,
             )
             .await?;
-            let order = journal::get_in(&mut tx, client_order_id)
+            let order = journal::get_in(&mut review.tx, client_order_id)
                 .await?
                 .ok_or_else(|| GuardError::UnknownOrder(client_order_id.into()))?;
-            tx.commit().await.map_err(StoreError::from)?;
+            review.tx.commit().await.map_err(StoreError::from)?;
             return Ok(Admission::Duplicate { order });
         }
-        let facts = gather(
-            &mut tx,
-            venue,
-            &order.request,
-            market,
-            live_enabled,
-            wall,
-            Some(client_order_id),
-        )
-        .await?;
-        let verdict = match seal {
-            Some(broken) => Err(broken),
-            None => rules::evaluate(&order.request, &limits, &facts),
-        };
-        let admission = match verdict {
+        let facts = review.facts(venue, market, wall).await?;
+        let admission = match review.verdict(&facts) {
             Err(refusal) => {
-                journal::transition_in(
-                    &mut tx,
-                    client_order_id,
-                    &[OrderStatus::PendingApproval],
-                    OrderStatus::RejectedByGuard,
-                    &Change {
-                        reason: Some(&refusal.message),
-                        decided_by: Some(decided_by),
-                        ..Change::default()
-                    },
-                    wall,
-                )
-                .await?;
-                record_refusal(
-                    &mut tx,
-                    client_order_id,
-                    venue,
-                    &order.request,
-                    &refusal,
-                    wall,
-                )
-                .await?;
+                let (from, by) = (OrderStatus::PendingApproval, Some(decided_by));
+                let reason = refusal.message.clone();
+                review
+                    .refuse(venue, from, &refusal, &reason, by, wall)
+                    .await?;
                 Admission::Refused {
                     client_order_id: client_order_id.into(),
                     refusal,
                 }
             }
             Ok(passed) => {
+                let tx = &mut review.tx;
                 journal::transition_in(
-                    &mut tx,
+                    tx,
                     client_order_id,
                     &[OrderStatus::PendingApproval],
                     OrderStatus::Accepted,
@@ -323,7 +290,7 @@ impl Guard {
                 )
                 .await?;
                 journal::reserve_in(
-                    &mut tx,
+                    tx,
                     client_order_id,
                     order.request.symbol.as_str(),
                     passed.signed_qty,
@@ -331,7 +298,7 @@ impl Guard {
                     wall,
                 )
                 .await?;
-                let order = journal::get_in(&mut tx, client_order_id)
+                let order = journal::get_in(tx, client_order_id)
                     .await?
                     .ok_or_else(|| GuardError::UnknownOrder(client_order_id.into()))?;
                 Admission::Accepted {
@@ -341,7 +308,7 @@ impl Guard {
                 }
             }
         };
-        tx.commit().await.map_err(StoreError::from)?;
+        review.tx.commit().await.map_err(StoreError::from)?;
         Ok(admission)
     }
 

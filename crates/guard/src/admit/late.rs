@@ -8,10 +8,9 @@ use chrono::{DateTime, Utc};
 use quantdesk_domain::OrderStatus;
 use quantdesk_store::StoreError;
 
-use super::{Guard, MarketFacts, Venue, gather, record_refusal};
+use super::{Guard, MarketFacts, Venue};
 use crate::GuardError;
-use crate::journal::{self, Change};
-use crate::rules::{self, Refusal};
+use crate::rules::Refusal;
 
 impl Guard {
     /// Checks the claimed (`sending`) order `client_order_id` again before a late send. `None`:
@@ -24,54 +23,18 @@ impl Guard {
         market: &MarketFacts,
         wall: DateTime<Utc>,
     ) -> Result<Option<Refusal>, GuardError> {
-        let seal = self.seal_refusal().await?;
-        let limits = crate::limits(&self.store).await?;
-        let live_enabled = self.live_enabled().await?;
-        let mut tx = self.begin().await?;
-        let Some(order) = journal::get_in(&mut tx, client_order_id).await? else {
-            return Err(GuardError::UnknownOrder(client_order_id.into()));
-        };
-        let facts = gather(
-            &mut tx,
-            venue,
-            &order.request,
-            market,
-            live_enabled,
-            wall,
-            Some(client_order_id),
-        )
-        .await?;
-        let verdict = match seal {
-            Some(broken) => Err(broken),
-            None => rules::evaluate(&order.request, &limits, &facts).map(|_| ()),
-        };
-        let Err(refusal) = verdict else {
-            tx.commit().await.map_err(StoreError::from)?;
+        let mut review = self.review(client_order_id).await?;
+        let facts = review.facts(venue, market, wall).await?;
+        let Err(refusal) = review.verdict(&facts) else {
+            review.tx.commit().await.map_err(StoreError::from)?;
             return Ok(None);
         };
         let reason = format!("checked again before a late send: {}", refusal.message);
-        journal::transition_in(
-            &mut tx,
-            client_order_id,
-            &[OrderStatus::Sending],
-            OrderStatus::RejectedByGuard,
-            &Change {
-                reason: Some(&reason),
-                ..Change::default()
-            },
-            wall,
-        )
-        .await?;
-        record_refusal(
-            &mut tx,
-            client_order_id,
-            venue,
-            &order.request,
-            &refusal,
-            wall,
-        )
-        .await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        let from = OrderStatus::Sending;
+        review
+            .refuse(venue, from, &refusal, &reason, None, wall)
+            .await?;
+        review.tx.commit().await.map_err(StoreError::from)?;
         Ok(Some(refusal))
     }
 }

@@ -5,9 +5,9 @@
 use chrono::{DateTime, Utc};
 use quantdesk_store::StoreError;
 
-use super::{Guard, MarketFacts, Venue, gather};
+use super::{Guard, MarketFacts, Venue};
 use crate::GuardError;
-use crate::journal::{self, OrderRecord};
+use crate::journal::OrderRecord;
 use crate::rules::{self, Explanation, Refusal};
 use crate::seal::{self, SealCheck, SealState};
 
@@ -67,40 +67,11 @@ impl Guard {
         market: &MarketFacts,
         wall: DateTime<Utc>,
     ) -> Result<(OrderRecord, Explanation), GuardError> {
-        let seal = self.seal_refusal().await?;
-        let limits = crate::limits(&self.store).await?;
-        let live_enabled = self.live_enabled().await?;
-        let mut tx = self.begin().await?;
-        let Some(order) = journal::get_in(&mut tx, client_order_id).await? else {
-            return Err(GuardError::UnknownOrder(client_order_id.into()));
-        };
-        let facts = gather(
-            &mut tx,
-            venue,
-            &order.request,
-            market,
-            live_enabled,
-            wall,
-            Some(client_order_id),
-        )
-        .await?;
+        let mut review = self.review(client_order_id).await?;
+        let facts = review.facts(venue, market, wall).await?;
+        let explanation = review.explain(&facts);
         // Read-only: the session baseline `gather` may note is left to the real admission.
-        tx.rollback().await.map_err(StoreError::from)?;
-        let mut explanation = rules::explain(&order.request, &limits, &facts);
-        if let Some(broken) = seal {
-            // The seal is checked before any limit: the card shows it first, as the verdict.
-            explanation.checks.insert(
-                0,
-                rules::Check {
-                    rule: broken.rule,
-                    limit: "sealed by the QuantDesk app".into(),
-                    this_order: "not sealed".into(),
-                    passed: false,
-                    message: Some(broken.message.clone()),
-                },
-            );
-            explanation.verdict = Err(broken);
-        }
-        Ok((order, explanation))
+        review.tx.rollback().await.map_err(StoreError::from)?;
+        Ok((review.order, explanation))
     }
 }
