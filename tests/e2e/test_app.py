@@ -372,6 +372,10 @@ def test_onboarding_connect_claude_approve_and_reject(desktop):
     wd.click('[data-testid="finish"]')
     wd.wait('[data-testid="equity"]', text="$100,000")
     wd.shot("08-home")
+    # Home says whether the desk's data is encrypted on disk: here the only keychain is the
+    # kernel keyring (no Secret Service on this bus), so it is not, and Home says why.
+    at_rest = wd.find('[data-testid="home-at-rest"]')
+    assert "not encrypted" in at_rest and "kernel keyring" in at_rest, at_rest
 
     # --- the config written into the temporary HOME launches the sidecar, with no secret in it
     config = json.loads((home / ".config" / "Claude" / "claude_desktop_config.json").read_text())

@@ -239,6 +239,9 @@ export type Home = {
 	 *  app, or not sealed at all), said plainly; `None` when they carry the app's seal.
 	 */
 	settings_problem: string | null,
+	/**  Whether the desk's data is encrypted on disk, and if not, why not (one sentence). */
+	store_at_rest: string,
+	store_encrypted: boolean,
 };
 
 /**  Who the app runs as. */

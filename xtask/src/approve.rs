@@ -26,7 +26,7 @@ pub fn decide(id: &str, approve: bool, data_dir: Option<PathBuf>) -> anyhow::Res
         .context("starting the async runtime")?;
     runtime.block_on(async move {
         let data_dir = quantdesk_store::resolve_data_dir(data_dir)?;
-        let store = Store::open_in(&data_dir)
+        let store = Store::open_desk(&data_dir, quantdesk_secrets::Backend::from_env()?)
             .await
             .with_context(|| format!("opening the store in {}", data_dir.display()))?;
         let order = quantdesk_guard::Guard::new(store.clone())

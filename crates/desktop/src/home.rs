@@ -105,6 +105,8 @@ impl Desktop {
             live_trading: self.live_trading().await?,
             identity: self.identity().await?,
             settings_problem: self.settings_problem().await?,
+            store_at_rest: self.store.at_rest().to_string(),
+            store_encrypted: self.store.at_rest().is_encrypted(),
         })
     }
 

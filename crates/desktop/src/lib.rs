@@ -88,7 +88,9 @@ impl Desktop {
     /// Opens the store in `options.data_dir` (creating it) and the desk over the broker the
     /// sidecar also uses: the Alpaca account linked here, else the paper broker.
     pub async fn open(options: Options) -> Result<Self, DesktopError> {
-        let store = Store::open_in(&options.data_dir).await?;
+        let keychain = quantdesk_secrets::Backend::from_env()?;
+        let store = Store::open_desk(&options.data_dir, keychain).await?;
+        tracing::info!(at_rest = %store.at_rest(), "store opened");
         let seal = seal::open(&store).await.map(Arc::new);
         let paper = Desk::new(store.clone(), Self::paper_broker(&store), ACTOR)
             .with_seal(seal.as_ref().map(|k| k.check()));

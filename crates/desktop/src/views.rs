@@ -112,6 +112,9 @@ pub struct Home {
     /// Why the limits, approval policy or live switch cannot be trusted (changed outside the
     /// app, or not sealed at all), said plainly; `None` when they carry the app's seal.
     pub settings_problem: Option<String>,
+    /// Whether the desk's data is encrypted on disk, and if not, why not (one sentence).
+    pub store_at_rest: String,
+    pub store_encrypted: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Type)]

@@ -211,7 +211,7 @@ impl Trust {
 impl Local {
     async fn store(&self) -> anyhow::Result<Store> {
         let dir = quantdesk_store::resolve_data_dir(self.data_dir.clone())?;
-        Store::open_in(&dir)
+        Store::open_desk(&dir, self.backend()?)
             .await
             .with_context(|| format!("opening the QuantDesk store in {}", dir.display()))
     }

@@ -135,9 +135,11 @@ async fn main() -> anyhow::Result<()> {
     let data_dir = quantdesk_store::resolve_data_dir(cli.data_dir.clone())?;
     let _log_guard = init_logging(&data_dir, &cli.log)?;
 
-    let store = Store::open_in(&data_dir)
+    let keychain = quantdesk_secrets::Backend::from_env()?;
+    let store = Store::open_desk(&data_dir, keychain)
         .await
         .with_context(|| format!("opening the QuantDesk store in {}", data_dir.display()))?;
+    tracing::info!(at_rest = %store.at_rest(), "store opened");
     if let Some(Command::VerifyAudit) = cli.command {
         let report = store
             .verify_audit()

@@ -25,6 +25,8 @@ export async function renderHome(root: HTMLElement, go: (route: string) => void)
       ? h("div", { class: "banner danger", "data-testid": "home-settings-problem" },
           h("strong", {}, d.settings_problem))
       : null,
+    h("p", { class: `muted ${d.store_encrypted ? "" : "attention"}`, "data-testid": "home-at-rest" },
+      `Desk data on this computer: ${d.store_at_rest}.`),
     d.pending_approvals.length > 0
       ? h(
           "button",
