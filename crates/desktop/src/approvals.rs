@@ -188,6 +188,7 @@ pub fn rule_name(rule: Rule) -> &'static str {
         Rule::MaxDailyLoss => "Max daily loss",
         Rule::MaxOrdersPerMinute => "Max orders per minute",
         Rule::SettingsSeal => "Settings sealed by the app",
+        Rule::ApprovalSignature => "Approved in the app",
     }
 }
 

@@ -284,6 +284,7 @@ impl Guard {
                     OrderStatus::Accepted,
                     &Change {
                         decided_by: Some(decided_by),
+                        decision_signature: signature,
                         ..Change::default()
                     },
                     wall,

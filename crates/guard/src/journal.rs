@@ -157,6 +157,19 @@ pub async fn list_in(
     rows.iter().map(from_row).collect()
 }
 
+/// The app's signature over the person's decision on `client_order_id`, if one was kept.
+pub(crate) async fn decision_signature_in(
+    conn: &mut SqliteConnection,
+    client_order_id: &str,
+) -> Result<Option<String>, GuardError> {
+    let row: Option<(Option<String>,)> =
+        sqlx::query_as("SELECT decision_signature FROM orders WHERE client_order_id = ?")
+            .bind(client_order_id)
+            .fetch_optional(conn)
+            .await?;
+    Ok(row.and_then(|(sig,)| sig))
+}
+
 /// What a status change also writes.
 #[derive(Debug, Clone, Default)]
 pub struct Change<'a> {
@@ -165,6 +178,8 @@ pub struct Change<'a> {
     pub filled_qty: Option<Decimal>,
     pub avg_fill_price: Option<Decimal>,
     pub decided_by: Option<&'a str>,
+    /// The app's signature over the person's decision, kept with the order.
+    pub decision_signature: Option<&'a str>,
     pub sending_by: Option<&'a str>,
 }
 
@@ -191,6 +206,7 @@ pub async fn transition_in(
          filled_qty = COALESCE(?, filled_qty), avg_fill_price = COALESCE(?, avg_fill_price), \
          decided_by = COALESCE(?, decided_by), \
          decided_at = CASE WHEN ? IS NULL THEN decided_at ELSE ? END, \
+         decision_signature = COALESCE(?, decision_signature), \
          sending_by = COALESCE(?, sending_by), \
          sending_at = CASE WHEN ? IS NULL THEN sending_at ELSE ? END \
          WHERE client_order_id = ? AND status IN ({list})"
@@ -204,6 +220,7 @@ pub async fn transition_in(
     .bind(change.decided_by)
     .bind(change.decided_by)
     .bind(&now_s)
+    .bind(change.decision_signature)
     .bind(change.sending_by)
     .bind(change.sending_by)
     .bind(&now_s)

@@ -1,30 +1,15 @@
 //! The paper broker through the desk, on the bundled history's replay clock.
 #![allow(unused_crate_dependencies)] // a test or bench uses some of its package's dependencies
 
-use std::sync::Arc;
-
-use quantdesk_broker::{Broker, PaperBroker, PaperConfig};
-use quantdesk_domain::{Decimal, OrderRequest, OrderStatus, Side, Symbol, TimeInForce};
+use quantdesk_broker::Broker;
+use quantdesk_domain::{Decimal, OrderRequest, OrderStatus, Side, TimeInForce};
 use quantdesk_guard::{ApprovalPolicy, Limits, set_approval_policy, set_limits};
 use quantdesk_market::BundledProvider;
 use quantdesk_store::Store;
-use quantdesk_trading::Desk;
 use rust_decimal_macros::dec;
 
-fn goog() -> Symbol {
-    Symbol::parse("GOOG").unwrap()
-}
-
-async fn desk(dir: &std::path::Path) -> (Store, Arc<PaperBroker>, Desk) {
-    let store = Store::open_in(dir).await.unwrap();
-    let paper = Arc::new(PaperBroker::new(
-        store.clone(),
-        Arc::new(BundledProvider::new()),
-        PaperConfig::default(),
-    ));
-    let desk = Desk::new(store.clone(), paper.clone(), "test");
-    (store, paper, desk)
-}
+mod support;
+use support::{desk, goog};
 
 #[tokio::test]
 async fn buying_ten_goog_moves_cash_into_a_position_and_survives_a_restart() {
@@ -134,118 +119,6 @@ async fn an_order_over_the_limit_never_reaches_the_book() {
     );
     assert!(desk.positions().await.unwrap().is_empty());
     assert!(desk.orders(&[], 10).await.unwrap().is_empty());
-}
-
-/// Places `id` (2 GOOG), approves it through the guard only, then strands it as a dead process
-/// would: claimed (`sending`) long ago, never sent.
-async fn strand(store: &Store, desk: &Desk, id: &str) {
-    set_approval_policy(store, &ApprovalPolicy::Always)
-        .await
-        .unwrap();
-    let placed = desk
-        .place(&OrderRequest::market(goog(), Side::Buy, dec!(2)), Some(id))
-        .await
-        .unwrap();
-    assert_eq!(placed.outcome, "pending_approval");
-    set_limits(store, &Limits::default()).await.unwrap();
-    let clock = desk.broker().clock().await.unwrap();
-    desk.guard()
-        .admit_approved(
-            &quantdesk_guard::Venue {
-                broker: "paper".into(),
-                live: false,
-            },
-            id,
-            "test",
-            None,
-            &quantdesk_guard::MarketFacts {
-                last: desk.broker().last_price(&goog()).await.unwrap(),
-                market_now: clock.now,
-                market_open: true,
-                session_date: clock.session_date,
-                equity: dec!(100000),
-                position_qty: None,
-            },
-            chrono::Utc::now(),
-        )
-        .await
-        .unwrap();
-    sqlx::query(
-        "UPDATE orders SET status = 'sending', sending_by = 'dead', \
-         sending_at = '2000-01-01T00:00:00.000000Z', updated_at = '2000-01-01T00:00:00.000000Z' \
-         WHERE client_order_id = ?",
-    )
-    .bind(id)
-    .execute(store.pool())
-    .await
-    .unwrap();
-}
-
-async fn paper_fills(store: &Store) -> i64 {
-    let (fills,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM paper_fills")
-        .fetch_one(store.pool())
-        .await
-        .unwrap();
-    fills
-}
-
-/// A process that died after claiming an order (`sending`) leaves it for the next start:
-/// reconciliation sends it exactly once.
-#[tokio::test]
-async fn reconcile_sends_a_stranded_order_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let (store, _paper, desk) = desk(dir.path()).await;
-    strand(&store, &desk, "stranded").await;
-    let done = desk.reconcile().await.unwrap();
-    assert_eq!(done.len(), 1);
-    assert_eq!(done[0].status, OrderStatus::Filled);
-    assert!(desk.reconcile().await.unwrap().is_empty());
-    assert_eq!(paper_fills(&store).await, 1);
-    assert_eq!(desk.positions().await.unwrap()[0].qty, dec!(2));
-}
-
-/// A stranded order is checked against the rules as they are now before it is sent late: the
-/// kill switch pulled while it was stranded (or a row another program wrote straight into the
-/// journal) does not reach the broker.
-#[tokio::test]
-async fn reconcile_checks_a_stranded_order_again_before_a_late_send() {
-    let dir = tempfile::tempdir().unwrap();
-    let (store, _paper, desk) = desk(dir.path()).await;
-    strand(&store, &desk, "late").await;
-    let stop = Limits {
-        kill_switch: true,
-        ..Limits::default()
-    };
-    set_limits(&store, &stop).await.unwrap();
-    let done = desk.reconcile().await.unwrap();
-    assert_eq!(done.len(), 1);
-    assert_eq!(
-        done[0].status,
-        OrderStatus::RejectedByGuard,
-        "{:?}",
-        done[0]
-    );
-    let reason = done[0].reason.clone().unwrap_or_default();
-    assert!(
-        reason.contains("checked again before a late send"),
-        "{reason}"
-    );
-    assert_eq!(paper_fills(&store).await, 0);
-    assert_eq!(
-        desk.guard().reserved_notional().await.unwrap(),
-        Decimal::ZERO
-    );
-    let logged = store
-        .audit_entries(&quantdesk_store::AuditFilter::default())
-        .await
-        .unwrap();
-    assert!(
-        logged
-            .iter()
-            .any(|e| e.outcome == "refused_before_late_send"),
-        "{logged:#?}"
-    );
-    assert!(desk.reconcile().await.unwrap().is_empty());
 }
 
 /// The kill switch's second half: every open and pending order is cancelled, nothing is left
@@ -526,59 +399,4 @@ async fn a_bracket_order_is_refused_by_the_paper_broker_with_what_to_do_instead(
         order.reason.as_deref().unwrap_or("").contains("stop order"),
         "{order:?}"
     );
-}
-
-#[tokio::test]
-async fn a_sealed_desk_refuses_and_logs_a_decision_the_app_did_not_sign() {
-    let dir = tempfile::tempdir().unwrap();
-    let (store, _paper, desk) = desk(dir.path()).await;
-    let key = quantdesk_guard::seal::SealKey::generate().unwrap();
-    key.seal_current(&store).await.unwrap();
-    key.write(
-        &store,
-        quantdesk_guard::APPROVAL_SETTING,
-        &ApprovalPolicy::Always,
-    )
-    .await
-    .unwrap();
-    let desk = desk.with_seal(Some(key.check()));
-    let placed = desk
-        .place(
-            &OrderRequest::market(goog(), Side::Buy, dec!(1)),
-            Some("s1"),
-        )
-        .await
-        .unwrap();
-    assert_eq!(placed.outcome, "pending_approval", "{placed:?}");
-    let order = placed.order.unwrap();
-
-    // A shell tool approves without the app's signature: refused, logged, still waiting.
-    let err = desk.approve("s1", "a shell", None).await.unwrap_err();
-    assert!(err.to_string().contains("not signed"), "{err}");
-    let forged = quantdesk_guard::seal::SealKey::generate()
-        .unwrap()
-        .sign_decision(&order, true);
-    assert!(desk.approve("s1", "a shell", Some(&forged)).await.is_err());
-    assert!(desk.reject("s1", "a shell", None).await.is_err());
-    assert_eq!(
-        desk.order("s1").await.unwrap().status,
-        OrderStatus::PendingApproval
-    );
-    let logged = store
-        .audit_entries(&quantdesk_store::AuditFilter::default())
-        .await
-        .unwrap();
-    let refused: Vec<_> = logged
-        .iter()
-        .filter(|e| e.outcome == "decision_refused")
-        .collect();
-    assert_eq!(refused.len(), 3, "{logged:#?}");
-    assert_eq!(refused[0].detail["by"], "a shell");
-    assert!(!logged.iter().any(|e| e.outcome == "approved"));
-
-    // The app's own signature: approved and filled.
-    let signed = key.sign_decision(&order, true);
-    let placed = desk.approve("s1", "the app", Some(&signed)).await.unwrap();
-    assert_eq!(placed.outcome, "filled", "{placed:?}");
-    assert!(store.verify_audit().await.unwrap().intact());
 }

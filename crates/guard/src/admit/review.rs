@@ -10,7 +10,7 @@ use sqlx::{Sqlite, Transaction};
 use super::{Guard, MarketFacts, Venue, gather, record_refusal};
 use crate::journal::{self, Change, OrderRecord};
 use crate::rules::{self, Explanation, Facts, Passed, Refusal};
-use crate::{GuardError, Limits};
+use crate::{ApprovalPolicy, GuardError, Limits};
 
 /// A journaled order opened for a second look, inside a write transaction.
 pub(super) struct Review {
@@ -18,6 +18,7 @@ pub(super) struct Review {
     pub(super) order: OrderRecord,
     seal: Option<Refusal>,
     limits: Limits,
+    pub(super) policy: ApprovalPolicy,
     live_enabled: bool,
 }
 
@@ -26,6 +27,7 @@ impl Guard {
     pub(super) async fn review(&self, client_order_id: &str) -> Result<Review, GuardError> {
         let seal = self.seal_refusal().await?;
         let limits = crate::limits(&self.store).await?;
+        let policy = crate::approval_policy(&self.store).await?;
         let live_enabled = self.live_enabled().await?;
         let mut tx = self.begin().await?;
         let Some(order) = journal::get_in(&mut tx, client_order_id).await? else {
@@ -36,6 +38,7 @@ impl Guard {
             order,
             seal,
             limits,
+            policy,
             live_enabled,
         })
     }

@@ -26,6 +26,9 @@ pub enum Rule {
     MaxOrdersPerMinute,
     /// The limits, approval policy or live switch were not sealed by the app (see `seal`).
     SettingsSeal,
+    /// An order the approval policy holds for the person, about to be sent without the app's
+    /// signed approval beside it in the journal (see `admit::late`).
+    ApprovalSignature,
 }
 
 impl Rule {
@@ -47,6 +50,7 @@ impl Rule {
             Rule::MaxDailyLoss => "max_daily_loss",
             Rule::MaxOrdersPerMinute => "max_orders_per_minute",
             Rule::SettingsSeal => "settings_seal",
+            Rule::ApprovalSignature => "approval_signature",
         }
     }
 }
