@@ -45,6 +45,9 @@ pub enum BrokerError {
     Keychain(#[from] quantdesk_secrets::SecretError),
     #[error("{0}")]
     Invalid(String),
+    /// Other processes kept changing what this one was about to act on; nothing was done.
+    #[error("busy: {0}")]
+    Busy(String),
 }
 
 impl From<sqlx::Error> for BrokerError {

@@ -143,6 +143,18 @@ impl PaperBroker {
     }
 }
 
+/// How often `sync` looks again when another process changed the book meanwhile.
+const SYNC_ATTEMPTS: usize = 5;
+
+/// The same resting orders, in the same states.
+fn same_book(a: &[OrderRecord], b: &[OrderRecord]) -> bool {
+    a.len() == b.len()
+        && a.iter().zip(b).all(|(x, y)| {
+            (&x.client_order_id, x.status, x.filled_qty)
+                == (&y.client_order_id, y.status, y.filled_qty)
+        })
+}
+
 #[async_trait]
 impl Broker for PaperBroker {
     fn name(&self) -> &'static str {
@@ -338,17 +350,42 @@ impl Broker for PaperBroker {
             }))
     }
 
+    /// Replays the bars since the last sync against the resting orders. The bars are fetched
+    /// before the write transaction opens — from the network, or through the store's own
+    /// cache — so nothing holds the store while it waits on the market; if another process
+    /// replayed or changed the book in between, the look is taken again.
     async fn sync(&self) -> Result<Vec<BrokerEvent>, BrokerError> {
         let now = self.clock().await?.now;
-        let mut tx = self.begin().await?;
-        let from = Self::processed_through(&mut tx).await?;
-        let events = match from {
-            Some(from) if from >= now => Vec::new(),
-            Some(from) => self.replay(&mut tx, from, now).await?,
-            None => Vec::new(),
-        };
-        Self::set_processed_through(&mut tx, now).await?;
-        tx.commit().await.map_err(db)?;
-        Ok(events)
+        for _ in 0..SYNC_ATTEMPTS {
+            let (from, open) = {
+                let mut conn = self.store.pool().acquire().await.map_err(db)?;
+                let from = Self::processed_through(&mut conn).await?;
+                (from, Self::open_orders(&mut conn).await?)
+            };
+            let due = from.filter(|from| *from < now);
+            let bars = match due {
+                Some(from) => self.replay_bars(&open, from, now).await?,
+                None => Default::default(),
+            };
+            let mut tx = self.begin().await?;
+            let unchanged = Self::processed_through(&mut tx).await? == from
+                && same_book(&Self::open_orders(&mut tx).await?, &open);
+            if !unchanged {
+                tx.rollback().await.map_err(db)?;
+                continue;
+            }
+            let events = match due {
+                Some(from) => self.replay(&mut tx, &open, &bars, from, now).await?,
+                None => Vec::new(),
+            };
+            Self::set_processed_through(&mut tx, now).await?;
+            tx.commit().await.map_err(db)?;
+            return Ok(events);
+        }
+        Err(BrokerError::Busy(
+            "the paper book kept changing while its bars were replayed (another QuantDesk \
+             process is trading on it); try again"
+                .into(),
+        ))
     }
 }

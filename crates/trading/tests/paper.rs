@@ -400,3 +400,44 @@ async fn a_bracket_order_is_refused_by_the_paper_broker_with_what_to_do_instead(
         "{order:?}"
     );
 }
+
+/// In the sidecar the paper broker's market data may come through the store's own cache (Alpaca
+/// data): the bars a resting order is replayed against are fetched before the replay's write
+/// transaction opens, so the cache never waits on a store the replay is holding (it has one
+/// connection per process) and each day's look stays quick.
+#[tokio::test]
+async fn a_resting_order_replays_against_bars_cached_in_the_same_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_in(dir.path()).await.unwrap();
+    let market = quantdesk_market::CachedProvider::new(BundledProvider::new(), store.clone());
+    let paper = std::sync::Arc::new(quantdesk_broker::PaperBroker::new(
+        store.clone(),
+        std::sync::Arc::new(market),
+        quantdesk_broker::PaperConfig::default(),
+    ));
+    let desk = quantdesk_trading::Desk::new(store.clone(), paper.clone(), "test");
+    let price = paper.last_price(&goog()).await.unwrap().unwrap().price;
+    let limit = (price * dec!(0.97)).round_dp(2);
+    let mut req = OrderRequest::limit(goog(), Side::Buy, dec!(5), limit);
+    req.time_in_force = TimeInForce::Gtc;
+    let placed = desk.place(&req, Some("cached-1")).await.unwrap();
+    assert_eq!(placed.outcome, "open", "{placed:?}");
+    let started = std::time::Instant::now();
+    for day in 1.. {
+        paper.advance_clock(1).await.unwrap();
+        tokio::time::timeout(std::time::Duration::from_secs(10), desk.refresh())
+            .await
+            .expect("the replay waited on the store")
+            .unwrap();
+        if desk.order("cached-1").await.unwrap().status == OrderStatus::Filled {
+            break;
+        }
+        assert!(day < 250, "never filled");
+    }
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    let (cached,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM market_cache")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert!(cached > 0, "the bars went through the store's cache");
+}

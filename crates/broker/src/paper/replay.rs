@@ -1,5 +1,7 @@
 //! Replaying the bars since the clock last moved: resting orders fill, trail or expire.
 
+use std::collections::HashMap;
+
 use super::*;
 
 impl PaperBroker {
@@ -33,25 +35,25 @@ impl PaperBroker {
         Ok(open)
     }
 
-    /// Replays bars in `[from, to)` and the open at `to` against the open orders.
-    pub(super) async fn replay(
+    /// The bars each of the `open` orders is replayed against, in `[from, to]`, by client
+    /// order id (none for a symbol the market has no history for). Market calls only: no
+    /// store connection is held while they wait.
+    pub(super) async fn replay_bars(
         &self,
-        conn: &mut SqliteConnection,
+        open: &[OrderRecord],
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-    ) -> Result<Vec<BrokerEvent>, BrokerError> {
-        let mut events = Vec::new();
-        let to_date = to.date_naive();
-        for order in Self::open_orders(conn).await? {
+    ) -> Result<HashMap<String, Vec<Bar>>, BrokerError> {
+        let mut out = HashMap::new();
+        for order in open {
             let req = &order.request;
             let Some(tf) = self.base_timeframe(&req.symbol).await? else {
                 continue;
             };
-            let trailing = req.order_type == OrderType::TrailingStop;
             // A trailing stop's best price is recomputed from the bar it was placed in (the
             // replay is deterministic, so there is no state to keep between syncs).
-            let start = if trailing {
-                self.placed_at(&order).min(from)
+            let start = if req.order_type == OrderType::TrailingStop {
+                self.placed_at(order).min(from)
             } else {
                 from
             };
@@ -59,9 +61,32 @@ impl PaperBroker {
             bars_req.start = Some(start);
             bars_req.end = Some(to);
             let bars = self.market.bars(&bars_req).await?.bars;
+            out.insert(order.client_order_id.clone(), bars);
+        }
+        Ok(out)
+    }
+
+    /// Replays `bars` (from [`Self::replay_bars`]) in `[from, to)` and the open at `to`
+    /// against the `open` orders, inside the caller's transaction.
+    pub(super) async fn replay(
+        &self,
+        conn: &mut SqliteConnection,
+        open: &[OrderRecord],
+        bars: &HashMap<String, Vec<Bar>>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<BrokerEvent>, BrokerError> {
+        let mut events = Vec::new();
+        let to_date = to.date_naive();
+        for order in open {
+            let req = &order.request;
+            let Some(bars) = bars.get(&order.client_order_id) else {
+                continue;
+            };
+            let trailing = req.order_type == OrderType::TrailingStop;
             let mut done = false;
             let mut best: Option<Decimal> = None;
-            for bar in &bars {
+            for bar in bars {
                 // The bar starting at `to` has only opened: its open is all that is known.
                 let bar = if bar.time >= to {
                     Bar {
@@ -98,7 +123,7 @@ impl PaperBroker {
                     let sent = self
                         .fill_in(
                             conn,
-                            &order,
+                            order,
                             &[OrderStatus::Open, OrderStatus::PartiallyFilled],
                             qty,
                             price,
@@ -121,7 +146,7 @@ impl PaperBroker {
                 let reason = format!("a day order; its session {} ended", order.session_date);
                 self.set_status_in(
                     conn,
-                    &order,
+                    order,
                     &[OrderStatus::Open, OrderStatus::PartiallyFilled],
                     OrderStatus::Expired,
                     Some(&reason),
