@@ -1,0 +1,138 @@
+//! A stand-in for Coinbase Exchange's public market-data REST API, for QuantDesk's tests only: an
+//! axum server on 127.0.0.1 that answers `GET /products`, `/products/{id}/ticker`,
+//! `/products/{id}/stats` and `/products/{id}/candles` with bodies shaped like Coinbase's
+//! (prices as strings in tickers and stats, candles as `[time, low, high, open, close, volume]`
+//! arrays of numbers, newest first, at most 300 per request, `{"message": ...}` errors), from a
+//! deterministic ground truth of one-minute candles ([`GroundTruth`]) that tests compare against.
+//! Fault hooks make the next requests fail (`429` rate limit, `500`, a malformed body) so clients
+//! can be tested against them; every request is counted.
+//!
+//! It must never be used by the product (it is a dev-dependency only and `publish = false`) and
+//! must never listen on anything but 127.0.0.1: its prices are made up.
+#![cfg_attr(test, allow(unused_crate_dependencies))] // unit tests don't use every dependency
+#![forbid(unsafe_code)]
+#![warn(missing_debug_implementations)]
+
+mod routes;
+mod truth;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use tokio::sync::oneshot;
+
+pub use truth::{Candle, GroundTruth, Product, START};
+
+/// What the next requests get instead of their answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// `429 {"message":"Public rate limit exceeded"}`, as Coinbase answers a client that asks too often.
+    RateLimited,
+    /// `500 {"message":"Internal server error"}`.
+    ServerError,
+    /// `200` with a body that is not JSON.
+    Malformed,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Faults {
+    queue: Vec<Fault>,
+    pub requests: usize,
+    /// Paths requested, in order (query strings included), for assertions on paging.
+    pub log: Vec<String>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub truth: GroundTruth,
+    pub faults: Mutex<Faults>,
+}
+
+impl Shared {
+    pub fn faults(&self) -> MutexGuard<'_, Faults> {
+        // A test that panicked while holding the lock must not hide the log from the next assertion.
+        self.faults.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Counts the request and returns the fault it gets, if one is queued.
+    pub fn arrive(&self, path: String) -> Option<Fault> {
+        let mut f = self.faults();
+        f.requests += 1;
+        f.log.push(path);
+        (!f.queue.is_empty()).then(|| f.queue.remove(0))
+    }
+}
+
+/// A running stand-in; dropping it stops the server.
+#[derive(Debug)]
+pub struct StandIn {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    shutdown: Option<oneshot::Sender<()>>,
+}
+
+impl StandIn {
+    /// Starts a stand-in serving `truth` on a free port of 127.0.0.1.
+    pub async fn start(truth: GroundTruth) -> std::io::Result<StandIn> {
+        let shared = Arc::new(Shared {
+            truth,
+            faults: Mutex::default(),
+        });
+        let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+        let addr = listener.local_addr()?;
+        let app = routes::router(shared.clone());
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let served = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    // A dropped sender (the StandIn went away) stops the server just the same.
+                    let _ = stopped.await;
+                })
+                .await;
+            if let Err(err) = served {
+                eprintln!("coinbase stand-in stopped: {err}");
+            }
+        });
+        Ok(StandIn {
+            addr,
+            shared,
+            shutdown: Some(shutdown),
+        })
+    }
+
+    /// `http://127.0.0.1:<port>`, what `QUANTDESK_COINBASE_REST_URL` is set to.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The candles and products it serves.
+    pub fn truth(&self) -> &GroundTruth {
+        &self.shared.truth
+    }
+
+    /// The next `times` requests get `fault`, after any already queued.
+    pub fn fail_next(&self, fault: Fault, times: usize) {
+        self.shared
+            .faults()
+            .queue
+            .extend(std::iter::repeat_n(fault, times));
+    }
+
+    /// Requests that reached it so far.
+    pub fn requests(&self) -> usize {
+        self.shared.faults().requests
+    }
+
+    /// Paths (with query strings) of the requests so far, in order.
+    pub fn log(&self) -> Vec<String> {
+        self.shared.faults().log.clone()
+    }
+}
+
+impl Drop for StandIn {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
