@@ -35,13 +35,54 @@ def data_dir(tmp_path):
     return d
 
 
+def _start_standin(path):
+    """Starts a stand-in binary; returns (process, the base URL it printed)."""
+    proc = subprocess.Popen([path], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    url = proc.stdout.readline().strip()
+    assert url.startswith("http://127.0.0.1:"), url
+    return proc, url
+
+
+def _stop_standin(proc):
+    proc.stdin.close()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+# The Coinbase stand-in every sidecar of this run reads crypto from (the product's default is
+# Coinbase's real endpoint; tests never reach the network).
+COINBASE = {}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def coinbase_standin():
+    """One stand-in Coinbase Exchange server for the whole run; its URL goes to every sidecar."""
+    path = os.environ.get("QUANTDESK_COINBASE_STANDIN_BIN") or str(
+        ROOT / "target" / "debug" / "quantdesk-coinbase-standin"
+    )
+    if not Path(path).exists():
+        pytest.fail(f"stand-in binary not found at {path}; run `cargo build -p quantdesk-coinbase-standin`")
+    proc, url = _start_standin(path)
+    COINBASE["url"] = url
+    try:
+        yield url
+    finally:
+        _stop_standin(proc)
+
+
 @asynccontextmanager
 async def session(data_dir, *args, env=None):
     """An initialised MCP session with a fresh sidecar process on `data_dir`."""
     params = StdioServerParameters(
         command=sidecar_bin(),
         args=["--data-dir", str(data_dir), *args],
-        env={"QUANTDESK_LOG": "warn", **(env or {})},
+        env={
+            "QUANTDESK_LOG": "warn",
+            "QUANTDESK_COINBASE_REST_URL": COINBASE.get("url", "http://127.0.0.1:9"),
+            **(env or {}),
+        },
     )
     with open(data_dir / "sidecar-stderr.log", "a") as errlog:
         async with stdio_client(params, errlog=errlog) as (read, write):

@@ -103,7 +103,8 @@ async def test_spx_daily_bars_for_2008(data_dir):
 
 
 async def test_numbers_and_lists_sent_as_strings_are_accepted(data_dir):
-    async with session(data_dir) as s:
+    # --provider bundled: the offline history, crypto included (the default reads crypto live).
+    async with session(data_dir, "--provider", "bundled") as s:
         out = ok(await s.call_tool("get_market_data", {"symbol": "GOOG", "limit": "10"}))
         assert out["count"] == 10 and out["bars"][-1]["time"].startswith("2013-03-01")
         crypto = ok(await s.call_tool("get_crypto_prices", {"symbols": "[\"BTC/USD\"]"}))

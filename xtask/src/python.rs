@@ -37,6 +37,10 @@ pub fn pytest() -> Result<()> {
                 "QUANTDESK_STANDIN_BIN",
                 step::debug_bin("quantdesk-alpaca-standin"),
             )
+            .env(
+                "QUANTDESK_COINBASE_STANDIN_BIN",
+                step::debug_bin("quantdesk-coinbase-standin"),
+            )
             .env("QUANTDESK_KEYS_BIN", step::debug_bin("quantdesk-keys"))
             .env(
                 "QUANTDESK_PLATFORM_BIN",

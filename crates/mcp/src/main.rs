@@ -22,7 +22,10 @@ use anyhow::Context as _;
 use clap::{Parser, ValueEnum};
 use quantdesk_broker::{AlpacaBroker, Broker, LinkedAlpaca, PaperBroker, PaperConfig};
 use quantdesk_keys::{RevocationSource, Verifier, account};
-use quantdesk_market::{AlpacaConfig, AlpacaProvider, BundledProvider, CachedProvider, MarketData};
+use quantdesk_market::{
+    AlpacaConfig, AlpacaProvider, BundledProvider, CachedProvider, CoinbaseConfig,
+    CoinbaseProvider, CryptoRouted, MarketData,
+};
 use quantdesk_secrets::SecretStore;
 use quantdesk_store::Store;
 use quantdesk_trading::Desk;
@@ -95,10 +98,12 @@ enum BrokerKind {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum ProviderKind {
-    /// Alpaca Market Data with the linked account's key when an Alpaca account is linked in the
-    /// QuantDesk app (its orders need current prices), else the bundled history.
+    /// Crypto pairs live from Coinbase Exchange's public market data (no account;
+    /// QUANTDESK_COINBASE_REST_URL overrides its endpoint); everything else from Alpaca Market
+    /// Data with the linked account's key when an Alpaca account is linked in the QuantDesk app
+    /// (its orders need current prices), else from the bundled history.
     Auto,
-    /// Real daily history shipped with QuantDesk; offline, no account.
+    /// Real daily history shipped with QuantDesk, crypto included; offline, no account.
     Bundled,
     /// Alpaca Market Data v2 with the account's key (APCA_API_KEY_ID / APCA_API_SECRET_KEY).
     Alpaca,
@@ -154,7 +159,7 @@ async fn main() -> anyhow::Result<()> {
     } else {
         None
     };
-    let market: Arc<dyn MarketData> = match (cli.provider, &linked) {
+    let desk_market: Arc<dyn MarketData> = match (cli.provider, &linked) {
         (ProviderKind::Bundled, _) | (ProviderKind::Auto, None) => Arc::new(BundledProvider::new()),
         (ProviderKind::Alpaca, _) => {
             Arc::new(CachedProvider::new(alpaca_from_env()?, store.clone()))
@@ -164,11 +169,21 @@ async fn main() -> anyhow::Result<()> {
             store.clone(),
         )),
     };
-    tracing::info!(data_dir = %data_dir.display(), provider = market.name(), "quantdesk-mcp starting");
+    // What Claude reads: with the defaults, crypto pairs come live from Coinbase. The brokers keep
+    // the desk's provider (the paper broker replays the bundled history until it trades at live
+    // prices).
+    let market: Arc<dyn MarketData> = match cli.provider {
+        ProviderKind::Auto => Arc::new(CryptoRouted::new(
+            Arc::new(CoinbaseProvider::new(CoinbaseConfig::from_env())),
+            desk_market.clone(),
+        )),
+        ProviderKind::Bundled | ProviderKind::Alpaca => desk_market.clone(),
+    };
+    tracing::info!(data_dir = %data_dir.display(), provider = desk_market.name(), crypto = cli.provider == ProviderKind::Auto, "quantdesk-mcp starting");
 
     let paper = Arc::new(PaperBroker::new(
         store.clone(),
-        market.clone(),
+        desk_market.clone(),
         PaperConfig::default(),
     ));
     if let Some(Command::PaperClock { advance, set }) = cli.command {
@@ -184,11 +199,11 @@ async fn main() -> anyhow::Result<()> {
     let broker: Arc<dyn Broker> = match (cli.broker, &linked) {
         (BrokerKind::Paper, _) | (BrokerKind::Auto, None) => paper,
         (BrokerKind::Auto, Some(l)) => Arc::new(
-            l.broker(store.clone(), market.clone())
+            l.broker(store.clone(), desk_market.clone())
                 .context("configuring the linked Alpaca account")?,
         ),
         (BrokerKind::Alpaca, _) => Arc::new(
-            AlpacaBroker::from_env(store.clone(), market.clone())
+            AlpacaBroker::from_env(store.clone(), desk_market.clone())
                 .await
                 .context("configuring the Alpaca broker")?,
         ),
