@@ -5,7 +5,9 @@
 //! arrays of numbers, newest first, at most 300 per request, `{"message": ...}` errors), from a
 //! deterministic ground truth of one-minute candles ([`GroundTruth`]) that tests compare against.
 //! Fault hooks make the next requests fail (`429` rate limit, `500`, a malformed body) so clients
-//! can be tested against them; every request is counted.
+//! can be tested against them; every request is counted. Its websocket feed (`feed`) replays
+//! the same minutes as `match`, `ticker` and `heartbeat` messages, with its own fault hooks
+//! (dropped connections, malformed frames, a stall) and a count of connections.
 //!
 //! It must never be used by the product (it is a dev-dependency only and `publish = false`) and
 //! must never listen on anything but 127.0.0.1: its prices are made up.
@@ -13,11 +15,14 @@
 #![forbid(unsafe_code)]
 #![warn(missing_debug_implementations)]
 
+mod feed;
 mod routes;
 mod truth;
 
 use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 use tokio::sync::oneshot;
 
@@ -63,17 +68,47 @@ impl Shared {
     }
 }
 
+/// How the websocket feed replays the ground truth.
+#[derive(Debug, Clone, Copy)]
+pub struct FeedConfig {
+    /// The minute (counted from the first) the replay starts at.
+    pub from_minute: usize,
+    /// Time between two trades.
+    pub tick: Duration,
+}
+
+impl Default for FeedConfig {
+    fn default() -> Self {
+        Self {
+            from_minute: 0,
+            tick: Duration::from_millis(5),
+        }
+    }
+}
+
 /// A running stand-in; dropping it stops the server.
 #[derive(Debug)]
 pub struct StandIn {
     addr: SocketAddr,
     shared: Arc<Shared>,
     shutdown: Option<oneshot::Sender<()>>,
+    ws_url: String,
+    feed: Arc<feed::FeedControl>,
+    feed_tasks: [tokio::task::JoinHandle<()>; 2],
 }
 
 impl StandIn {
-    /// Starts a stand-in serving `truth` on a free port of 127.0.0.1.
+    /// Starts a stand-in serving `truth` on free ports of 127.0.0.1, its feed replaying from
+    /// the first minute.
     pub async fn start(truth: GroundTruth) -> std::io::Result<StandIn> {
+        Self::start_with_feed(truth, FeedConfig::default()).await
+    }
+
+    /// Starts a stand-in whose websocket feed replays `truth` as `feed` says.
+    pub async fn start_with_feed(truth: GroundTruth, feed: FeedConfig) -> std::io::Result<StandIn> {
+        let control = Arc::new(feed::FeedControl::default());
+        let (ws_url, feed_tasks) =
+            feed::start(truth.clone(), feed.from_minute, feed.tick, control.clone()).await?;
         let shared = Arc::new(Shared {
             truth,
             faults: Mutex::default(),
@@ -97,7 +132,42 @@ impl StandIn {
             addr,
             shared,
             shutdown: Some(shutdown),
+            ws_url,
+            feed: control,
+            feed_tasks,
         })
+    }
+
+    /// `ws://127.0.0.1:<port>`, what `QUANTDESK_COINBASE_WS_URL` is set to.
+    pub fn ws_url(&self) -> &str {
+        &self.ws_url
+    }
+
+    /// Drops every open websocket connection, without a close frame.
+    pub fn drop_connections(&self) {
+        self.feed.generation.fetch_add(1, Ordering::SeqCst);
+        self.feed.wake.notify_waiters();
+    }
+
+    /// Sends `n` malformed frames (a cut-off JSON object and an unknown type) before the next
+    /// messages.
+    pub fn send_garbage(&self, n: usize) {
+        self.feed.garbage.fetch_add(n, Ordering::SeqCst);
+    }
+
+    /// Stops (or resumes) sending anything, heartbeats included, with connections left open.
+    pub fn stall(&self, stalled: bool) {
+        self.feed.stalled.store(stalled, Ordering::SeqCst);
+    }
+
+    /// Websocket connections accepted so far.
+    pub fn connections_accepted(&self) -> usize {
+        self.feed.accepted.load(Ordering::SeqCst)
+    }
+
+    /// Websocket connections open now.
+    pub fn connections_open(&self) -> usize {
+        self.feed.open.load(Ordering::SeqCst)
     }
 
     /// `http://127.0.0.1:<port>`, what `QUANTDESK_COINBASE_REST_URL` is set to.
@@ -134,5 +204,9 @@ impl Drop for StandIn {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
+        for task in &self.feed_tasks {
+            task.abort();
+        }
+        self.drop_connections();
     }
 }

@@ -21,6 +21,7 @@ mod model;
 mod provider;
 mod resample;
 mod routed;
+pub mod stream;
 
 pub use alpaca::{AlpacaConfig, AlpacaConfigError, AlpacaFeed, AlpacaProvider, DEFAULT_DATA_URL};
 pub use bundled::BundledProvider;
