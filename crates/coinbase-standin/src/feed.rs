@@ -8,7 +8,7 @@
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -42,6 +42,10 @@ pub(crate) struct FeedControl {
     pub garbage: AtomicUsize,
     /// While set, connections stay open and send nothing (heartbeats included).
     pub stalled: AtomicBool,
+    /// The replay's minute in progress (Unix seconds), which REST does not serve yet, when
+    /// `follow` is set.
+    pub clock: Arc<AtomicI64>,
+    pub follow: AtomicBool,
 }
 
 fn time(secs: i64) -> String {
@@ -82,6 +86,9 @@ async fn replay(
     let mut trade_id: u64 = 1;
     let mut ticks: u64 = 0;
     for (_, id, c) in minutes.into_iter().filter(|m| m.0 >= start) {
+        if control.follow.load(Ordering::SeqCst) {
+            control.clock.fetch_max(c.time, Ordering::SeqCst);
+        }
         for (at, price, size) in trades(&c) {
             while control.stalled.load(Ordering::SeqCst) {
                 tokio::time::sleep(tick).await;

@@ -20,7 +20,7 @@ mod routes;
 mod truth;
 
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -51,6 +51,9 @@ pub(crate) struct Faults {
 pub(crate) struct Shared {
     pub truth: GroundTruth,
     pub faults: Mutex<Faults>,
+    /// REST serves minutes that start before this (Unix seconds): the feed's replay clock when
+    /// REST follows the feed, else everything.
+    pub clock: Arc<AtomicI64>,
 }
 
 impl Shared {
@@ -75,6 +78,9 @@ pub struct FeedConfig {
     pub from_minute: usize,
     /// Time between two trades.
     pub tick: Duration,
+    /// REST serves only the minutes the feed has finished (as the real Coinbase does: history
+    /// ends now); otherwise all of the ground truth.
+    pub rest_follows_feed: bool,
 }
 
 impl Default for FeedConfig {
@@ -82,6 +88,7 @@ impl Default for FeedConfig {
         Self {
             from_minute: 0,
             tick: Duration::from_millis(5),
+            rest_follows_feed: false,
         }
     }
 }
@@ -107,11 +114,23 @@ impl StandIn {
     /// Starts a stand-in whose websocket feed replays `truth` as `feed` says.
     pub async fn start_with_feed(truth: GroundTruth, feed: FeedConfig) -> std::io::Result<StandIn> {
         let control = Arc::new(feed::FeedControl::default());
+        control.clock.store(
+            if feed.rest_follows_feed {
+                i64::MIN
+            } else {
+                i64::MAX
+            },
+            Ordering::SeqCst,
+        );
+        control
+            .follow
+            .store(feed.rest_follows_feed, Ordering::SeqCst);
         let (ws_url, feed_tasks) =
             feed::start(truth.clone(), feed.from_minute, feed.tick, control.clone()).await?;
         let shared = Arc::new(Shared {
             truth,
             faults: Mutex::default(),
+            clock: control.clock.clone(),
         });
         let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
         let addr = listener.local_addr()?;

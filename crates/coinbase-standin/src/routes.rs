@@ -54,8 +54,10 @@ fn fault(shared: &Shared, uri: &Uri) -> Option<Response> {
     })
 }
 
-fn time(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+fn time_of(secs: i64) -> String {
+    DateTime::<Utc>::from_timestamp(secs, 0)
+        .unwrap_or_default()
+        .to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
 async fn products(State(s): State<Arc<Shared>>, uri: Uri) -> Response {
@@ -82,10 +84,12 @@ async fn products(State(s): State<Arc<Shared>>, uri: Uri) -> Response {
     reply(StatusCode::OK, Value::Array(list))
 }
 
-/// The product's minutes (none for a listed product without trades), or Coinbase's 404.
+/// The product's minutes (none for a listed product without trades), or Coinbase's 404. When
+/// REST follows the feed, only the minutes the feed has finished replaying.
 fn minutes<'a>(s: &'a Shared, id: &str) -> Result<&'a [Candle], Box<Response>> {
+    let clock = s.clock.load(std::sync::atomic::Ordering::SeqCst);
     match s.truth.minutes.get(id) {
-        Some(m) if !m.is_empty() => Ok(m),
+        Some(m) if !m.is_empty() => Ok(&m[..m.partition_point(|c| c.time < clock)]),
         _ if s.truth.product(id).is_some() => Ok(&[]),
         _ => Err(Box::new(message(StatusCode::NOT_FOUND, "NotFound"))),
     }
@@ -99,7 +103,7 @@ async fn ticker(State(s): State<Arc<Shared>>, Path(id): Path<String>, uri: Uri) 
         Ok(m) => m,
         Err(r) => return *r,
     };
-    let (Some(last), Some(now)) = (m.last(), s.truth.now(&id)) else {
+    let (Some(last), Some(now)) = (m.last(), m.last().map(|c| c.time + 59)) else {
         return message(StatusCode::NOT_FOUND, "NotFound");
     };
     let tick = Decimal::new(1, 2);
@@ -108,7 +112,7 @@ async fn ticker(State(s): State<Arc<Shared>>, Path(id): Path<String>, uri: Uri) 
         StatusCode::OK,
         json!({
             "trade_id": last.time, "price": last.close.to_string(), "size": "0.01000000",
-            "time": time(now), "bid": (last.close - tick).to_string(),
+            "time": time_of(now), "bid": (last.close - tick).to_string(),
             "ask": (last.close + tick).to_string(), "volume": day.to_string(),
             "rfq_volume": "0"
         }),
@@ -159,15 +163,17 @@ async fn candles(
     if let Some(r) = fault(&s, &uri) {
         return r;
     }
-    if let Err(r) = minutes(&s, &id) {
-        return *r;
-    }
+    let visible = match minutes(&s, &id) {
+        Ok(m) => m.last().map_or(i64::MIN, |c| c.time),
+        Err(r) => return *r,
+    };
     let param = |name: &str| q.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
     let granularity = param("granularity").map_or(Some(60), |g| g.parse().ok());
     let Some(g) = granularity.filter(|g| GRANULARITIES.contains(g)) else {
         return message(StatusCode::BAD_REQUEST, "Unsupported granularity");
     };
-    let all = s.truth.candles(&id, g);
+    let mut all = s.truth.candles(&id, g);
+    all.retain(|c| c.time <= visible);
     // Docs: if either of start and end is missing, both are ignored.
     let (start, end) = match (param("start"), param("end")) {
         (Some(a), Some(b)) => match (instant(a), instant(b)) {

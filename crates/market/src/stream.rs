@@ -5,6 +5,8 @@
 
 pub mod bars;
 pub mod coinbase;
+pub mod hub;
+pub mod live;
 
 use std::time::Duration;
 

@@ -14,10 +14,11 @@ use quantdesk_market::stream::bars::MinuteBars;
 use quantdesk_market::stream::coinbase::{CoinbaseFeed, FeedConfig};
 use quantdesk_market::{BarsRequest, CoinbaseConfig, CoinbaseProvider, MarketData};
 
-async fn standin(tick_ms: u64) -> StandIn {
+async fn standin(tick_ms: u64, rest_follows_feed: bool) -> StandIn {
     let feed = StandInFeed {
         from_minute: 0,
         tick: Duration::from_millis(tick_ms),
+        rest_follows_feed,
     };
     StandIn::start_with_feed(GroundTruth::standard(), feed)
         .await
@@ -43,7 +44,7 @@ async fn next(feed: &mut CoinbaseFeed, within: Duration) -> StreamEvent {
 
 #[tokio::test]
 async fn twenty_dropped_connections_come_back_resubscribed_without_a_duplicate_trade() {
-    let standin = standin(1).await;
+    let standin = standin(1, false).await;
     let mut feed = CoinbaseFeed::start(config(&standin, 500), ["BTC-USD".to_string()]);
     let mut last_id = 0;
     let mut trades = 0;
@@ -98,7 +99,7 @@ async fn twenty_dropped_connections_come_back_resubscribed_without_a_duplicate_t
 
 #[tokio::test]
 async fn malformed_and_unknown_frames_are_skipped_and_the_stream_goes_on() {
-    let standin = standin(2).await;
+    let standin = standin(2, false).await;
     let mut feed = CoinbaseFeed::start(config(&standin, 500), ["ETH-USD".to_string()]);
     while !matches!(
         next(&mut feed, Duration::from_secs(5)).await,
@@ -119,7 +120,7 @@ async fn malformed_and_unknown_frames_are_skipped_and_the_stream_goes_on() {
 
 #[tokio::test]
 async fn a_stalled_feed_is_noticed_within_two_heartbeats_and_left_for_a_new_connection() {
-    let standin = standin(2).await;
+    let standin = standin(2, false).await;
     let heartbeat = Duration::from_millis(250);
     let mut feed = CoinbaseFeed::start(config(&standin, 250), ["BTC-USD".to_string()]);
     while !matches!(
@@ -153,7 +154,7 @@ async fn a_stalled_feed_is_noticed_within_two_heartbeats_and_left_for_a_new_conn
 
 #[tokio::test]
 async fn minute_bars_from_the_stream_and_rest_equal_the_ground_truth_after_twenty_disconnects() {
-    let standin = standin(1).await;
+    let standin = standin(1, true).await;
     let rest = CoinbaseProvider::new(CoinbaseConfig {
         rest_url: standin.base_url(),
     });

@@ -1,0 +1,146 @@
+//! Crypto answered from the live cache when it has the product: the last trade and the best bid
+//! and ask from the stream, minute bars from the stream merged with REST's history; from REST
+//! otherwise (and the product is added to the stream, so the next answer is live).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use quantdesk_domain::{
+    Bar, BarSeries, OptionChain, PriceSnapshot, Provenance, Quote, Symbol, SymbolInfo, Timeframe,
+};
+use tokio::sync::Mutex;
+
+use super::hub::LiveHub;
+use crate::coinbase::{CoinbaseProvider, product_id};
+use crate::{BarsRequest, ChainRequest, MarketData, MarketError};
+
+/// A quote older than this is not offered as live (crypto trades around the clock).
+pub const STALE_AFTER: Duration = Duration::from_secs(10);
+/// How long the 24-hour range and volume from REST are reused under live prices.
+const DAY_TTL: Duration = Duration::from_secs(60);
+
+/// Coinbase with a live cache in front (see the module docs).
+#[derive(Debug)]
+pub struct LiveCrypto {
+    rest: Arc<CoinbaseProvider>,
+    hub: Arc<LiveHub>,
+    days: Mutex<BTreeMap<String, (Instant, PriceSnapshot)>>,
+}
+
+impl LiveCrypto {
+    pub fn new(rest: Arc<CoinbaseProvider>, hub: Arc<LiveHub>) -> Self {
+        Self {
+            rest,
+            hub,
+            days: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// REST's snapshot of `symbol`, at most a minute old.
+    async fn day(&self, id: &str, symbol: &Symbol) -> Result<PriceSnapshot, MarketError> {
+        let mut days = self.days.lock().await;
+        if let Some((at, s)) = days.get(id)
+            && at.elapsed() < DAY_TTL
+        {
+            return Ok(s.clone());
+        }
+        let s = self.rest.snapshot(symbol).await?;
+        days.insert(id.to_string(), (Instant::now(), s.clone()));
+        Ok(s)
+    }
+}
+
+#[async_trait]
+impl MarketData for LiveCrypto {
+    fn name(&self) -> &'static str {
+        "coinbase"
+    }
+
+    async fn symbols(&self) -> Result<Vec<SymbolInfo>, MarketError> {
+        self.rest.symbols().await
+    }
+
+    /// REST's bars; for minute bars up to now, the stream's finished minutes replace or extend
+    /// them (one bar per minute, the stream's where both have it).
+    async fn bars(&self, request: &BarsRequest) -> Result<BarSeries, MarketError> {
+        let mut series = self.rest.bars(request).await?;
+        let Some(id) = product_id(&request.symbol) else {
+            return Ok(series);
+        };
+        if request.timeframe != Timeframe::MINUTE || request.end.is_some() {
+            return Ok(series);
+        }
+        let live = self.hub.minute_bars(&id);
+        if live.is_empty() {
+            return Ok(series);
+        }
+        let mut merged: BTreeMap<_, Bar> = series.bars.drain(..).map(|b| (b.time, b)).collect();
+        for b in live {
+            if request.start.is_none_or(|s| b.time >= s) {
+                merged.insert(b.time, b);
+            }
+        }
+        let mut bars: Vec<Bar> = merged.into_values().collect();
+        if let Some(limit) = request.limit {
+            if request.start.is_some() {
+                bars.truncate(limit);
+            } else {
+                bars = bars.split_off(bars.len().saturating_sub(limit));
+            }
+        }
+        if let Some(last) = bars.last() {
+            series.provenance.as_of = series
+                .provenance
+                .as_of
+                .max(last.time + chrono::Duration::minutes(1));
+        }
+        series.bars = bars;
+        Ok(series)
+    }
+
+    async fn snapshot(&self, symbol: &Symbol) -> Result<PriceSnapshot, MarketError> {
+        let Some(id) = product_id(symbol) else {
+            return self.rest.snapshot(symbol).await;
+        };
+        let Some((q, age)) = self.hub.quote(&id).filter(|(_, age)| *age <= STALE_AFTER) else {
+            self.hub.watch(vec![id]);
+            return self.rest.snapshot(symbol).await;
+        };
+        let day = self.day(&id, symbol).await?;
+        let session = Bar {
+            time: q.time - chrono::Duration::days(1),
+            open: day.day_open,
+            high: day.day_high.max(q.price),
+            low: day.day_low.min(q.price),
+            close: q.price,
+            volume: day.volume,
+        };
+        tracing::trace!(?age, product = %id, "live quote");
+        let mut snapshot = PriceSnapshot::from_session(
+            symbol.clone(),
+            q.price,
+            &session,
+            Timeframe::DAY,
+            day.previous_close,
+            Provenance {
+                source: "coinbase".to_string(),
+                as_of: q.time,
+            },
+        );
+        snapshot.quote = Some(Quote {
+            symbol: symbol.clone(),
+            bid: q.bid,
+            bid_size: q.bid_size,
+            ask: q.ask,
+            ask_size: q.ask_size,
+            time: q.time,
+        });
+        Ok(snapshot)
+    }
+
+    async fn option_chain(&self, request: &ChainRequest) -> Result<OptionChain, MarketError> {
+        self.rest.option_chain(request).await
+    }
+}
