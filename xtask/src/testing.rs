@@ -2,7 +2,7 @@
 //!
 //! The UI is built first because `--workspace` includes src-tauri, whose
 //! `tauri::generate_context!` needs `ui/dist`. `cargo test` also builds the binaries the
-//! Python tests drive (`quantdesk-mcp`, the Alpaca stand-in), because their packages have
+//! Python tests drive (`quantdesk-mcp`, the Alpaca and Coinbase stand-ins), because their packages have
 //! integration tests that run them; building them once, with the test feature set, is why there
 //! is no separate `cargo build` step (a second feature set would recompile half the tree).
 //!

@@ -1,0 +1,46 @@
+//! The stand-in binary the Python tests run: it prints its URL, answers Coinbase's REST and stops
+//! when its stdin closes. (Its being an integration test is also what makes `cargo test` build
+//! the binary for the Python tests.)
+#![allow(unused_crate_dependencies)] // a test uses some of its package's dependencies
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+#[test]
+fn the_binary_prints_its_url_serves_products_and_stops_with_its_stdin() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_quantdesk-coinbase-standin"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start the stand-in");
+    let mut url = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut url)
+        .expect("its URL");
+    let addr = url
+        .trim()
+        .strip_prefix("http://")
+        .expect("an http URL")
+        .to_string();
+    assert!(addr.starts_with("127.0.0.1:"), "{addr}");
+
+    let mut stream = TcpStream::connect(&addr).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        stream,
+        "GET /products HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("an answer");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("\"id\":\"BTC-USD\""), "{answer}");
+
+    drop(child.stdin.take());
+    let status = child.wait().expect("it stops");
+    assert!(status.success(), "{status}");
+}
