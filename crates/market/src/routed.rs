@@ -10,18 +10,41 @@ use crate::coinbase::product_id;
 use crate::{BarsRequest, ChainRequest, MarketData, MarketError};
 
 /// Sends a symbol that names a crypto pair (`BTC/USD`, `ETH-USD`, `SOLUSD`) to `crypto`, and
-/// anything else — or a pair `crypto` does not list — to `other`. Each answer keeps the source
+/// anything else — a symbol `other` lists under exactly that name (the bundled `BTCUSD` series,
+/// part of the screener's universe), or a pair `crypto` does not know — to `other`. Each answer keeps the source
 /// that gave it; when `crypto` cannot be reached the error says so: it never answers from
 /// `other`'s history instead.
 #[derive(Debug)]
 pub struct CryptoRouted {
     crypto: Arc<dyn MarketData>,
     other: Arc<dyn MarketData>,
+    /// The names `other` lists, read once.
+    listed: tokio::sync::OnceCell<Vec<Symbol>>,
 }
 
 impl CryptoRouted {
     pub fn new(crypto: Arc<dyn MarketData>, other: Arc<dyn MarketData>) -> Self {
-        Self { crypto, other }
+        Self {
+            crypto,
+            other,
+            listed: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    async fn listed_by_other(&self, symbol: &Symbol) -> bool {
+        let listed = self
+            .listed
+            .get_or_init(|| async {
+                match self.other.symbols().await {
+                    Ok(list) => list.into_iter().map(|i| i.symbol).collect(),
+                    Err(err) => {
+                        tracing::warn!(%err, "the desk's provider's symbols are unavailable");
+                        Vec::new()
+                    }
+                }
+            })
+            .await;
+        listed.contains(symbol)
     }
 
     /// `crypto`'s answer for a pair; `other`'s for anything else, or when `crypto` does not
@@ -31,7 +54,7 @@ impl CryptoRouted {
         F: Fn(Arc<dyn MarketData>) -> Fut,
         Fut: std::future::Future<Output = Result<T, MarketError>>,
     {
-        if product_id(symbol).is_none() {
+        if product_id(symbol).is_none() || self.listed_by_other(symbol).await {
             return ask(self.other.clone()).await;
         }
         match ask(self.crypto.clone()).await {
@@ -45,18 +68,15 @@ impl CryptoRouted {
 
 #[async_trait]
 impl MarketData for CryptoRouted {
+    /// The desk's provider's name; each answer's provenance says which provider gave it.
     fn name(&self) -> &'static str {
-        "routed"
+        self.other.name()
     }
 
-    /// `other`'s symbols, then `crypto`'s (only `other`'s when `crypto` cannot be reached).
+    /// `other`'s symbols only: they are the screener's default universe, and Coinbase's hundreds
+    /// of pairs would make every screen hundreds of requests. Pairs are reachable by name.
     async fn symbols(&self) -> Result<Vec<SymbolInfo>, MarketError> {
-        let mut all = self.other.symbols().await?;
-        match self.crypto.symbols().await {
-            Ok(more) => all.extend(more),
-            Err(err) => tracing::warn!(%err, "crypto symbols unavailable"),
-        }
-        Ok(all)
+        self.other.symbols().await
     }
 
     async fn bars(&self, request: &BarsRequest) -> Result<BarSeries, MarketError> {

@@ -177,6 +177,9 @@ async fn routed_crypto_comes_from_coinbase_and_never_from_history_when_it_is_dow
     assert_eq!(goog.provenance.source, "bundled");
     let eur = routed.snapshot(&sym("EUR/USD")).await.unwrap();
     assert_eq!(eur.provenance.source, "bundled");
+    // The bundled universe's own name for its Bitcoin series stays with it.
+    let series = routed.snapshot(&sym("BTCUSD")).await.unwrap();
+    assert_eq!(series.provenance.source, "bundled");
     drop(standin);
     let err = routed.snapshot(&sym("BTC/USD")).await.unwrap_err();
     assert!(

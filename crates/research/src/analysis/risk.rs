@@ -90,12 +90,16 @@ pub async fn risk_analysis(market: &dyn MarketData, p: RiskParams) -> Result<Ris
         .transpose()?;
     let known = market.symbols().await?;
     let mut fetched = Vec::new();
+    let mut sources: Vec<String> = Vec::new();
     let mut all_24h = true;
     for symbol in symbols.iter().chain(benchmark.iter()) {
         let mut request = BarsRequest::new(symbol.clone(), timeframe);
         request.start = start;
         request.end = end;
         let series = market.bars(&request).await?;
+        if !sources.contains(&series.provenance.source) {
+            sources.push(series.provenance.source.clone());
+        }
         let class = known
             .iter()
             .find(|k| k.symbol == series.symbol)
@@ -145,6 +149,7 @@ pub async fn risk_analysis(market: &dyn MarketData, p: RiskParams) -> Result<Ris
         timeframe,
         start: at(times[0]),
         end: at(times[times.len() - 1]),
-        source: market.name().to_string(),
+        // Where the bars came from (crypto and stocks may come from two providers).
+        source: sources.join("+"),
     })
 }
