@@ -1,0 +1,85 @@
+//! A crypto price from the live cache: `LiveCrypto::snapshot` with the feed streaming from the
+//! Coinbase stand-in (quotes arriving every millisecond while it is measured) and the 24-hour
+//! range cached. Target (issue 16): at most 1 ms. Prints the median and p99 and a verdict.
+#![allow(unused_crate_dependencies)] // a test or bench uses some of its package's dependencies
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use criterion::Criterion;
+use quantdesk_coinbase_standin::{FeedConfig as StandInFeed, GroundTruth, StandIn};
+use quantdesk_domain::Symbol;
+use quantdesk_market::stream::coinbase::FeedConfig;
+use quantdesk_market::stream::hub::LiveHub;
+use quantdesk_market::stream::live::LiveCrypto;
+use quantdesk_market::{CoinbaseConfig, CoinbaseProvider, MarketData};
+use tokio::runtime::Runtime;
+
+const TARGET: Duration = Duration::from_millis(1);
+
+fn main() {
+    let rt = Runtime::new().expect("runtime");
+    let (standin, live, hub) = rt.block_on(async {
+        let feed = StandInFeed {
+            from_minute: 0,
+            tick: Duration::from_millis(1),
+            rest_follows_feed: true,
+        };
+        let standin = StandIn::start_with_feed(GroundTruth::standard(), feed)
+            .await
+            .expect("stand-in");
+        let rest = Arc::new(CoinbaseProvider::new(CoinbaseConfig {
+            rest_url: standin.base_url(),
+        }));
+        let config = FeedConfig {
+            url: standin.ws_url().to_string(),
+            ..FeedConfig::default()
+        };
+        let hub = Arc::new(LiveHub::start(config, rest.clone(), vec!["BTC-USD".into()]));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while hub.quote("BTC-USD").is_none() {
+            assert!(
+                Instant::now() < deadline,
+                "no quote from the stand-in's feed"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        (standin, LiveCrypto::new(rest, hub.clone()), hub)
+    });
+    let btc = Symbol::parse("BTC/USD").expect("symbol");
+    // The first call fetches the 24-hour range over REST; the rest are the cache.
+    let first = rt.block_on(live.snapshot(&btc)).expect("snapshot");
+    assert!(first.quote.is_some(), "a live quote");
+
+    let mut criterion = Criterion::default()
+        .sample_size(50)
+        .measurement_time(Duration::from_secs(3))
+        .configure_from_args();
+    criterion.bench_function("live_quote/get_crypto_price from the live cache", |b| {
+        b.iter(|| rt.block_on(live.snapshot(&btc)).expect("snapshot"))
+    });
+    criterion.final_summary();
+
+    let mut times: Vec<Duration> = (0..10_000)
+        .map(|_| {
+            let started = Instant::now();
+            let s = rt.block_on(live.snapshot(&btc)).expect("snapshot");
+            let took = started.elapsed();
+            assert!(s.quote.is_some());
+            took
+        })
+        .collect();
+    times.sort();
+    let (median, p99) = (times[times.len() / 2], times[times.len() * 99 / 100]);
+    let verdict = if p99 <= TARGET { "MET" } else { "MISSED" };
+    println!(
+        "live quote (BTC/USD from the live cache, feed streaming): median {:.1} µs, p99 {:.1} µs \
+         (target <= {} ms): {verdict}",
+        median.as_secs_f64() * 1e6,
+        p99.as_secs_f64() * 1e6,
+        TARGET.as_millis()
+    );
+    drop(hub);
+    drop(live);
+    drop(standin);
+}
