@@ -37,6 +37,18 @@ pub fn app_socket_path(data_dir: &Path) -> PathBuf {
     data_dir.join("ipc").join("app.sock")
 }
 
+/// The data folder's `ipc/`, made (or tightened to) 0700: the home of every local socket.
+pub fn private_dir(data_dir: &Path) -> std::io::Result<PathBuf> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    let dir = data_dir.join("ipc");
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&dir)?;
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))?;
+    Ok(dir)
+}
+
 /// Who is at the other end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -137,7 +149,7 @@ fn our_uid() -> u32 {
 }
 
 /// Refuses a peer whose (kernel-reported) user id is not ours.
-fn check_peer(stream: &UnixStream) -> Result<(), IpcError> {
+pub fn check_peer(stream: &UnixStream) -> Result<(), IpcError> {
     let uid = stream.peer_cred()?.uid();
     if uid != our_uid() {
         return Err(IpcError::OtherUser { uid });
@@ -266,15 +278,9 @@ impl AppListener {
     /// Binds the app's socket (its folder 0700, the socket 0600), replacing a stale one left by
     /// an app that died.
     pub async fn bind(data_dir: &Path) -> Result<Self, IpcError> {
-        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        use std::os::unix::fs::PermissionsExt;
         let path = app_socket_path(data_dir);
-        if let Some(dir) = path.parent() {
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(dir)?;
-            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
-        }
+        private_dir(data_dir)?;
         if path.exists() && UnixStream::connect(&path).await.is_err() {
             std::fs::remove_file(&path)?;
         }

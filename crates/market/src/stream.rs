@@ -24,14 +24,20 @@ pub struct Trade {
     pub time: DateTime<Utc>,
 }
 
-/// The best bid and ask with the last price, as the venue's ticker sends them.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The best bid and ask with the last price, as the venue's ticker sends them. (Serialised with
+/// exact decimal text, for the channel that shares the live cache between processes.)
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LiveQuote {
     pub product: String,
+    #[serde(with = "rust_decimal::serde::str")]
     pub price: Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
     pub bid: Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
     pub bid_size: Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
     pub ask: Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
     pub ask_size: Decimal,
     pub time: DateTime<Utc>,
 }

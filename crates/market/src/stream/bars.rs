@@ -11,6 +11,10 @@ use quantdesk_domain::Bar;
 
 use super::Trade;
 
+/// Finished minutes kept per product (three hours): older ones come from REST, so memory stays
+/// bounded however long the stream runs and however many products it carries.
+pub const KEEP_MINUTES: usize = 180;
+
 /// Minutes of one product, `from` to `to` inclusive, to fetch over REST now that they are over.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Gap {
@@ -97,7 +101,20 @@ impl MinuteBars {
                 close: t.price,
                 volume: t.size,
             });
+        while p.bars.len() > KEEP_MINUTES + 1 {
+            p.bars.pop_first();
+        }
         ready
+    }
+
+    /// The minute of `product`'s newest trade.
+    pub fn current(&self, product: &str) -> Option<DateTime<Utc>> {
+        self.products.get(product).and_then(|p| p.current)
+    }
+
+    /// Forgets `product` (no longer streamed).
+    pub fn remove(&mut self, product: &str) {
+        self.products.remove(product);
     }
 
     /// Puts REST's bars for `gap` in place of what the stream had for those minutes.
@@ -112,6 +129,9 @@ impl MinuteBars {
             .filter(|b| b.time >= gap.from && b.time <= gap.to)
         {
             p.bars.insert(b.time, b.clone());
+        }
+        while p.bars.len() > KEEP_MINUTES + 1 {
+            p.bars.pop_first();
         }
     }
 

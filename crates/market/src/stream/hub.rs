@@ -6,10 +6,13 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
+use async_trait::async_trait;
 use quantdesk_domain::{Bar, Symbol, Timeframe};
+use tokio::sync::broadcast;
 
 use super::bars::{Gap, MinuteBars};
 use super::coinbase::{CoinbaseFeed, FeedConfig};
+use super::live::LiveSource;
 use super::{LiveQuote, StreamEvent};
 use crate::{BarsRequest, MarketData, MarketError};
 
@@ -24,8 +27,27 @@ pub enum FeedState {
     },
 }
 
+/// What changed in the cache, for those who mirror it (the sidecars) or act on it (alerts).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HubEvent {
+    /// A new quote and when the hub received it.
+    Quote {
+        quote: LiveQuote,
+        at: Instant,
+    },
+    /// A minute of `product` closed, or REST filled some.
+    Minute {
+        product: String,
+    },
+    State(FeedState),
+}
+
+/// Events buffered per subscriber; one that falls further behind is told it lagged (and
+/// re-reads the cache) rather than holding memory.
+const EVENT_BUFFER: usize = 8_192;
+
 /// The stream's state as the app shows it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HubStatus {
     pub state: FeedState,
     pub source: &'static str,
@@ -47,8 +69,15 @@ struct State {
 #[derive(Debug)]
 pub struct LiveHub {
     state: Arc<Mutex<State>>,
-    commands: tokio::sync::mpsc::UnboundedSender<Vec<String>>,
+    commands: tokio::sync::mpsc::UnboundedSender<Command>,
+    events: broadcast::Sender<HubEvent>,
     task: tokio::task::JoinHandle<()>,
+}
+
+#[derive(Debug)]
+enum Command {
+    Watch(Vec<String>),
+    Unwatch(Vec<String>),
 }
 
 fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
@@ -66,17 +95,36 @@ impl LiveHub {
             reconnects: 0,
             last_message: None,
         }));
-        let (commands, mut more) = tokio::sync::mpsc::unbounded_channel::<Vec<String>>();
+        let (commands, mut more) = tokio::sync::mpsc::unbounded_channel::<Command>();
+        let (events, _) = broadcast::channel(EVENT_BUFFER);
         let shared = state.clone();
+        let tx = events.clone();
         let task = tokio::spawn(async move {
             let mut feed = CoinbaseFeed::start(config, products);
             loop {
                 tokio::select! {
-                    Some(products) = more.recv() => feed.subscribe(products),
+                    Some(command) = more.recv() => match command {
+                        Command::Watch(products) => feed.subscribe(products),
+                        Command::Unwatch(products) => {
+                            let mut s = lock(&shared);
+                            for p in &products {
+                                s.quotes.remove(p);
+                                s.bars.remove(p);
+                            }
+                            drop(s);
+                            feed.unsubscribe(products);
+                        }
+                    },
                     event = feed.next() => {
                         let Some(event) = event else { return };
-                        if let Some(gap) = apply(&shared, event) {
+                        let (gap, change) = apply(&shared, event);
+                        if let Some(change) = change {
+                            let _ = tx.send(change);
+                        }
+                        if let Some(gap) = gap {
+                            let product = gap.product.clone();
                             fill(&shared, rest.as_ref(), gap).await;
+                            let _ = tx.send(HubEvent::Minute { product });
                         }
                     }
                 }
@@ -85,13 +133,33 @@ impl LiveHub {
         Self {
             state,
             commands,
+            events,
             task,
         }
     }
 
     /// Adds products to the stream.
     pub fn watch(&self, products: Vec<String>) {
-        let _ = self.commands.send(products);
+        let _ = self.commands.send(Command::Watch(products));
+    }
+
+    /// Takes products off the stream (their quotes and bars are forgotten).
+    pub fn unwatch(&self, products: Vec<String>) {
+        let _ = self.commands.send(Command::Unwatch(products));
+    }
+
+    /// Every change from now on.
+    pub fn events(&self) -> broadcast::Receiver<HubEvent> {
+        self.events.subscribe()
+    }
+
+    /// Every product's newest quote, with its age.
+    pub fn quotes(&self) -> Vec<(LiveQuote, Duration)> {
+        lock(&self.state)
+            .quotes
+            .values()
+            .map(|(q, at)| (q.clone(), at.elapsed()))
+            .collect()
     }
 
     /// The newest quote of `product` and how long ago it arrived.
@@ -118,33 +186,63 @@ impl LiveHub {
     }
 }
 
+#[async_trait]
+impl LiveSource for LiveHub {
+    fn quote(&self, product: &str) -> Option<(LiveQuote, Duration)> {
+        LiveHub::quote(self, product)
+    }
+
+    async fn minute_bars(&self, product: &str) -> Vec<Bar> {
+        LiveHub::minute_bars(self, product)
+    }
+
+    fn watch(&self, products: Vec<String>) {
+        LiveHub::watch(self, products);
+    }
+
+    fn unwatch(&self, products: Vec<String>) {
+        LiveHub::unwatch(self, products);
+    }
+
+    fn status(&self) -> HubStatus {
+        LiveHub::status(self)
+    }
+}
+
 impl Drop for LiveHub {
     fn drop(&mut self) {
         self.task.abort();
     }
 }
 
-/// One event into the cache; a gap that is over and wants REST.
-fn apply(state: &Mutex<State>, event: StreamEvent) -> Option<Gap> {
+/// One event into the cache: a gap that is over and wants REST, and what changed.
+fn apply(state: &Mutex<State>, event: StreamEvent) -> (Option<Gap>, Option<HubEvent>) {
     let mut s = lock(state);
     s.last_message = Some(Instant::now());
     match event {
         StreamEvent::Connected { reconnects } => {
             s.state = FeedState::Connected;
             s.reconnects = reconnects;
-            None
+            (None, Some(HubEvent::State(FeedState::Connected)))
         }
         StreamEvent::Disconnected { reason, .. } => {
             s.state = FeedState::Reconnecting { reason };
             s.bars.disconnected();
-            None
+            (None, Some(HubEvent::State(s.state.clone())))
         }
         StreamEvent::Quote(q) => {
-            s.quotes.insert(q.product.clone(), (q, Instant::now()));
-            None
+            let at = Instant::now();
+            s.quotes.insert(q.product.clone(), (q.clone(), at));
+            (None, Some(HubEvent::Quote { quote: q, at }))
         }
-        StreamEvent::Trade(t) => s.bars.trade(&t),
-        StreamEvent::Heartbeat { .. } => None,
+        StreamEvent::Trade(t) => {
+            let before = s.bars.current(&t.product);
+            let gap = s.bars.trade(&t);
+            let closed = before.is_some_and(|b| s.bars.current(&t.product) > Some(b));
+            let change = closed.then_some(HubEvent::Minute { product: t.product });
+            (gap, change)
+        }
+        StreamEvent::Heartbeat { .. } => (None, None),
     }
 }
 

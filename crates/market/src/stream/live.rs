@@ -12,7 +12,8 @@ use quantdesk_domain::{
 };
 use tokio::sync::Mutex;
 
-use super::hub::LiveHub;
+use super::LiveQuote;
+use super::hub::HubStatus;
 use crate::coinbase::{CoinbaseProvider, product_id};
 use crate::{BarsRequest, ChainRequest, MarketData, MarketError};
 
@@ -21,16 +22,31 @@ pub const STALE_AFTER: Duration = Duration::from_secs(10);
 /// How long the 24-hour range and volume from REST are reused under live prices.
 const DAY_TTL: Duration = Duration::from_secs(60);
 
+/// A live cache to read: the process's own [`LiveHub`](super::hub::LiveHub), or a mirror of
+/// the one another process runs.
+#[async_trait]
+pub trait LiveSource: Send + Sync + std::fmt::Debug {
+    /// The newest quote of `product` and how long ago it arrived.
+    fn quote(&self, product: &str) -> Option<(LiveQuote, Duration)>;
+    /// `product`'s finished minute bars, oldest first.
+    async fn minute_bars(&self, product: &str) -> Vec<Bar>;
+    /// Puts products on the stream.
+    fn watch(&self, products: Vec<String>);
+    /// Takes products off the stream.
+    fn unwatch(&self, products: Vec<String>);
+    fn status(&self) -> HubStatus;
+}
+
 /// Coinbase with a live cache in front (see the module docs).
 #[derive(Debug)]
 pub struct LiveCrypto {
     rest: Arc<CoinbaseProvider>,
-    hub: Arc<LiveHub>,
+    hub: Arc<dyn LiveSource>,
     days: Mutex<BTreeMap<String, (Instant, PriceSnapshot)>>,
 }
 
 impl LiveCrypto {
-    pub fn new(rest: Arc<CoinbaseProvider>, hub: Arc<LiveHub>) -> Self {
+    pub fn new(rest: Arc<CoinbaseProvider>, hub: Arc<dyn LiveSource>) -> Self {
         Self {
             rest,
             hub,
@@ -72,7 +88,7 @@ impl MarketData for LiveCrypto {
         if request.timeframe != Timeframe::MINUTE || request.end.is_some() {
             return Ok(series);
         }
-        let live = self.hub.minute_bars(&id);
+        let live = self.hub.minute_bars(&id).await;
         if live.is_empty() {
             return Ok(series);
         }
