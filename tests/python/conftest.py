@@ -66,6 +66,7 @@ def coinbase_standin():
         pytest.fail(f"stand-in binary not found at {path}; run `cargo build -p quantdesk-coinbase-standin`")
     proc, url = _start_standin(path)
     COINBASE["url"] = url
+    COINBASE["ws"] = proc.stdout.readline().strip()
     try:
         yield url
     finally:
@@ -81,6 +82,7 @@ async def session(data_dir, *args, env=None):
         env={
             "QUANTDESK_LOG": "warn",
             "QUANTDESK_COINBASE_REST_URL": COINBASE.get("url", "http://127.0.0.1:9"),
+            "QUANTDESK_COINBASE_WS_URL": COINBASE.get("ws", "ws://127.0.0.1:9"),
             **(env or {}),
         },
     )

@@ -5,7 +5,10 @@ never answered from 2020's history."""
 
 import json
 import urllib.request
+from contextlib import AsyncExitStack
+from datetime import datetime, timedelta
 
+import anyio
 import pytest
 
 from conftest import COINBASE, session
@@ -68,3 +71,66 @@ async def test_offline_history_on_request(data_dir):
     async with session(data_dir, "--provider", "bundled") as s:
         out = ok(await s.call_tool("get_crypto_prices", {"symbols": ["BTC/USD"]}))
     assert out["prices"][0]["source"] == "bundled"
+
+
+def feed_counts():
+    return coinbase("/_standin/feed")
+
+
+async def live_price(s, symbol, tries=150):
+    """get_crypto_prices until the answer comes from the stream (it has a bid and an ask)."""
+    for _ in range(tries):
+        out = ok(await s.call_tool("get_crypto_prices", {"symbols": [symbol]}))
+        price = out["prices"][0]
+        if price.get("bid") is not None:
+            return price
+        await anyio.sleep(0.1)
+    raise AssertionError(f"no live price for {symbol}: {price}")
+
+
+async def test_watched_pairs_answer_from_the_stream(data_dir):
+    async with session(data_dir) as s:
+        w = ok(await s.call_tool("watch", {"symbols": ["BTC/USD", "eth-usd"]}))
+        assert [x["symbol"] for x in w["watching"]] == ["BTC/USD", "ETH/USD"]
+        assert w["stream"]["source"] == "coinbase"
+        btc = await live_price(s, "BTC/USD")
+        # The stand-in replays its ground truth as trades: a live price is one of that minute's
+        # open/high/low/close, and the bid and ask sit a cent either side.
+        at = datetime.fromisoformat(btc["as_of"].replace("Z", "+00:00")).replace(second=0, microsecond=0)
+        span = tuple(t.strftime("%Y-%m-%dT%H:%M:%SZ") for t in (at, at + timedelta(minutes=1)))
+        candles = [c for c in coinbase("/products/BTC-USD/candles?granularity=60&start=%s&end=%s" % span)
+                   if c[0] == int(at.timestamp())]
+        assert candles, span
+        assert btc["price"] in candles[0][1:5], (btc, candles[0])
+        assert round(btc["ask"] - btc["bid"], 2) == 0.02 and btc["source"] == "coinbase"
+        listed = ok(await s.call_tool("watch", {"symbols": []}))
+        assert {x["symbol"] for x in listed["watching"]} == {"BTC/USD", "ETH/USD"}
+        assert all(x["price"] is not None for x in listed["watching"])
+        assert listed["stream"]["state"] == "connected" and listed["stream"]["part"] == "owner"
+        stopped = ok(await s.call_tool("watch", {"symbols": ["ETH/USD"], "action": "stop"}))
+        assert [x["symbol"] for x in stopped["watching"]] == ["BTC/USD"]
+    # The watchlist is kept: the next sidecar streams it at once.
+    async with session(data_dir) as s:
+        listed = ok(await s.call_tool("watch", {"symbols": []}))
+        assert [x["symbol"] for x in listed["watching"]] == ["BTC/USD"]
+
+
+async def test_watch_refuses_what_cannot_stream(data_dir):
+    async with session(data_dir) as s:
+        stock = await s.call_tool("watch", {"symbols": ["GOOG"]})
+        unknown = await s.call_tool("watch", {"symbols": ["DOGE/USD"]})
+    assert stock.is_error and "not a crypto pair" in stock.content[0].text
+    assert unknown.is_error and "does not list 'DOGE-USD'" in unknown.content[0].text
+    async with session(data_dir, "--provider", "bundled") as s:
+        offline = await s.call_tool("watch", {"symbols": ["BTC/USD"]})
+    assert offline.is_error and "offline" in offline.content[0].text
+
+
+async def test_eight_sidecars_share_one_upstream_connection(data_dir):
+    before = feed_counts()["accepted"]
+    async with AsyncExitStack() as stack:
+        sessions = [await stack.enter_async_context(session(data_dir)) for _ in range(8)]
+        await sessions[0].call_tool("watch", {"symbols": ["BTC/USD"]})
+        prices = [await live_price(s, "BTC/USD") for s in sessions]
+        assert all(p["source"] == "coinbase" for p in prices)
+        assert feed_counts()["accepted"] - before == 1, "one websocket for eight sidecars"

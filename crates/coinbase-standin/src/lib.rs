@@ -54,6 +54,8 @@ pub(crate) struct Shared {
     /// REST serves minutes that start before this (Unix seconds): the feed's replay clock when
     /// REST follows the feed, else everything.
     pub clock: Arc<AtomicI64>,
+    /// The feed's counters, for the test-only `/_standin/feed`.
+    pub feed: Arc<feed::FeedControl>,
 }
 
 impl Shared {
@@ -131,6 +133,7 @@ impl StandIn {
             truth,
             faults: Mutex::default(),
             clock: control.clock.clone(),
+            feed: control.clone(),
         });
         let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
         let addr = listener.local_addr()?;

@@ -24,7 +24,20 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/products/{id}/ticker", get(ticker))
         .route("/products/{id}/stats", get(stats))
         .route("/products/{id}/candles", get(candles))
+        // Not Coinbase's: what a cross-process test reads to count websocket connections.
+        .route("/_standin/feed", get(feed_counts))
         .with_state(shared)
+}
+
+async fn feed_counts(State(shared): State<Arc<Shared>>) -> Response {
+    use std::sync::atomic::Ordering;
+    reply(
+        StatusCode::OK,
+        json!({
+            "accepted": shared.feed.accepted.load(Ordering::SeqCst),
+            "open": shared.feed.open.load(Ordering::SeqCst),
+        }),
+    )
 }
 
 type Params = Query<Vec<(String, String)>>;

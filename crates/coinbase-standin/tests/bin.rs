@@ -16,9 +16,11 @@ fn the_binary_prints_its_url_serves_products_and_stops_with_its_stdin() {
         .spawn()
         .expect("start the stand-in");
     let mut url = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut url)
-        .expect("its URL");
+    let mut ws = String::new();
+    let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+    out.read_line(&mut url).expect("its URL");
+    out.read_line(&mut ws).expect("its websocket URL");
+    assert!(ws.starts_with("ws://127.0.0.1:"), "{ws}");
     let addr = url
         .trim()
         .strip_prefix("http://")
@@ -39,6 +41,19 @@ fn the_binary_prints_its_url_serves_products_and_stops_with_its_stdin() {
     stream.read_to_string(&mut answer).expect("an answer");
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(answer.contains("\"id\":\"BTC-USD\""), "{answer}");
+
+    let mut stream = TcpStream::connect(&addr).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        stream,
+        "GET /_standin/feed HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("an answer");
+    assert!(answer.contains("\"accepted\":0"), "{answer}");
 
     drop(child.stdin.take());
     let status = child.wait().expect("it stops");

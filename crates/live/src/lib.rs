@@ -15,6 +15,7 @@
 
 mod client;
 mod owner;
+pub mod watch;
 pub mod wire;
 
 use std::collections::BTreeSet;

@@ -50,6 +50,7 @@ pub const SCOPE_TABLE: &[(&str, Need)] = &[
     ("get_positions", Need::Account),
     ("get_account_balance", Need::Account),
     ("get_orders", Need::Account),
+    ("watch", S(Scope::MarketRead)),
 ];
 
 // The store setting saying orders go to a live account: the guard's own, so the gate and the

@@ -22,9 +22,12 @@ use anyhow::Context as _;
 use clap::{Parser, ValueEnum};
 use quantdesk_broker::{AlpacaBroker, Broker, LinkedAlpaca, PaperBroker, PaperConfig};
 use quantdesk_keys::{RevocationSource, Verifier, account};
+use quantdesk_live::watch::Watcher;
+use quantdesk_live::{Role as LiveRole, SharedLive};
 use quantdesk_market::{
     AlpacaConfig, AlpacaProvider, BundledProvider, CachedProvider, CoinbaseConfig,
-    CoinbaseProvider, CryptoRouted, MarketData,
+    CoinbaseProvider, CryptoRouted, MarketData, stream::coinbase::FeedConfig,
+    stream::live::LiveCrypto,
 };
 use quantdesk_secrets::SecretStore;
 use quantdesk_store::Store;
@@ -172,12 +175,27 @@ async fn main() -> anyhow::Result<()> {
     // What Claude reads: with the defaults, crypto pairs come live from Coinbase. The brokers keep
     // the desk's provider (the paper broker replays the bundled history until it trades at live
     // prices).
-    let market: Arc<dyn MarketData> = match cli.provider {
-        ProviderKind::Auto => Arc::new(CryptoRouted::new(
-            Arc::new(CoinbaseProvider::new(CoinbaseConfig::from_env())),
-            desk_market.clone(),
-        )),
-        ProviderKind::Bundled | ProviderKind::Alpaca => desk_market.clone(),
+    // Live prices come from the one stream of this data folder (`quantdesk_live`): the app's,
+    // another sidecar's, or this one's if none runs.
+    let (market, watcher): (Arc<dyn MarketData>, _) = match cli.provider {
+        ProviderKind::Auto => {
+            let coinbase = Arc::new(CoinbaseProvider::new(CoinbaseConfig::from_env()));
+            let live = Arc::new(SharedLive::join(
+                &data_dir,
+                LiveRole::Sidecar,
+                FeedConfig::from_env(),
+                coinbase.clone(),
+            ));
+            let crypto = Arc::new(LiveCrypto::new(coinbase.clone(), live.clone()));
+            let watcher = Watcher::start(live, coinbase, store.clone())
+                .await
+                .context("reading the watchlist")?;
+            (
+                Arc::new(CryptoRouted::new(crypto, desk_market.clone())),
+                Some(Arc::new(watcher)),
+            )
+        }
+        ProviderKind::Bundled | ProviderKind::Alpaca => (desk_market.clone(), None),
     };
     tracing::info!(data_dir = %data_dir.display(), provider = desk_market.name(), crypto = cli.provider == ProviderKind::Auto, "quantdesk-mcp starting");
 
@@ -229,7 +247,10 @@ async fn main() -> anyhow::Result<()> {
     }
 
     let access = account_access(&store).await?;
-    let server = server::QuantDeskServer::new(store.clone(), market, access, Some(trading));
+    let mut server = server::QuantDeskServer::new(store.clone(), market, access, Some(trading));
+    if let Some(watcher) = watcher {
+        server = server.with_watcher(watcher);
+    }
     // Stdin is screened before rmcp reads it: a message nested too deep for serde_json would
     // otherwise be dropped without an answer (`limits`).
     let stdin = limits::screened_stdin(server.rejections());

@@ -74,11 +74,18 @@ impl QuantDeskServer {
                 trading,
                 progress: None,
                 cancel: None,
+                watcher: None,
             },
             access: Arc::new(access),
             actor: format!("mcp:{}", std::process::id()).into(),
             rejections: Rejections::default(),
         }
+    }
+
+    /// Gives `watch` the live stream's watchlist.
+    pub fn with_watcher(mut self, watcher: Arc<quantdesk_live::watch::Watcher>) -> Self {
+        self.ctx.watcher = Some(watcher);
+        self
     }
 
     /// Where [`limits::screened_stdin`] leaves the calls it cut short, for this server to answer.

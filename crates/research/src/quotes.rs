@@ -100,6 +100,9 @@ pub struct CryptoPrice {
     pub change_pct: Option<Decimal>,
     /// The period the change covers (1Day is a 24h change; offline history may be coarser).
     pub change_period: Timeframe,
+    /// Best bid and ask, when the price comes from the live stream.
+    pub bid: Option<Decimal>,
+    pub ask: Option<Decimal>,
     pub source: String,
     pub as_of: DateTime<Utc>,
 }
@@ -149,6 +152,8 @@ pub async fn get_crypto_prices(
                 change: s.change,
                 change_pct: s.change_pct,
                 change_period: s.session,
+                bid: s.quote.as_ref().map(|q| q.bid),
+                ask: s.quote.as_ref().map(|q| q.ask),
                 source: s.provenance.source,
                 as_of: s.provenance.as_of,
             }),

@@ -186,6 +186,8 @@ fn subscription(kind: &str, products: &BTreeSet<String>) -> Message {
 enum Ended {
     /// The consumer is gone: stop for good.
     Stopped,
+    /// Everything was unsubscribed: closed until something is asked for again.
+    Idle,
     Lost(String),
 }
 
@@ -200,6 +202,14 @@ async fn run(
     let mut last_trade: BTreeMap<String, u64> = BTreeMap::new();
     let mut reconnects: u64 = 0;
     loop {
+        // Nothing to stream: no connection until something is asked for.
+        while products.is_empty() {
+            match commands.recv().await {
+                None => return,
+                Some(Command::Subscribe(p)) => products.extend(p),
+                Some(Command::Unsubscribe(_)) => {}
+            }
+        }
         let (ended, healthy) = connection(
             &config,
             &mut products,
@@ -212,6 +222,7 @@ async fn run(
         .await;
         let reason = match ended {
             Ended::Stopped => return,
+            Ended::Idle => continue,
             Ended::Lost(reason) => reason,
         };
         failures = if healthy {
@@ -280,6 +291,10 @@ async fn connection(
                     Some(Command::Subscribe(p)) => { products.extend(p.iter().cloned()); ("subscribe", p) }
                     Some(Command::Unsubscribe(p)) => { for x in &p { products.remove(x); } ("unsubscribe", p) }
                 };
+                if products.is_empty() {
+                    let _ = ws.close(None).await;
+                    return (Ended::Idle, healthy);
+                }
                 let list: BTreeSet<String> = list.into_iter().collect();
                 if ws.send(subscription(kind, &list)).await.is_err() {
                     return (Ended::Lost(format!("{kind} failed")), healthy);

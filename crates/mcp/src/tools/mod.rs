@@ -8,6 +8,7 @@ pub mod trading;
 use std::sync::{Arc, LazyLock};
 
 use quantdesk_domain::{OptionChain, PriceSnapshot};
+use quantdesk_live::watch::{WatchOut, WatchParams};
 use quantdesk_market::MarketData;
 use quantdesk_research::analysis::*;
 use quantdesk_research::backtest::*;
@@ -39,6 +40,8 @@ pub struct Ctx {
     pub progress: Option<trading::Progress>,
     /// Cancelled when the client cancels this call (`notifications/cancelled`).
     pub cancel: Option<tokio_util::sync::CancellationToken>,
+    /// The watchlist over the live stream; `None` when the sidecar runs offline.
+    pub watcher: Option<Arc<quantdesk_live::watch::Watcher>>,
 }
 
 /// The one table of tools: from each row come both its definition in `tools/list` (schemas
@@ -118,6 +121,9 @@ tools! {
     get_orders: trading::get_orders, GetOrdersParams => OrdersOut, slim, Effect::ReadOnly,
         "Orders",
         "Orders and their fate (open, pending approval, filled, cancelled, expired, rejected) and orders the limits refused.";
+    watch: research::watch, WatchParams => WatchOut, keep, Effect::Settings,
+        "Watch live prices",
+        "Start or stop streaming crypto pairs (Coinbase) into the live cache, so prices answer from the stream; returns at once with the watchlist and the stream's state.";
 }
 
 /// A row's definition as it is.
@@ -156,6 +162,8 @@ pub enum Effect {
     Trades { idempotent: bool },
     /// Writes a new file under the data folder (a report); overwrites nothing.
     WritesFile,
+    /// Changes what QuantDesk watches (no money, no file): the same call twice is the same.
+    Settings,
 }
 
 /// A tool's definition from its parameter and output types.
@@ -171,22 +179,25 @@ pub fn define<P: JsonSchema + 'static, O: JsonSchema + 'static>(
             .as_ref()
             .clone(),
     );
+    // openWorldHint is left out: its default (true) is what every tool is — each may ask a
+    // data provider or a broker.
     let annotations = match effect {
         Effect::ReadOnly => ToolAnnotations::with_title(title)
             .read_only(true)
             .destructive(false)
-            .idempotent(true)
-            .open_world(true),
+            .idempotent(true),
         Effect::Trades { idempotent } => ToolAnnotations::with_title(title)
             .read_only(false)
             .destructive(true)
-            .idempotent(idempotent)
-            .open_world(true),
+            .idempotent(idempotent),
+        Effect::Settings => ToolAnnotations::with_title(title)
+            .read_only(false)
+            .destructive(false)
+            .idempotent(true),
         Effect::WritesFile => ToolAnnotations::with_title(title)
             .read_only(false)
             .destructive(false)
-            .idempotent(false)
-            .open_world(true),
+            .idempotent(false),
     };
     let output = lean_output(numbers_for_money(schema_for_output::<O>().as_ref().clone()));
     Tool::new(name, description, Arc::new(input))
@@ -247,6 +258,7 @@ fn lean_input(mut schema: JsonObject) -> JsonObject {
     }
     schema.remove("$schema");
     schema.values_mut().for_each(walk);
+    inline_leaf_refs(&mut schema, true);
     schema
 }
 
@@ -290,7 +302,75 @@ fn lean_output(mut schema: JsonObject) -> JsonObject {
         }
     }
     schema.values_mut().for_each(walk);
+    inline_leaf_refs(&mut schema, false);
     schema
+}
+
+/// Replaces each `{"$ref": "#/$defs/X", ...}` whose definition holds no `$ref` itself by that
+/// definition's keys (all such, or with `single_use` only those referred to once), and drops the
+/// definitions nothing refers to any more: the same schema, fewer bytes.
+fn inline_leaf_refs(schema: &mut JsonObject, single_use: bool) {
+    fn count(v: &Value, uses: &mut std::collections::BTreeMap<String, usize>) {
+        match v {
+            Value::Object(o) => {
+                if let Some(Value::String(r)) = o.get("$ref") {
+                    *uses.entry(r.clone()).or_default() += 1;
+                }
+                o.values().for_each(|v| count(v, uses));
+            }
+            Value::Array(a) => a.iter().for_each(|v| count(v, uses)),
+            _ => {}
+        }
+    }
+    fn replace(v: &mut Value, leaves: &Map<String, Value>) {
+        match v {
+            Value::Object(o) => {
+                let target = o
+                    .get("$ref")
+                    .and_then(Value::as_str)
+                    .and_then(|r| r.strip_prefix("#/$defs/"))
+                    .and_then(|name| leaves.get(name));
+                if let Some(Value::Object(def)) = target {
+                    o.remove("$ref");
+                    for (k, v) in def {
+                        o.entry(k.clone()).or_insert_with(|| v.clone());
+                    }
+                }
+                o.values_mut().for_each(|v| replace(v, leaves));
+            }
+            Value::Array(a) => a.iter_mut().for_each(|v| replace(v, leaves)),
+            _ => {}
+        }
+    }
+    let Some(Value::Object(defs)) = schema.get("$defs") else {
+        return;
+    };
+    let mut uses = std::collections::BTreeMap::new();
+    schema.values().for_each(|v| count(v, &mut uses));
+    let leaves: Map<String, Value> = defs
+        .iter()
+        .filter(|(name, def)| {
+            let mut inner = std::collections::BTreeMap::new();
+            count(def, &mut inner);
+            let n = uses.get(&format!("#/$defs/{name}")).copied().unwrap_or(0);
+            inner.is_empty() && (!single_use || n == 1)
+        })
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    if leaves.is_empty() {
+        return;
+    }
+    for (k, v) in schema.iter_mut() {
+        if k != "$defs" {
+            replace(v, &leaves);
+        }
+    }
+    if let Some(Value::Object(defs)) = schema.get_mut("$defs") {
+        defs.retain(|name, _| !leaves.contains_key(name));
+        if defs.is_empty() {
+            schema.remove("$defs");
+        }
+    }
 }
 
 /// Money is `Decimal` in Rust and a JSON number on the wire (rust_decimal's `serde-float`), but

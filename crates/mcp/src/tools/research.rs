@@ -54,6 +54,18 @@ pub async fn get_crypto_prices(
     Ok(quotes::get_crypto_prices(&*ctx.market, p).await?)
 }
 
+pub async fn watch(
+    ctx: &Ctx,
+    p: quantdesk_live::watch::WatchParams,
+) -> Result<quantdesk_live::watch::WatchOut, ToolError> {
+    let Some(watcher) = &ctx.watcher else {
+        return Err(ToolError(
+            "this sidecar runs offline (--provider bundled or alpaca): nothing streams".into(),
+        ));
+    };
+    watcher.watch(p).await.map_err(|e| ToolError(e.to_string()))
+}
+
 pub async fn get_options_chain(ctx: &Ctx, p: OptionsChainParams) -> Result<OptionChain, ToolError> {
     Ok(quotes::get_options_chain(&*ctx.market, p).await?)
 }

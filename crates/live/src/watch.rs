@@ -1,0 +1,217 @@
+//! The watchlist: the crypto pairs the person (or Claude, through `watch`) asked to stream. It is
+//! kept in the store (`live.watchlist`), so the app's Watchlist screen, every sidecar and the
+//! next start see the same list, and the stream carries each of them.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use quantdesk_domain::{Decimal, Symbol};
+use quantdesk_market::coinbase::product_id;
+use quantdesk_market::stream::hub::FeedState;
+use quantdesk_market::stream::live::{LiveSource, STALE_AFTER};
+use quantdesk_market::{MarketData, MarketError};
+use quantdesk_store::{Store, StoreError};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::{Part, SharedLive};
+
+/// The store's key for the list.
+pub const WATCHLIST_KEY: &str = "live.watchlist";
+/// At most this many pairs are streamed (the hub's memory bound is measured at 1,000).
+pub const MAX_WATCHED: usize = 1_000;
+/// At most this many symbols in one call.
+pub const MAX_PER_CALL: usize = 100;
+
+/// `watch`'s input.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WatchParams {
+    /// Crypto pairs such as ["BTC/USD"]; empty with start lists what is watched.
+    pub symbols: Vec<String>,
+    /// start (default) or stop.
+    #[serde(default)]
+    pub action: WatchAction,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WatchAction {
+    #[default]
+    Start,
+    Stop,
+}
+
+/// One watched pair and its newest live quote, if the stream has one.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Watched {
+    pub symbol: String,
+    pub price: Option<Decimal>,
+    pub bid: Option<Decimal>,
+    pub ask: Option<Decimal>,
+    pub as_of: Option<DateTime<Utc>>,
+    /// Not updated for longer than the stale threshold (10 s).
+    pub stale: bool,
+}
+
+/// The stream as this process sees it.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct StreamState {
+    pub source: String,
+    /// connecting, connected or reconnecting.
+    pub state: String,
+    pub reason: Option<String>,
+    pub reconnects: u64,
+    /// owner (this process holds the upstream connection), mirror or electing.
+    pub part: String,
+}
+
+/// `watch`'s answer: the whole watchlist after the change.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct WatchOut {
+    pub watching: Vec<Watched>,
+    pub stream: StreamState,
+}
+
+#[derive(Debug, Error)]
+pub enum WatchError {
+    #[error("at most {MAX_PER_CALL} symbols per call ({0} given)")]
+    TooMany(usize),
+    #[error("the watchlist holds at most {MAX_WATCHED} pairs")]
+    Full,
+    #[error("'{0}' is not a symbol")]
+    BadSymbol(String),
+    #[error(
+        "'{0}' is not a crypto pair: the live stream carries Coinbase's pairs (e.g. BTC/USD); stocks stream once an Alpaca account streams"
+    )]
+    NotCrypto(String),
+    #[error("coinbase does not list '{0}' as a USD pair that trades")]
+    Unknown(String),
+    #[error(transparent)]
+    Listing(#[from] MarketError),
+    #[error("the watchlist could not be kept: {0}")]
+    Store(#[from] StoreError),
+}
+
+/// The watchlist over this process's share of the stream.
+#[derive(Debug)]
+pub struct Watcher {
+    live: Arc<SharedLive>,
+    /// Coinbase's listing, to refuse a pair it does not trade.
+    listing: Arc<dyn MarketData>,
+    store: Store,
+}
+
+/// The stored list (product ids).
+pub async fn stored(store: &Store) -> Result<Vec<String>, StoreError> {
+    Ok(store
+        .setting::<Vec<String>>(WATCHLIST_KEY)
+        .await?
+        .unwrap_or_default())
+}
+
+impl Watcher {
+    /// Puts the stored watchlist on the stream.
+    pub async fn start(
+        live: Arc<SharedLive>,
+        listing: Arc<dyn MarketData>,
+        store: Store,
+    ) -> Result<Self, StoreError> {
+        let list = stored(&store).await?;
+        if !list.is_empty() {
+            live.watch(list);
+        }
+        Ok(Self {
+            live,
+            listing,
+            store,
+        })
+    }
+
+    pub async fn watch(&self, p: WatchParams) -> Result<WatchOut, WatchError> {
+        if p.symbols.len() > MAX_PER_CALL {
+            return Err(WatchError::TooMany(p.symbols.len()));
+        }
+        let mut products = Vec::new();
+        for text in &p.symbols {
+            let symbol = Symbol::parse(text)
+                .map_err(|_| WatchError::BadSymbol(text.chars().take(40).collect()))?;
+            let id =
+                product_id(&symbol).ok_or_else(|| WatchError::NotCrypto(symbol.to_string()))?;
+            if !products.contains(&id) {
+                products.push(id);
+            }
+        }
+        let mut list = stored(&self.store).await?;
+        match p.action {
+            WatchAction::Start if !products.is_empty() => {
+                let listed: Vec<String> = self
+                    .listing
+                    .symbols()
+                    .await?
+                    .iter()
+                    .filter_map(|s| product_id(&s.symbol))
+                    .collect();
+                if let Some(unknown) = products.iter().find(|id| !listed.contains(id)) {
+                    return Err(WatchError::Unknown(unknown.clone()));
+                }
+                let new: Vec<String> = products
+                    .into_iter()
+                    .filter(|id| !list.contains(id))
+                    .collect();
+                if list.len() + new.len() > MAX_WATCHED {
+                    return Err(WatchError::Full);
+                }
+                list.extend(new.iter().cloned());
+                self.store.set_setting(WATCHLIST_KEY, &list).await?;
+                self.live.watch(new);
+            }
+            WatchAction::Start => {}
+            WatchAction::Stop => {
+                list.retain(|id| !products.contains(id));
+                self.store.set_setting(WATCHLIST_KEY, &list).await?;
+                self.live.unwatch(products);
+            }
+        }
+        Ok(self.answer(&list))
+    }
+
+    fn answer(&self, list: &[String]) -> WatchOut {
+        let watching = list
+            .iter()
+            .map(|id| {
+                let q = self.live.quote(id);
+                Watched {
+                    symbol: id.replace('-', "/"),
+                    price: q.as_ref().map(|(q, _)| q.price),
+                    bid: q.as_ref().map(|(q, _)| q.bid),
+                    ask: q.as_ref().map(|(q, _)| q.ask),
+                    as_of: q.as_ref().map(|(q, _)| q.time),
+                    stale: q.as_ref().is_some_and(|(_, age)| *age > STALE_AFTER),
+                }
+            })
+            .collect();
+        let status = self.live.status();
+        let (state, reason) = match status.state {
+            FeedState::Connecting => ("connecting", None),
+            FeedState::Connected => ("connected", None),
+            FeedState::Reconnecting { reason } => ("reconnecting", Some(reason)),
+        };
+        WatchOut {
+            watching,
+            stream: StreamState {
+                source: status.source.to_string(),
+                state: state.to_string(),
+                reason,
+                reconnects: status.reconnects,
+                part: match self.live.part() {
+                    Part::Owner => "owner",
+                    Part::Mirror => "mirror",
+                    Part::Electing => "electing",
+                }
+                .to_string(),
+            },
+        }
+    }
+}
