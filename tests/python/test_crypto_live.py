@@ -103,9 +103,10 @@ async def test_watched_pairs_answer_from_the_stream(data_dir):
         assert candles, span
         assert btc["price"] in candles[0][1:5], (btc, candles[0])
         assert round(btc["ask"] - btc["bid"], 2) == 0.02 and btc["source"] == "coinbase"
+        await live_price(s, "ETH/USD")
         listed = ok(await s.call_tool("watch", {"symbols": []}))
         assert {x["symbol"] for x in listed["watching"]} == {"BTC/USD", "ETH/USD"}
-        assert all(x["price"] is not None for x in listed["watching"])
+        assert all(x["price"] is not None for x in listed["watching"]), listed
         assert listed["stream"]["state"] == "connected" and listed["stream"]["part"] == "owner"
         stopped = ok(await s.call_tool("watch", {"symbols": ["ETH/USD"], "action": "stop"}))
         assert [x["symbol"] for x in stopped["watching"]] == ["BTC/USD"]

@@ -13,6 +13,7 @@
 #![cfg_attr(test, allow(unused_crate_dependencies))] // unit tests don't use every dev-dependency
 #![forbid(unsafe_code)]
 
+pub mod alerts;
 mod client;
 mod owner;
 pub mod watch;

@@ -51,6 +51,7 @@ pub const SCOPE_TABLE: &[(&str, Need)] = &[
     ("get_account_balance", Need::Account),
     ("get_orders", Need::Account),
     ("watch", S(Scope::MarketRead)),
+    ("alerts", S(Scope::MarketRead)),
 ];
 
 // The store setting saying orders go to a live account: the guard's own, so the gate and the

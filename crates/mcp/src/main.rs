@@ -22,6 +22,7 @@ use anyhow::Context as _;
 use clap::{Parser, ValueEnum};
 use quantdesk_broker::{AlpacaBroker, Broker, LinkedAlpaca, PaperBroker, PaperConfig};
 use quantdesk_keys::{RevocationSource, Verifier, account};
+use quantdesk_live::alerts::Alerts;
 use quantdesk_live::watch::Watcher;
 use quantdesk_live::{Role as LiveRole, SharedLive};
 use quantdesk_market::{
@@ -177,7 +178,7 @@ async fn main() -> anyhow::Result<()> {
     // prices).
     // Live prices come from the one stream of this data folder (`quantdesk_live`): the app's,
     // another sidecar's, or this one's if none runs.
-    let (market, watcher): (Arc<dyn MarketData>, _) = match cli.provider {
+    let (market, live): (Arc<dyn MarketData>, _) = match cli.provider {
         ProviderKind::Auto => {
             let coinbase = Arc::new(CoinbaseProvider::new(CoinbaseConfig::from_env()));
             let live = Arc::new(SharedLive::join(
@@ -186,13 +187,23 @@ async fn main() -> anyhow::Result<()> {
                 FeedConfig::from_env(),
                 coinbase.clone(),
             ));
-            let crypto = Arc::new(LiveCrypto::new(coinbase.clone(), live.clone()));
-            let watcher = Watcher::start(live, coinbase, store.clone())
+            let crypto: Arc<dyn MarketData> =
+                Arc::new(LiveCrypto::new(coinbase.clone(), live.clone()));
+            let watcher = Watcher::start(live.clone(), coinbase.clone(), store.clone())
                 .await
                 .context("reading the watchlist")?;
+            // Evaluated here only while this sidecar owns the stream (no app running).
+            let alerts = Arc::new(Alerts::new(
+                store.clone(),
+                crypto.clone(),
+                coinbase,
+                live,
+                format!("mcp:{}", std::process::id()),
+            ));
+            alerts.clone().spawn();
             (
                 Arc::new(CryptoRouted::new(crypto, desk_market.clone())),
-                Some(Arc::new(watcher)),
+                Some((Arc::new(watcher), alerts)),
             )
         }
         ProviderKind::Bundled | ProviderKind::Alpaca => (desk_market.clone(), None),
@@ -248,8 +259,8 @@ async fn main() -> anyhow::Result<()> {
 
     let access = account_access(&store).await?;
     let mut server = server::QuantDeskServer::new(store.clone(), market, access, Some(trading));
-    if let Some(watcher) = watcher {
-        server = server.with_watcher(watcher);
+    if let Some((watcher, alerts)) = live {
+        server = server.with_live(watcher, alerts);
     }
     // Stdin is screened before rmcp reads it: a message nested too deep for serde_json would
     // otherwise be dropped without an answer (`limits`).

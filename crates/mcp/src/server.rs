@@ -75,6 +75,7 @@ impl QuantDeskServer {
                 progress: None,
                 cancel: None,
                 watcher: None,
+                alerts: None,
             },
             access: Arc::new(access),
             actor: format!("mcp:{}", std::process::id()).into(),
@@ -82,9 +83,14 @@ impl QuantDeskServer {
         }
     }
 
-    /// Gives `watch` the live stream's watchlist.
-    pub fn with_watcher(mut self, watcher: Arc<quantdesk_live::watch::Watcher>) -> Self {
+    /// Gives `watch` the live stream's watchlist and `alerts` its alerts.
+    pub fn with_live(
+        mut self,
+        watcher: Arc<quantdesk_live::watch::Watcher>,
+        alerts: Arc<quantdesk_live::alerts::Alerts>,
+    ) -> Self {
         self.ctx.watcher = Some(watcher);
+        self.ctx.alerts = Some(alerts);
         self
     }
 

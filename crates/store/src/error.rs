@@ -41,6 +41,9 @@ pub enum StoreError {
     #[error("the plaintext store could not be encrypted (it is unchanged): {0}")]
     Encrypt(sqlx::Error),
 
+    #[error("the store holds an unreadable value: {0}")]
+    Corrupt(String),
+
     #[error("the stored value for '{key}' is not valid: {source}")]
     BadValue {
         key: String,

@@ -11,6 +11,7 @@
 #![warn(missing_debug_implementations)]
 
 mod account;
+pub mod alerts;
 pub mod at_rest;
 mod audit;
 mod cache;

@@ -8,6 +8,7 @@ pub mod trading;
 use std::sync::{Arc, LazyLock};
 
 use quantdesk_domain::{OptionChain, PriceSnapshot};
+use quantdesk_live::alerts::{AlertsOut, AlertsParams};
 use quantdesk_live::watch::{WatchOut, WatchParams};
 use quantdesk_market::MarketData;
 use quantdesk_research::analysis::*;
@@ -42,6 +43,8 @@ pub struct Ctx {
     pub cancel: Option<tokio_util::sync::CancellationToken>,
     /// The watchlist over the live stream; `None` when the sidecar runs offline.
     pub watcher: Option<Arc<quantdesk_live::watch::Watcher>>,
+    /// Alerts over the live stream; `None` when the sidecar runs offline.
+    pub alerts: Option<Arc<quantdesk_live::alerts::Alerts>>,
 }
 
 /// The one table of tools: from each row come both its definition in `tools/list` (schemas
@@ -121,9 +124,12 @@ tools! {
     get_orders: trading::get_orders, GetOrdersParams => OrdersOut, slim, Effect::ReadOnly,
         "Orders",
         "Orders and their fate (open, pending approval, filled, cancelled, expired, rejected) and orders the limits refused.";
-    watch: research::watch, WatchParams => WatchOut, keep, Effect::Settings,
+    watch: research::watch, WatchParams => WatchOut, keep, Effect::Settings { idempotent: true },
         "Watch live prices",
         "Start or stop streaming crypto pairs (Coinbase) into the live cache, so prices answer from the stream; returns at once with the watchlist and the stream's state.";
+    alerts: research::alerts, AlertsParams => AlertsOut, keep, Effect::Settings { idempotent: false },
+        "Price alerts",
+        "Create, list or cancel alerts on crypto pairs: a screen_stocks condition on closed bars of a timeframe (default 1Min), e.g. \"close crosses_below 3000\", \"rsi(14) < 30\" on 5Min. Fires once per crossing (repeat: every crossing) with a desktop notification; list shows what fired and when.";
 }
 
 /// A row's definition as it is.
@@ -162,8 +168,8 @@ pub enum Effect {
     Trades { idempotent: bool },
     /// Writes a new file under the data folder (a report); overwrites nothing.
     WritesFile,
-    /// Changes what QuantDesk watches (no money, no file): the same call twice is the same.
-    Settings,
+    /// Changes what QuantDesk watches or alerts on (no money, no file).
+    Settings { idempotent: bool },
 }
 
 /// A tool's definition from its parameter and output types.
@@ -190,10 +196,10 @@ pub fn define<P: JsonSchema + 'static, O: JsonSchema + 'static>(
             .read_only(false)
             .destructive(true)
             .idempotent(idempotent),
-        Effect::Settings => ToolAnnotations::with_title(title)
+        Effect::Settings { idempotent } => ToolAnnotations::with_title(title)
             .read_only(false)
             .destructive(false)
-            .idempotent(true),
+            .idempotent(idempotent),
         Effect::WritesFile => ToolAnnotations::with_title(title)
             .read_only(false)
             .destructive(false)

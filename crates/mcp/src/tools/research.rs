@@ -66,6 +66,19 @@ pub async fn watch(
     watcher.watch(p).await.map_err(|e| ToolError(e.to_string()))
 }
 
+pub async fn alerts(
+    ctx: &Ctx,
+    p: quantdesk_live::alerts::AlertsParams,
+) -> Result<quantdesk_live::alerts::AlertsOut, ToolError> {
+    let Some(alerts) = &ctx.alerts else {
+        return Err(ToolError(
+            "this sidecar runs offline (--provider bundled or alpaca): alerts need the live stream"
+                .into(),
+        ));
+    };
+    alerts.handle(p).await.map_err(|e| ToolError(e.to_string()))
+}
+
 pub async fn get_options_chain(ctx: &Ctx, p: OptionsChainParams) -> Result<OptionChain, ToolError> {
     Ok(quotes::get_options_chain(&*ctx.market, p).await?)
 }
