@@ -99,6 +99,11 @@ pub trait Broker: Send + Sync + std::fmt::Debug {
     fn name(&self) -> &'static str;
     /// Whether real money moves.
     fn live(&self) -> bool;
+    /// How this broker prices `symbol`'s fills, for order answers (the paper broker: `live
+    /// quote` or `replay`); `None` where the broker's own market fills them.
+    fn pricing(&self, _symbol: &Symbol) -> Option<&'static str> {
+        None
+    }
     /// Whether positions live in QuantDesk's store (the paper broker): the guard then reads them
     /// inside its admission transaction.
     fn positions_in_store(&self) -> bool {

@@ -28,7 +28,10 @@ use crate::{
 
 mod clock;
 mod fills;
+mod live;
 mod replay;
+
+pub use live::{LIVE_QUOTE, REPLAY};
 
 const NAME: &str = "paper";
 
@@ -66,6 +69,8 @@ pub struct PaperBroker {
     config: PaperConfig,
     /// Offline replay clock (bundled data) or the wall clock (live data).
     replay: bool,
+    /// Live crypto prices (Coinbase's stream): crypto pairs trade at them (`live`).
+    live_crypto: Option<Arc<dyn MarketData>>,
 }
 
 fn ts(t: DateTime<Utc>) -> String {
@@ -90,7 +95,14 @@ impl PaperBroker {
             market,
             config,
             replay,
+            live_crypto: None,
         }
+    }
+
+    /// Trades crypto pairs at `crypto`'s live prices (the rest as before).
+    pub fn with_live_crypto(mut self, crypto: Arc<dyn MarketData>) -> Self {
+        self.live_crypto = Some(crypto);
+        self
     }
 
     async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, BrokerError> {
@@ -167,6 +179,16 @@ impl Broker for PaperBroker {
 
     fn positions_in_store(&self) -> bool {
         true
+    }
+
+    fn pricing(&self, symbol: &Symbol) -> Option<&'static str> {
+        Some(if self.is_live_priced(symbol) {
+            LIVE_QUOTE
+        } else if self.replay {
+            REPLAY
+        } else {
+            "latest price"
+        })
     }
 
     async fn clock(&self) -> Result<MarketClock, BrokerError> {
@@ -252,6 +274,9 @@ impl Broker for PaperBroker {
                 .await?;
             tx.commit().await.map_err(db)?;
             return Ok(sent);
+        }
+        if self.is_live_priced(&req.symbol) {
+            return self.submit_live(order).await;
         }
         let clock = self.clock().await?;
         let price = self.price_at(&req.symbol, clock.now).await?;
@@ -355,12 +380,32 @@ impl Broker for PaperBroker {
     /// cache — so nothing holds the store while it waits on the market; if another process
     /// replayed or changed the book in between, the look is taken again.
     async fn sync(&self) -> Result<Vec<BrokerEvent>, BrokerError> {
+        let mut events = self.sync_replay().await?;
+        let live: Vec<OrderRecord> = {
+            let mut conn = self.store.pool().acquire().await.map_err(db)?;
+            Self::open_orders(&mut conn).await?
+        }
+        .into_iter()
+        .filter(|o| self.is_live_priced(&o.request.symbol))
+        .collect();
+        if !live.is_empty() {
+            events.extend(self.sync_live(&live).await?);
+        }
+        Ok(events)
+    }
+}
+
+impl PaperBroker {
+    /// The replay clock's part of `sync` (orders not priced live).
+    async fn sync_replay(&self) -> Result<Vec<BrokerEvent>, BrokerError> {
         let now = self.clock().await?.now;
         for _ in 0..SYNC_ATTEMPTS {
             let (from, open) = {
                 let mut conn = self.store.pool().acquire().await.map_err(db)?;
                 let from = Self::processed_through(&mut conn).await?;
-                (from, Self::open_orders(&mut conn).await?)
+                let mut open = Self::open_orders(&mut conn).await?;
+                open.retain(|o| !self.is_live_priced(&o.request.symbol));
+                (from, open)
             };
             let due = from.filter(|from| *from < now);
             let bars = match due {
@@ -368,8 +413,10 @@ impl Broker for PaperBroker {
                 None => Default::default(),
             };
             let mut tx = self.begin().await?;
-            let unchanged = Self::processed_through(&mut tx).await? == from
-                && same_book(&Self::open_orders(&mut tx).await?, &open);
+            let mut book = Self::open_orders(&mut tx).await?;
+            book.retain(|o| !self.is_live_priced(&o.request.symbol));
+            let unchanged =
+                Self::processed_through(&mut tx).await? == from && same_book(&book, &open);
             if !unchanged {
                 tx.rollback().await.map_err(db)?;
                 continue;

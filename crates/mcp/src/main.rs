@@ -173,12 +173,11 @@ async fn main() -> anyhow::Result<()> {
             store.clone(),
         )),
     };
-    // What Claude reads: with the defaults, crypto pairs come live from Coinbase. The brokers keep
-    // the desk's provider (the paper broker replays the bundled history until it trades at live
-    // prices).
+    // What Claude reads: with the defaults, crypto pairs come live from Coinbase; the paper broker
+    // trades them at the same live quotes (below).
     // Live prices come from the one stream of this data folder (`quantdesk_live`): the app's,
     // another sidecar's, or this one's if none runs.
-    let (market, live): (Arc<dyn MarketData>, _) = match cli.provider {
+    let (market, live, live_crypto): (Arc<dyn MarketData>, _, _) = match cli.provider {
         ProviderKind::Auto => {
             let coinbase = Arc::new(CoinbaseProvider::new(CoinbaseConfig::from_env()));
             let live = Arc::new(SharedLive::join(
@@ -202,19 +201,21 @@ async fn main() -> anyhow::Result<()> {
             ));
             alerts.clone().spawn();
             (
-                Arc::new(CryptoRouted::new(crypto, desk_market.clone())),
+                Arc::new(CryptoRouted::new(crypto.clone(), desk_market.clone())),
                 Some((Arc::new(watcher), alerts)),
+                Some(crypto),
             )
         }
-        ProviderKind::Bundled | ProviderKind::Alpaca => (desk_market.clone(), None),
+        ProviderKind::Bundled | ProviderKind::Alpaca => (desk_market.clone(), None, None),
     };
     tracing::info!(data_dir = %data_dir.display(), provider = desk_market.name(), crypto = cli.provider == ProviderKind::Auto, "quantdesk-mcp starting");
 
-    let paper = Arc::new(PaperBroker::new(
-        store.clone(),
-        desk_market.clone(),
-        PaperConfig::default(),
-    ));
+    // Crypto pairs trade at the live stream's quotes; the rest on the replay clock.
+    let mut paper = PaperBroker::new(store.clone(), desk_market.clone(), PaperConfig::default());
+    if let Some(crypto) = live_crypto {
+        paper = paper.with_live_crypto(crypto);
+    }
+    let paper = Arc::new(paper);
     if let Some(Command::PaperClock { advance, set }) = cli.command {
         if let Some(date) = set {
             paper.set_clock(date).await?;

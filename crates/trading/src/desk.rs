@@ -157,6 +157,10 @@ impl Desk {
         rule: Option<String>,
         value: Option<Decimal>,
     ) -> Placed {
+        let pricing = order
+            .as_ref()
+            .and_then(|o| self.broker.pricing(&o.request.symbol))
+            .map(str::to_string);
         Placed {
             broker: self.broker.name().into(),
             mode: self.mode().into(),
@@ -166,6 +170,7 @@ impl Desk {
             order,
             rule,
             value,
+            pricing,
         }
     }
 

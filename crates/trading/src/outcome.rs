@@ -63,6 +63,8 @@ pub struct Placed {
     pub rule: Option<String>,
     /// The order's value as the guard measured it (admitted or pending orders).
     pub value: Option<quantdesk_domain::Decimal>,
+    /// How the broker prices its fills (`live quote`, `replay`), where QuantDesk does.
+    pub pricing: Option<String>,
 }
 
 impl Placed {

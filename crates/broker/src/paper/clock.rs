@@ -102,6 +102,12 @@ impl PaperBroker {
         symbol: &Symbol,
         now: DateTime<Utc>,
     ) -> Result<Option<PricePoint>, BrokerError> {
+        if self.is_live_priced(symbol) {
+            return Ok(self.live_snapshot(symbol).await?.map(|s| PricePoint {
+                price: s.price,
+                at: s.provenance.as_of,
+            }));
+        }
         if !self.replay {
             return match self.market.snapshot(symbol).await {
                 Ok(s) => Ok(Some(PricePoint {

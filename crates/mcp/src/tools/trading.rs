@@ -245,6 +245,8 @@ pub struct PlaceOrderOut {
     pub message: String,
     /// The limit that refused the order.
     pub rule: Option<String>,
+    /// Paper fills: at the live quote (bid/ask) or on the replay clock.
+    pub pricing: Option<String>,
     pub order: Option<OrderOut>,
 }
 
@@ -257,6 +259,7 @@ impl From<Placed> for PlaceOrderOut {
             client_order_id: p.client_order_id,
             message: p.message,
             rule: p.rule,
+            pricing: p.pricing,
             order: p.order.map(OrderOut::from),
         }
     }
