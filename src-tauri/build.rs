@@ -42,6 +42,12 @@ const COMMANDS: &[&str] = &[
     "export_audit_csv",
     "check_for_update",
     "install_update",
+    "watchlist",
+    "watch_pairs",
+    "unwatch_pairs",
+    "alerts_page",
+    "create_alert",
+    "cancel_alert",
 ];
 
 fn main() {

@@ -262,6 +262,42 @@ async fn refresh_revocations(d: State<'_, Desktop>) -> Answer<RevocationRefresh>
 
 #[tauri::command]
 #[specta::specta]
+async fn watchlist(d: State<'_, Desktop>) -> Answer<Watchlist> {
+    Ok(d.watchlist().await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+async fn watch_pairs(d: State<'_, Desktop>, symbols: Vec<String>) -> Answer<Watchlist> {
+    Ok(d.watch_pairs(symbols).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+async fn unwatch_pairs(d: State<'_, Desktop>, symbols: Vec<String>) -> Answer<Watchlist> {
+    Ok(d.unwatch_pairs(symbols).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+async fn alerts_page(d: State<'_, Desktop>) -> Answer<AlertsPage> {
+    Ok(d.alerts_page().await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+async fn create_alert(d: State<'_, Desktop>, form: AlertForm) -> Answer<AlertsPage> {
+    Ok(d.create_alert(form).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+async fn cancel_alert(d: State<'_, Desktop>, id: String) -> Answer<AlertsPage> {
+    Ok(d.cancel_alert(id).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
 async fn install_update(app: AppHandle) -> Answer<()> {
     crate::updater::install(app).await
 }
@@ -308,6 +344,12 @@ pub fn specta() -> tauri_specta::Builder<tauri::Wry> {
             export_audit_csv,
             check_for_update,
             install_update,
+            watchlist,
+            watch_pairs,
+            unwatch_pairs,
+            alerts_page,
+            create_alert,
+            cancel_alert,
         ])
         // What a failed command rejects with.
         .typ::<UiError>()

@@ -119,7 +119,36 @@ pub fn setup(app: &mut tauri::App) -> tauri::Result<()> {
         });
     }
     tauri::async_runtime::spawn(watch_approvals(app.handle().clone(), announced));
+    tauri::async_runtime::spawn(notify_alerts(app.handle().clone()));
     Ok(())
+}
+
+/// Shows each alert firing as a desktop notification (the app's alert engine, or a sidecar's
+/// while the app was closed, recorded it) and tells the UI (`alerts-changed`).
+async fn notify_alerts(app: AppHandle) {
+    loop {
+        let desktop = app.state::<Desktop>();
+        match desktop.alert_notices().await {
+            Ok(notices) => {
+                for n in &notices {
+                    if let Err(err) = app
+                        .notification()
+                        .builder()
+                        .title(&n.title)
+                        .body(&n.body)
+                        .show()
+                    {
+                        tracing::warn!(%err, "alert notification");
+                    }
+                }
+                if !notices.is_empty() {
+                    let _ = app.emit("alerts-changed", notices.len());
+                }
+            }
+            Err(err) => tracing::warn!(%err, "reading alert firings"),
+        }
+        tokio::time::sleep(WATCH_EVERY).await;
+    }
 }
 
 /// WebKit settings for an app that shows a few local screens of text and tables: the "document

@@ -69,7 +69,7 @@ fn the_bindings_carry_every_command_and_type() {
         b.contains("checkForUpdate: () => __TAURI_INVOKE<UpdateInfo | null>(\"check_for_update\")"),
         "{b}"
     );
-    assert_eq!(invoked(&b).len(), 36, "{:?}", invoked(&b));
+    assert_eq!(invoked(&b).len(), 42, "{:?}", invoked(&b));
 }
 
 #[test]

@@ -44,6 +44,12 @@ export const commands = {
 	exportAuditCsv: (query: AuditQuery) => __TAURI_INVOKE<Exported>("export_audit_csv", { query }),
 	checkForUpdate: () => __TAURI_INVOKE<UpdateInfo | null>("check_for_update"),
 	installUpdate: () => __TAURI_INVOKE<null>("install_update"),
+	watchlist: () => __TAURI_INVOKE<Watchlist>("watchlist"),
+	watchPairs: (symbols: string[]) => __TAURI_INVOKE<Watchlist>("watch_pairs", { symbols }),
+	unwatchPairs: (symbols: string[]) => __TAURI_INVOKE<Watchlist>("unwatch_pairs", { symbols }),
+	alertsPage: () => __TAURI_INVOKE<AlertsPage>("alerts_page"),
+	createAlert: (form: AlertForm) => __TAURI_INVOKE<AlertsPage>("create_alert", { form }),
+	cancelAlert: (id: string) => __TAURI_INVOKE<AlertsPage>("cancel_alert", { id }),
 };
 
 /* Types */
@@ -56,6 +62,45 @@ export type AccountSummary = {
 	realized_pnl: string,
 	unrealized_pnl: string,
 	as_of: string,
+};
+
+/**  One firing. */
+export type AlertFiring = {
+	id: string,
+	symbol: string,
+	condition: string,
+	bar_time: string,
+	price: string,
+	fired_at: string,
+};
+
+/**  A new alert from the Alerts screen. */
+export type AlertForm = {
+	symbol: string,
+	condition: string,
+	/**  `1Min`, `5Min`, `1Hour`, … (empty: 1Min). */
+	timeframe: string,
+	repeat: boolean,
+};
+
+/**  One alert on the Alerts screen. */
+export type AlertItem = {
+	id: string,
+	symbol: string,
+	condition: string,
+	timeframe: string,
+	repeat: boolean,
+	/**  active, done or cancelled. */
+	status: string,
+	created_at: string,
+	last_bar: string | null,
+	holds: boolean | null,
+};
+
+export type AlertsPage = {
+	alerts: AlertItem[],
+	fired: AlertFiring[],
+	note: string | null,
 };
 
 /**  Alpaca credentials as typed by the person. They go to the keychain and nowhere else. */
@@ -370,6 +415,19 @@ export type SignedOut = {
 	message: string,
 };
 
+/**  The live stream as the app sees it. */
+export type StreamView = {
+	source: string,
+	/**  connecting, connected, reconnecting. */
+	state: string,
+	reason: string | null,
+	reconnects: number,
+	/**  owner (the app holds the upstream connection), mirror or electing. */
+	part: string,
+	/**  Since the stream's last message, in milliseconds. */
+	silent_ms: number | null,
+};
+
 export type ToolCallRow = {
 	seq: number,
 	time: string,
@@ -401,5 +459,25 @@ export type UpdateProgress = {
 	downloaded: number,
 	/**  The download's size, when the server sends `Content-Length`. */
 	total: number | null,
+};
+
+/**  One watched pair on the Watchlist screen. */
+export type WatchRow = {
+	/**  `BTC/USD`. */
+	symbol: string,
+	price: string | null,
+	bid: string | null,
+	ask: string | null,
+	/**  The quote's time (RFC 3339). */
+	as_of: string | null,
+	/**  Not updated for longer than 10 s. */
+	stale: boolean,
+	/**  Closes of the last finished minutes, oldest first (the intraday sparkline). */
+	sparkline: (number | null)[],
+};
+
+export type Watchlist = {
+	rows: WatchRow[],
+	stream: StreamView,
 };
 

@@ -10,13 +10,16 @@ import { h, mount, toast } from "./dom";
 import { renderApprovals } from "./screens/approvals";
 import { renderAudit } from "./screens/audit";
 import { renderHome } from "./screens/home";
+import { renderAlerts, renderWatchlist } from "./screens/markets";
 import { logo, renderOnboarding } from "./screens/onboarding";
 import { renderSettings } from "./screens/settings";
 import { watchUpdates } from "./update";
 
-type Route = "home" | "approvals" | "audit" | "settings";
+type Route = "home" | "watchlist" | "alerts" | "approvals" | "audit" | "settings";
 const ROUTES: { route: Route; label: string }[] = [
   { route: "home", label: "Home" },
+  { route: "watchlist", label: "Watchlist" },
+  { route: "alerts", label: "Alerts" },
   { route: "approvals", label: "Approvals" },
   { route: "audit", label: "Audit log" },
   { route: "settings", label: "Settings" },
@@ -97,6 +100,12 @@ async function draw(): Promise<void> {
     switch (current()) {
       case "home":
         await renderHome(screen, go);
+        break;
+      case "watchlist":
+        await renderWatchlist(screen);
+        break;
+      case "alerts":
+        await renderAlerts(screen);
         break;
       case "approvals":
         await renderApprovals(screen, lastDecision);

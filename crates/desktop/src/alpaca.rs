@@ -126,7 +126,7 @@ impl Desktop {
         .await
         .map_err(|e| DesktopError::Alpaca(format!("the keychain could not be reached: {e}")))??;
         AlpacaLinkRecord::save(&self.store, None).await?;
-        self.set_broker(Self::paper_broker(&self.store));
+        self.set_broker(Self::paper_broker(&self.store, &self.markets));
         self.audit(
             "settings",
             "ok",

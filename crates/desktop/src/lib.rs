@@ -24,6 +24,7 @@ mod claude;
 mod error;
 mod fmt;
 mod home;
+mod markets;
 mod onboarding;
 mod platform;
 mod seal;
@@ -47,6 +48,7 @@ pub use alpaca::{ALPACA_LIVE_URL, ALPACA_PAPER_URL, ALPACA_URL_ENV};
 pub use approvals::{approval_card, rule_name};
 pub use audit::csv_escape;
 pub use error::{DesktopError, UiError};
+pub use markets::LiveConfig;
 pub use platform::OPEN_BROWSER_ENV;
 pub use update::{UpdateInfo, UpdateProgress};
 
@@ -82,17 +84,26 @@ pub struct Desktop {
     /// The key that seals the limits, approval policy and live switch (see `seal`); `None`
     /// when the keychain cannot hold it.
     seal: Option<Arc<SealKey>>,
+    /// The live stream, watchlist and alerts (`markets`).
+    markets: Arc<markets::Markets>,
 }
 
 impl Desktop {
     /// Opens the store in `options.data_dir` (creating it) and the desk over the broker the
     /// sidecar also uses: the Alpaca account linked here, else the paper broker.
     pub async fn open(options: Options) -> Result<Self, DesktopError> {
+        Self::open_with(options, LiveConfig::from_env()).await
+    }
+
+    /// [`open`](Self::open) with the live stream's endpoints given (tests point them at the
+    /// Coinbase stand-in).
+    pub async fn open_with(options: Options, live: LiveConfig) -> Result<Self, DesktopError> {
         let keychain = quantdesk_secrets::Backend::from_env()?;
         let store = Store::open_desk(&options.data_dir, keychain).await?;
         tracing::info!(at_rest = %store.at_rest(), "store opened");
         let seal = seal::open(&store).await.map(Arc::new);
-        let paper = Desk::new(store.clone(), Self::paper_broker(&store), ACTOR)
+        let markets = Arc::new(markets::Markets::start(&options.data_dir, &store, live).await?);
+        let paper = Desk::new(store.clone(), Self::paper_broker(&store, &markets), ACTOR)
             .with_seal(seal.as_ref().map(|k| k.check()));
         let app = Self {
             store,
@@ -104,6 +115,7 @@ impl Desktop {
             alpaca_url: None,
             sign_in: Arc::default(),
             seal,
+            markets,
         };
         app.use_linked_broker().await;
         Ok(app)
@@ -117,13 +129,13 @@ impl Desktop {
         self
     }
 
-    fn paper_broker(store: &Store) -> Arc<dyn Broker> {
+    /// The paper broker the sidecars use too: the bundled replay, crypto at live prices.
+    fn paper_broker(store: &Store, markets: &markets::Markets) -> Arc<dyn Broker> {
         let market: Arc<dyn MarketData> = Arc::new(BundledProvider::new());
-        Arc::new(PaperBroker::new(
-            store.clone(),
-            market,
-            PaperConfig::default(),
-        ))
+        Arc::new(
+            PaperBroker::new(store.clone(), market, PaperConfig::default())
+                .with_live_crypto(markets.crypto.clone()),
+        )
     }
 
     /// The desk as it is now (a cheap clone: it shares the broker and the store).

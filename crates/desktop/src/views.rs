@@ -407,3 +407,91 @@ pub struct ShellStatus {
     /// One line for the tray tooltip and menu.
     pub line: String,
 }
+
+// ---------------------------------------------------------------- markets (watchlist, alerts)
+
+/// One watched pair on the Watchlist screen.
+#[derive(Debug, Clone, PartialEq, Serialize, Type)]
+pub struct WatchRow {
+    /// `BTC/USD`.
+    pub symbol: String,
+    pub price: Option<Money>,
+    pub bid: Option<Money>,
+    pub ask: Option<Money>,
+    /// The quote's time (RFC 3339).
+    pub as_of: Option<String>,
+    /// Not updated for longer than 10 s.
+    pub stale: bool,
+    /// Closes of the last finished minutes, oldest first (the intraday sparkline).
+    pub sparkline: Vec<f64>,
+}
+
+/// The live stream as the app sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Type)]
+pub struct StreamView {
+    pub source: String,
+    /// connecting, connected, reconnecting.
+    pub state: String,
+    pub reason: Option<String>,
+    pub reconnects: u32,
+    /// owner (the app holds the upstream connection), mirror or electing.
+    pub part: String,
+    /// Since the stream's last message, in milliseconds.
+    pub silent_ms: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Type)]
+pub struct Watchlist {
+    pub rows: Vec<WatchRow>,
+    pub stream: StreamView,
+}
+
+/// One alert on the Alerts screen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Type)]
+pub struct AlertItem {
+    pub id: String,
+    pub symbol: String,
+    pub condition: String,
+    pub timeframe: String,
+    pub repeat: bool,
+    /// active, done or cancelled.
+    pub status: String,
+    pub created_at: String,
+    pub last_bar: Option<String>,
+    pub holds: Option<bool>,
+}
+
+/// One firing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Type)]
+pub struct AlertFiring {
+    pub id: String,
+    pub symbol: String,
+    pub condition: String,
+    pub bar_time: String,
+    pub price: Money,
+    pub fired_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Type)]
+pub struct AlertsPage {
+    pub alerts: Vec<AlertItem>,
+    pub fired: Vec<AlertFiring>,
+    pub note: Option<String>,
+}
+
+/// A new alert from the Alerts screen.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Type)]
+pub struct AlertForm {
+    pub symbol: String,
+    pub condition: String,
+    /// `1Min`, `5Min`, `1Hour`, … (empty: 1Min).
+    pub timeframe: String,
+    pub repeat: bool,
+}
+
+/// A desktop notification to show.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Type)]
+pub struct Notice {
+    pub title: String,
+    pub body: String,
+}
