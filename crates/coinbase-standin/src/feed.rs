@@ -23,7 +23,7 @@ use crate::{Candle, GroundTruth};
 
 /// One message of the replay, for one product and channel.
 #[derive(Debug, Clone)]
-struct Frame {
+pub(crate) struct Frame {
     product: String,
     channel: &'static str,
     text: String,
@@ -46,6 +46,23 @@ pub(crate) struct FeedControl {
     /// `follow` is set.
     pub clock: Arc<AtomicI64>,
     pub follow: AtomicBool,
+    /// Where frames go out to every connection (for frames a test injects).
+    pub frames: std::sync::OnceLock<broadcast::Sender<Frame>>,
+}
+
+/// A ticker frame for `product` at `price`, stamped `secs` (Unix seconds), as the feed sends.
+pub(crate) fn ticker(product: &str, price: Decimal, secs: i64, sequence: u64) -> Frame {
+    let text = json!({
+        "type": "ticker", "sequence": sequence, "product_id": product, "price": price.to_string(),
+        "best_bid": (price - Decimal::new(1, 2)).to_string(), "best_bid_size": "0.5",
+        "best_ask": (price + Decimal::new(1, 2)).to_string(), "best_ask_size": "0.7",
+        "side": "buy", "time": time(secs), "trade_id": sequence, "last_size": "0.01"
+    });
+    Frame {
+        product: product.to_string(),
+        channel: "ticker",
+        text: text.to_string(),
+    }
 }
 
 fn time(secs: i64) -> String {
@@ -138,10 +155,12 @@ pub(crate) async fn start(
     from: usize,
     tick: Duration,
     control: Arc<FeedControl>,
+    buffer: usize,
 ) -> std::io::Result<(String, [tokio::task::JoinHandle<()>; 2])> {
     let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
     let url = format!("ws://{}", listener.local_addr()?);
-    let (tx, _) = broadcast::channel::<Frame>(65_536);
+    let (tx, _) = broadcast::channel::<Frame>(buffer);
+    let _ = control.frames.set(tx.clone());
     let replaying = tokio::spawn(replay(truth, from, tick, tx.clone(), control.clone()));
     let accepting = tokio::spawn(async move {
         while let Ok((socket, _)) = listener.accept().await {

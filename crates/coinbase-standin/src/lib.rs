@@ -115,6 +115,26 @@ impl StandIn {
 
     /// Starts a stand-in whose websocket feed replays `truth` as `feed` says.
     pub async fn start_with_feed(truth: GroundTruth, feed: FeedConfig) -> std::io::Result<StandIn> {
+        Self::start_inner(truth, feed, 65_536).await
+    }
+
+    /// A stand-in for benchmarks: its replay idles (a trade an hour) and frames sent with
+    /// [`send_ticker`](Self::send_ticker) go out at once, through a buffer of 16,384 frames per
+    /// connection (a connection further behind loses frames, which the benchmark counts).
+    pub async fn start_firehose(truth: GroundTruth) -> std::io::Result<StandIn> {
+        let feed = FeedConfig {
+            from_minute: 0,
+            tick: Duration::from_secs(3600),
+            rest_follows_feed: false,
+        };
+        Self::start_inner(truth, feed, 16_384).await
+    }
+
+    async fn start_inner(
+        truth: GroundTruth,
+        feed: FeedConfig,
+        buffer: usize,
+    ) -> std::io::Result<StandIn> {
         let control = Arc::new(feed::FeedControl::default());
         control.clock.store(
             if feed.rest_follows_feed {
@@ -127,8 +147,14 @@ impl StandIn {
         control
             .follow
             .store(feed.rest_follows_feed, Ordering::SeqCst);
-        let (ws_url, feed_tasks) =
-            feed::start(truth.clone(), feed.from_minute, feed.tick, control.clone()).await?;
+        let (ws_url, feed_tasks) = feed::start(
+            truth.clone(),
+            feed.from_minute,
+            feed.tick,
+            control.clone(),
+            buffer,
+        )
+        .await?;
         let shared = Arc::new(Shared {
             truth,
             faults: Mutex::default(),
@@ -180,6 +206,22 @@ impl StandIn {
     /// Stops (or resumes) sending anything, heartbeats included, with connections left open.
     pub fn stall(&self, stalled: bool) {
         self.feed.stalled.store(stalled, Ordering::SeqCst);
+    }
+
+    /// Sends one ticker frame for `product` at `price` (stamped `secs`, Unix seconds) to every
+    /// connection subscribed to it, now: a firehose for benchmarks. `false` if the frame could
+    /// not be queued.
+    pub fn send_ticker(
+        &self,
+        product: &str,
+        price: rust_decimal::Decimal,
+        secs: i64,
+        sequence: u64,
+    ) -> bool {
+        self.feed.frames.get().is_some_and(|tx| {
+            tx.send(feed::ticker(product, price, secs, sequence))
+                .is_ok()
+        })
     }
 
     /// Websocket connections accepted so far.

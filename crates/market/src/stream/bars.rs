@@ -30,6 +30,8 @@ struct Product {
     current: Option<DateTime<Utc>>,
     /// Minutes not seen whole: from, and (once trades come again) to.
     gap: Option<(DateTime<Utc>, Option<DateTime<Utc>>)>,
+    /// Gaps handed out for REST and not filled yet: their minutes are not offered.
+    pending: Vec<(DateTime<Utc>, DateTime<Utc>)>,
 }
 
 /// Minute bars per product (see the module docs).
@@ -71,6 +73,7 @@ impl MinuteBars {
             Some((from, None)) => p.gap = Some((from, Some(m))),
             Some((from, Some(to))) if m > to => {
                 p.gap = None;
+                p.pending.push((from, to));
                 ready = Some(Gap {
                     product: t.product.clone(),
                     from,
@@ -120,6 +123,7 @@ impl MinuteBars {
     /// Puts REST's bars for `gap` in place of what the stream had for those minutes.
     pub fn fill(&mut self, gap: &Gap, bars: &[Bar]) {
         let p = self.products.entry(gap.product.clone()).or_default();
+        p.pending.retain(|r| *r != (gap.from, gap.to));
         let stale: Vec<DateTime<Utc>> = p.bars.range(gap.from..=gap.to).map(|(t, _)| *t).collect();
         for t in stale {
             p.bars.remove(&t);
@@ -143,7 +147,11 @@ impl MinuteBars {
         let waiting = p.gap.map(|(from, _)| from);
         p.bars
             .values()
-            .filter(|b| Some(b.time) != p.current && waiting.is_none_or(|w| b.time < w))
+            .filter(|b| {
+                Some(b.time) != p.current
+                    && waiting.is_none_or(|w| b.time < w)
+                    && !p.pending.iter().any(|(f, t)| b.time >= *f && b.time <= *t)
+            })
             .cloned()
             .collect()
     }

@@ -30,7 +30,7 @@ pub enum FeedState {
 /// What changed in the cache, for those who mirror it (the sidecars) or act on it (alerts).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HubEvent {
-    /// A new quote and when the hub received it.
+    /// A new quote and when its frame was read off the websocket.
     Quote {
         quote: LiveQuote,
         at: Instant,
@@ -41,6 +41,9 @@ pub enum HubEvent {
     },
     State(FeedState),
 }
+
+/// REST gap fills in flight at once (Coinbase allows about 10 public requests a second).
+const FILLS_AT_ONCE: usize = 4;
 
 /// Events buffered per subscriber; one that falls further behind is told it lagged (and
 /// re-reads the cache) rather than holding memory.
@@ -99,6 +102,7 @@ impl LiveHub {
         let (events, _) = broadcast::channel(EVENT_BUFFER);
         let shared = state.clone();
         let tx = events.clone();
+        let fills = Arc::new(tokio::sync::Semaphore::new(FILLS_AT_ONCE));
         let task = tokio::spawn(async move {
             let mut feed = CoinbaseFeed::start(config, products);
             loop {
@@ -115,16 +119,23 @@ impl LiveHub {
                             feed.unsubscribe(products);
                         }
                     },
-                    event = feed.next() => {
-                        let Some(event) = event else { return };
-                        let (gap, change) = apply(&shared, event);
+                    event = feed.next_stamped() => {
+                        let Some((event, received)) = event else { return };
+                        let (gap, change) = apply(&shared, event, received);
                         if let Some(change) = change {
                             let _ = tx.send(change);
                         }
                         if let Some(gap) = gap {
-                            let product = gap.product.clone();
-                            fill(&shared, rest.as_ref(), gap).await;
-                            let _ = tx.send(HubEvent::Minute { product });
+                            // Fetched beside the stream, never in its way: a reconnect with
+                            // many products closes as many gaps at once.
+                            let (shared, rest, tx) = (shared.clone(), rest.clone(), tx.clone());
+                            let permits = fills.clone();
+                            tokio::spawn(async move {
+                                let Ok(_permit) = permits.acquire().await else { return };
+                                let product = gap.product.clone();
+                                fill(&shared, rest.as_ref(), gap).await;
+                                let _ = tx.send(HubEvent::Minute { product });
+                            });
                         }
                     }
                 }
@@ -216,9 +227,13 @@ impl Drop for LiveHub {
 }
 
 /// One event into the cache: a gap that is over and wants REST, and what changed.
-fn apply(state: &Mutex<State>, event: StreamEvent) -> (Option<Gap>, Option<HubEvent>) {
+fn apply(
+    state: &Mutex<State>,
+    event: StreamEvent,
+    received: Instant,
+) -> (Option<Gap>, Option<HubEvent>) {
     let mut s = lock(state);
-    s.last_message = Some(Instant::now());
+    s.last_message = Some(received);
     match event {
         StreamEvent::Connected { reconnects } => {
             s.state = FeedState::Connected;
@@ -231,9 +246,14 @@ fn apply(state: &Mutex<State>, event: StreamEvent) -> (Option<Gap>, Option<HubEv
             (None, Some(HubEvent::State(s.state.clone())))
         }
         StreamEvent::Quote(q) => {
-            let at = Instant::now();
-            s.quotes.insert(q.product.clone(), (q.clone(), at));
-            (None, Some(HubEvent::Quote { quote: q, at }))
+            s.quotes.insert(q.product.clone(), (q.clone(), received));
+            (
+                None,
+                Some(HubEvent::Quote {
+                    quote: q,
+                    at: received,
+                }),
+            )
         }
         StreamEvent::Trade(t) => {
             let before = s.bars.current(&t.product);
