@@ -29,6 +29,20 @@ pub struct Candle {
     pub volume: Decimal,
 }
 
+impl Candle {
+    /// The candle as the bar a client should have built from it.
+    pub fn bar(&self) -> quantdesk_domain::Bar {
+        quantdesk_domain::Bar {
+            time: DateTime::from_timestamp(self.time, 0).unwrap_or_default(),
+            open: self.open,
+            high: self.high,
+            low: self.low,
+            close: self.close,
+            volume: self.volume,
+        }
+    }
+}
+
 /// Products and their minute candles, oldest first.
 #[derive(Debug, Clone)]
 pub struct GroundTruth {

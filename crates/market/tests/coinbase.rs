@@ -29,17 +29,7 @@ fn sym(s: &str) -> Symbol {
 }
 
 fn bars(candles: &[Candle]) -> Vec<Bar> {
-    candles
-        .iter()
-        .map(|c| Bar {
-            time: DateTime::from_timestamp(c.time, 0).unwrap(),
-            open: c.open,
-            high: c.high,
-            low: c.low,
-            close: c.close,
-            volume: c.volume,
-        })
-        .collect()
+    candles.iter().map(Candle::bar).collect()
 }
 
 fn start() -> DateTime<Utc> {

@@ -6,13 +6,12 @@
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use chrono::DateTime;
-use quantdesk_coinbase_standin::{FeedConfig as StandInFeed, GroundTruth, StandIn};
-use quantdesk_domain::{Bar, Symbol, Timeframe};
+use quantdesk_coinbase_standin::{Candle, FeedConfig as StandInFeed, GroundTruth, StandIn};
+use quantdesk_domain::Bar;
 use quantdesk_market::stream::StreamEvent;
 use quantdesk_market::stream::bars::MinuteBars;
 use quantdesk_market::stream::coinbase::{CoinbaseFeed, FeedConfig};
-use quantdesk_market::{BarsRequest, CoinbaseConfig, CoinbaseProvider, MarketData};
+use quantdesk_market::{CoinbaseConfig, CoinbaseProvider};
 
 async fn standin(tick_ms: u64, rest_follows_feed: bool) -> StandIn {
     let feed = StandInFeed {
@@ -171,16 +170,10 @@ async fn minute_bars_from_the_stream_and_rest_equal_the_ground_truth_after_twent
                     standin.drop_connections();
                 }
                 if let Some(gap) = bars.trade(&t) {
-                    let mut req =
-                        BarsRequest::new(Symbol::parse(&gap.product).unwrap(), Timeframe::MINUTE);
-                    req.start = Some(gap.from);
-                    req.end = Some(gap.to);
-                    let got = match rest.bars(&req).await {
-                        Ok(s) => s.bars,
-                        // A gap of minutes without trades (ETH has some): nothing to put in.
-                        Err(quantdesk_market::MarketError::NoData { .. }) => Vec::new(),
-                        Err(e) => panic!("gap fill: {e}"),
-                    };
+                    // The hub's own fetch (a gap of minutes without trades: nothing to put in).
+                    let got = quantdesk_market::stream::bars::fetch(&rest, &gap)
+                        .await
+                        .unwrap_or_else(|e| panic!("gap fill: {e}"));
                     bars.fill(&gap, &got);
                     fills += 1;
                     *filled_minutes.entry(gap.product.clone()).or_default() +=
@@ -208,14 +201,7 @@ async fn minute_bars_from_the_stream_and_rest_equal_the_ground_truth_after_twent
         let truth: Vec<Bar> = standin.truth().minutes[product]
             .iter()
             .filter(|c| c.time >= first.timestamp() && c.time <= last.timestamp())
-            .map(|c| Bar {
-                time: DateTime::from_timestamp(c.time, 0).unwrap(),
-                open: c.open,
-                high: c.high,
-                low: c.low,
-                close: c.close,
-                volume: c.volume,
-            })
+            .map(Candle::bar)
             .collect();
         assert_eq!(
             built, truth,

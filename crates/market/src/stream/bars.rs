@@ -7,9 +7,10 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, DurationRound as _, TimeDelta, Utc};
-use quantdesk_domain::Bar;
+use quantdesk_domain::{Bar, Symbol, Timeframe};
 
 use super::Trade;
+use crate::{BarsRequest, MarketData, MarketError};
 
 /// Finished minutes kept per product (three hours): older ones come from REST, so memory stays
 /// bounded however long the stream runs and however many products it carries.
@@ -32,6 +33,22 @@ struct Product {
     gap: Option<(DateTime<Utc>, Option<DateTime<Utc>>)>,
     /// Gaps handed out for REST and not filled yet: their minutes are not offered.
     pending: Vec<(DateTime<Utc>, DateTime<Utc>)>,
+}
+
+/// `gap`'s minutes from REST (none for minutes without a trade, which have no candle).
+pub async fn fetch(rest: &dyn MarketData, gap: &Gap) -> Result<Vec<Bar>, MarketError> {
+    // The feed's product ids are symbols; one that is not has nothing to fetch.
+    let Ok(symbol) = Symbol::parse(&gap.product) else {
+        return Ok(Vec::new());
+    };
+    let mut req = BarsRequest::new(symbol, Timeframe::MINUTE);
+    req.start = Some(gap.from);
+    req.end = Some(gap.to);
+    match rest.bars(&req).await {
+        Ok(series) => Ok(series.bars),
+        Err(MarketError::NoData { .. }) => Ok(Vec::new()),
+        Err(err) => Err(err),
+    }
 }
 
 /// Minute bars per product (see the module docs).

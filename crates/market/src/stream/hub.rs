@@ -7,14 +7,14 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use quantdesk_domain::{Bar, Symbol, Timeframe};
+use quantdesk_domain::Bar;
 use tokio::sync::broadcast;
 
 use super::bars::{Gap, MinuteBars};
 use super::coinbase::{CoinbaseFeed, FeedConfig};
 use super::live::LiveSource;
 use super::{LiveQuote, StreamEvent};
-use crate::{BarsRequest, MarketData, MarketError};
+use crate::MarketData;
 
 /// Where the stream stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -269,20 +269,9 @@ fn apply(
 /// Fetches a gap's minutes over REST and puts them in; on failure the minutes stay out (never
 /// half a minute) and the failure is logged.
 async fn fill(state: &Mutex<State>, rest: &dyn MarketData, gap: Gap) {
-    let Ok(symbol) = Symbol::parse(&gap.product) else {
-        return;
-    };
-    let mut req = BarsRequest::new(symbol, Timeframe::MINUTE);
-    req.start = Some(gap.from);
-    req.end = Some(gap.to);
-    let bars = match rest.bars(&req).await {
-        Ok(series) => series.bars,
-        // Minutes without a trade have no candle.
-        Err(MarketError::NoData { .. }) => Vec::new(),
-        Err(err) => {
-            tracing::warn!(%err, product = %gap.product, "minute gap fill failed; those minutes stay out");
-            Vec::new()
-        }
-    };
+    let bars = super::bars::fetch(rest, &gap).await.unwrap_or_else(|err| {
+        tracing::warn!(%err, product = %gap.product, "minute gap fill failed; those minutes stay out");
+        Vec::new()
+    });
     lock(state).bars.fill(&gap, &bars);
 }
