@@ -161,6 +161,27 @@ async fn the_app_streams_the_watchlist_fires_alerts_and_notifies_once() {
         assert!(matches!(err, DesktopError::Invalid { .. }), "{err:?}");
         assert!(err.to_string().contains(said), "{err}");
     }
-    let w = app.unwatch_pairs(vec!["ETH/USD".into()]).await.unwrap();
-    assert_eq!(w.rows.len(), 1);
+    // Off the watchlist, a pair an active alert watches keeps streaming; one without stops.
+    app.create_alert(AlertForm {
+        symbol: "ETH/USD".into(),
+        condition: "close < 1".into(),
+        timeframe: "5Min".into(),
+        repeat: true,
+    })
+    .await
+    .unwrap();
+    let w = app
+        .unwatch_pairs(vec!["ETH/USD".into(), "BTC/USD".into()])
+        .await
+        .unwrap();
+    assert!(w.rows.is_empty());
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let (_, eth_age) = sidecar.quote("ETH-USD").expect("ETH still streams");
+    assert!(eth_age < Duration::from_millis(500), "{eth_age:?}");
+    assert!(
+        sidecar
+            .quote("BTC-USD")
+            .is_none_or(|(_, age)| age > Duration::from_secs(1)),
+        "BTC is off the stream"
+    );
 }

@@ -325,9 +325,19 @@ impl Alerts {
 
     /// Evaluates one alert at its closed bars not yet evaluated; the firings it recorded.
     pub async fn evaluate(&self, alert: &AlertRow) -> Result<Vec<FiringRow>, AlertError> {
-        let expr = parse_condition(&alert.condition)?;
         let bars = self.closed_bars(alert).await?;
-        let Some(values) = values(&expr, &bars) else {
+        self.evaluate_on(alert, &bars).await
+    }
+
+    /// [`evaluate`](Self::evaluate) on bars already fetched (alerts on the same pair and bar
+    /// length share one fetch per sweep).
+    async fn evaluate_on(
+        &self,
+        alert: &AlertRow,
+        bars: &[Bar],
+    ) -> Result<Vec<FiringRow>, AlertError> {
+        let expr = parse_condition(&alert.condition)?;
+        let Some(values) = values(&expr, bars) else {
             return Ok(Vec::new());
         };
         // Bars after the last evaluated one; the first evaluation looks at the newest only.
@@ -396,11 +406,26 @@ impl Alerts {
     /// Evaluates every active alert (of `product`, or all), then audits what fired.
     pub async fn sweep(&self, product: Option<&str>) -> Result<usize, AlertError> {
         let mut fired = 0;
+        let mut fetched: std::collections::HashMap<(String, String), Vec<Bar>> =
+            std::collections::HashMap::new();
         for alert in self.store.alerts(true).await? {
             if product.is_some_and(|p| p != alert.product) {
                 continue;
             }
-            match self.evaluate(&alert).await {
+            let key = (alert.product.clone(), alert.timeframe.clone());
+            if !fetched.contains_key(&key) {
+                match self.closed_bars(&alert).await {
+                    Ok(bars) => {
+                        fetched.insert(key.clone(), bars);
+                    }
+                    Err(err) => {
+                        tracing::warn!(%err, id = %alert.id, "alert not evaluated");
+                        continue;
+                    }
+                }
+            }
+            let bars = fetched.get(&key).map_or(&[][..], Vec::as_slice);
+            match self.evaluate_on(&alert, bars).await {
                 Ok(f) => fired += f.len(),
                 Err(err) => tracing::warn!(%err, id = %alert.id, "alert not evaluated"),
             }

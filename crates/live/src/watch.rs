@@ -171,7 +171,21 @@ impl Watcher {
             WatchAction::Stop => {
                 list.retain(|id| !products.contains(id));
                 self.store.set_setting(WATCHLIST_KEY, &list).await?;
-                self.live.unwatch(products);
+                // A pair an active alert watches keeps streaming.
+                let alerted: Vec<String> = self
+                    .store
+                    .alerts(true)
+                    .await?
+                    .into_iter()
+                    .map(|a| a.product)
+                    .collect();
+                let off: Vec<String> = products
+                    .into_iter()
+                    .filter(|id| !alerted.contains(id))
+                    .collect();
+                if !off.is_empty() {
+                    self.live.unwatch(off);
+                }
             }
         }
         Ok(self.answer(&list))
