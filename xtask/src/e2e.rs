@@ -65,6 +65,10 @@ fn pytest(name: &str, target: &str, release: bool) -> Result<()> {
                 step::debug_bin("quantdesk-platform"),
             )
             .env(
+                "QUANTDESK_COINBASE_STANDIN_BIN",
+                step::debug_bin("quantdesk-coinbase-standin"),
+            )
+            .env(
                 "QUANTDESK_SCREENSHOTS",
                 step::target_dir().join("e2e-screenshots"),
             )
