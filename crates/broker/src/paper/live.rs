@@ -4,7 +4,7 @@
 //! at every `sync`), positions are marked at the last trade, and the clock for those orders is
 //! the wall clock. Everything else keeps the replay clock.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DurationRound as _, TimeDelta, Utc};
 use quantdesk_domain::{
@@ -23,6 +23,9 @@ const MAX_MINUTES: usize = 10_080;
 
 /// The settings key of the newest minute the live pass has looked at.
 const LIVE_THROUGH: &str = "paper.live_through";
+
+/// The settings key of when each resting live-priced order came to rest, on the market's clock.
+const LIVE_RESTS: &str = "paper.live_rests";
 
 /// What order answers say about how the paper broker priced a symbol.
 pub const LIVE_QUOTE: &str = "live quote";
@@ -65,16 +68,17 @@ impl PaperBroker {
     async fn minutes_since(
         &self,
         order: &OrderRecord,
+        rested_at: Option<chrono::DateTime<Utc>>,
         through: Option<chrono::DateTime<Utc>>,
         now: chrono::DateTime<Utc>,
     ) -> Result<Vec<Bar>, BrokerError> {
         let Some(live) = &self.live_crypto else {
             return Ok(Vec::new());
         };
-        let placed = order
-            .created_at
-            .duration_trunc(TimeDelta::minutes(1))
-            .unwrap_or(order.created_at);
+        // On the market's clock (the quote's time when it came to rest), which need not be
+        // this machine's.
+        let start = rested_at.unwrap_or(order.created_at);
+        let placed = start.duration_trunc(TimeDelta::minutes(1)).unwrap_or(start);
         // Minutes already looked at by an earlier sync are not read again.
         let first = (placed + TimeDelta::minutes(1)).max(through.unwrap_or(placed));
         if first + TimeDelta::minutes(1) > now {
@@ -147,6 +151,7 @@ impl PaperBroker {
             .await;
         };
         let mut tx = self.begin().await?;
+        let mut rested = false;
         let sent = match live_fill(req, &snapshot) {
             Some(price) => {
                 let qty = Self::qty_of(req, price)?;
@@ -171,6 +176,7 @@ impl PaperBroker {
                 .await?
             }
             None => {
+                rested = true;
                 self.set_status_in(
                     &mut tx,
                     order,
@@ -182,6 +188,12 @@ impl PaperBroker {
             }
         };
         tx.commit().await.map_err(db)?;
+        if rested {
+            let mut rests: BTreeMap<String, chrono::DateTime<Utc>> =
+                self.store.setting(LIVE_RESTS).await?.unwrap_or_default();
+            rests.insert(order.client_order_id.clone(), snapshot.provenance.as_of);
+            self.store.set_setting(LIVE_RESTS, &rests).await?;
+        }
         Ok(sent)
     }
 
@@ -204,6 +216,8 @@ impl PaperBroker {
         // The minutes that closed since each order was placed: a price the market traded
         // through between two looks fills the order as a replayed bar would.
         let through: Option<chrono::DateTime<Utc>> = self.store.setting(LIVE_THROUGH).await?;
+        let mut rests: BTreeMap<String, chrono::DateTime<Utc>> =
+            self.store.setting(LIVE_RESTS).await?.unwrap_or_default();
         let mut crossed: HashMap<String, (Decimal, chrono::DateTime<Utc>)> = HashMap::new();
         for order in open {
             let Some(now) = quotes
@@ -212,7 +226,8 @@ impl PaperBroker {
             else {
                 continue;
             };
-            for bar in self.minutes_since(order, through, now).await? {
+            let rested_at = rests.get(&order.client_order_id).copied();
+            for bar in self.minutes_since(order, rested_at, through, now).await? {
                 if let Some(price) = self.fill_price(&order.request, &bar) {
                     crossed.insert(order.client_order_id.clone(), (price, bar.time));
                     break;
@@ -268,6 +283,16 @@ impl PaperBroker {
             });
         }
         tx.commit().await.map_err(db)?;
+        // Orders that filled or expired need no start any more (cancelled ones are swept
+        // when the map grows: an order placed during this sync is not in `open` yet).
+        let before = rests.len();
+        rests.retain(|id, _| !events.iter().any(|e| &e.client_order_id == id));
+        if rests.len() > 1_000 {
+            rests.retain(|id, _| open.iter().any(|o| &o.client_order_id == id));
+        }
+        if rests.len() != before {
+            self.store.set_setting(LIVE_RESTS, &rests).await?;
+        }
         // The minutes looked at; the next sync starts from the newest of them.
         if let Some(newest) = quotes.values().map(|s| s.provenance.as_of).max() {
             let minute = newest
