@@ -16,6 +16,7 @@
 mod fixtures;
 mod market_data;
 mod routes;
+mod stream;
 mod trading;
 
 use std::net::{Ipv4Addr, SocketAddr};
@@ -223,6 +224,16 @@ impl StandInBuilder {
                 self.pattern_day_trader,
             )),
         });
+        let (tx, _) = tokio::sync::broadcast::channel(4_096);
+        let stream = Arc::new(stream::StreamState {
+            key_id: shared.key_id.clone(),
+            secret: shared.secret.clone(),
+            accepted: Default::default(),
+            authenticated: Default::default(),
+            refused_limit: Default::default(),
+            tx,
+        });
+        let (stream_url, stream_task) = stream::start(stream.clone()).await?;
         let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
         let addr = listener.local_addr()?;
         let app = Router::new().fallback(handle).with_state(shared);
@@ -242,6 +253,9 @@ impl StandInBuilder {
             addr,
             log,
             shutdown: Some(shutdown),
+            stream,
+            stream_url,
+            stream_task,
         })
     }
 }
@@ -252,6 +266,9 @@ pub struct StandIn {
     addr: SocketAddr,
     log: Arc<Mutex<Vec<RecordedRequest>>>,
     shutdown: Option<oneshot::Sender<()>>,
+    stream: Arc<stream::StreamState>,
+    stream_url: String,
+    stream_task: tokio::task::JoinHandle<()>,
 }
 
 impl StandIn {
@@ -284,6 +301,48 @@ impl StandIn {
         }
     }
 
+    /// `ws://127.0.0.1:<port>`: the market data stream's base (apca's `data_stream_base_url`;
+    /// the feed is the path, `/v2/iex` or `/v2/sip`).
+    pub fn stream_url(&self) -> &str {
+        &self.stream_url
+    }
+
+    /// Publishes a quote to every connection subscribed to `symbol`'s quotes.
+    pub fn stream_quote(&self, symbol: &str, bid: &str, ask: &str, time: &str) {
+        let json = serde_json::json!({"T": "q", "S": symbol, "bx": "V", "bp": bid.parse::<f64>().unwrap_or(0.0),
+            "bs": 1, "ax": "V", "ap": ask.parse::<f64>().unwrap_or(0.0), "as": 2, "c": ["R"], "z": "C", "t": time});
+        let _ = self.stream.tx.send(stream::Published {
+            channel: "quotes",
+            symbol: symbol.into(),
+            json,
+        });
+    }
+
+    /// Publishes a trade to every connection subscribed to `symbol`'s trades.
+    pub fn stream_trade(&self, symbol: &str, id: u64, price: &str, size: u64, time: &str) {
+        let json = serde_json::json!({"T": "t", "S": symbol, "i": id, "x": "V",
+            "p": price.parse::<f64>().unwrap_or(0.0), "s": size, "c": ["@"], "z": "C", "t": time});
+        let _ = self.stream.tx.send(stream::Published {
+            channel: "trades",
+            symbol: symbol.into(),
+            json,
+        });
+    }
+
+    /// Market data websocket connections accepted so far.
+    pub fn stream_connections(&self) -> usize {
+        self.stream
+            .accepted
+            .load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Connections refused with "connection limit exceeded" (406) so far.
+    pub fn stream_refused(&self) -> usize {
+        self.stream
+            .refused_limit
+            .load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     /// `http://127.0.0.1:<port>`, to configure as the Alpaca base URL.
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
@@ -309,6 +368,7 @@ impl Drop for StandIn {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
+        self.stream_task.abort();
     }
 }
 

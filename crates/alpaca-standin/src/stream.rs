@@ -1,0 +1,149 @@
+//! Alpaca's real-time market data websocket (`wss://stream.data.alpaca.markets/v2/{iex,sip}`), as
+//! its documentation describes it: on connect `[{"T":"success","msg":"connected"}]`; the client
+//! sends `{"action":"auth","key":…,"secret":…}` and gets `authenticated`, `auth failed` (402) or,
+//! when another connection of the same key is already authenticated, `connection limit
+//! exceeded` (406) — Alpaca allows one market-data connection per account; `subscribe` /
+//! `unsubscribe` with `trades`, `quotes`, `bars` lists are answered with the resulting
+//! `subscription`; data comes as arrays of `{"T":"q"|"t"|"b", "S": symbol, …}`. Tests publish
+//! quotes, trades and bars with [`StandIn::stream_quote`](crate::StandIn::stream_quote) and
+//! friends and read the connection counts.
+
+use std::collections::BTreeSet;
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use futures_util::{SinkExt as _, StreamExt as _};
+use serde_json::{Value, json};
+use tokio::net::TcpStream;
+use tokio::sync::broadcast;
+use tokio_tungstenite::tungstenite::Message;
+
+/// One data message and the channel (`trades`, `quotes`, `bars`) it belongs to.
+#[derive(Debug, Clone)]
+pub(crate) struct Published {
+    pub channel: &'static str,
+    pub symbol: String,
+    pub json: Value,
+}
+
+#[derive(Debug)]
+pub(crate) struct StreamState {
+    pub key_id: String,
+    pub secret: String,
+    pub accepted: AtomicUsize,
+    /// Authenticated connections open now (at most one: the next is refused).
+    pub authenticated: AtomicUsize,
+    pub refused_limit: AtomicUsize,
+    pub tx: broadcast::Sender<Published>,
+}
+
+fn reply(v: Value) -> Message {
+    Message::text(Value::Array(vec![v]).to_string())
+}
+
+/// Starts the websocket server on a free port; returns its `ws://127.0.0.1:<port>` base.
+pub(crate) async fn start(
+    state: Arc<StreamState>,
+) -> std::io::Result<(String, tokio::task::JoinHandle<()>)> {
+    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+    let url = format!("ws://{}", listener.local_addr()?);
+    let task = tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            state.accepted.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(connection(socket, state.clone()));
+        }
+    });
+    Ok((url, task))
+}
+
+async fn connection(socket: TcpStream, state: Arc<StreamState>) {
+    let Ok(mut ws) = tokio_tungstenite::accept_async(socket).await else {
+        return;
+    };
+    if ws
+        .send(reply(json!({"T": "success", "msg": "connected"})))
+        .await
+        .is_err()
+    {
+        return;
+    }
+    let mut data = state.tx.subscribe();
+    let mut authed = false;
+    let mut subs: [BTreeSet<String>; 3] = Default::default();
+    let index = |channel: &str| match channel {
+        "trades" => Some(0),
+        "quotes" => Some(1),
+        "bars" => Some(2),
+        _ => None,
+    };
+    loop {
+        tokio::select! {
+            incoming = ws.next() => {
+                let Some(Ok(Message::Text(text))) = incoming else { break };
+                let Ok(v) = serde_json::from_str::<Value>(text.as_str()) else {
+                    let _ = ws.send(reply(json!({"T": "error", "code": 400, "msg": "invalid syntax"}))).await;
+                    continue;
+                };
+                match v["action"].as_str() {
+                    Some("auth") if authed => {}
+                    Some("auth") => {
+                        if v["key"] != state.key_id.as_str() || v["secret"] != state.secret.as_str() {
+                            let _ = ws.send(reply(json!({"T": "error", "code": 402, "msg": "auth failed"}))).await;
+                            let _ = ws.close(None).await;
+                            break;
+                        }
+                        if state.authenticated.fetch_add(1, Ordering::SeqCst) > 0 {
+                            state.authenticated.fetch_sub(1, Ordering::SeqCst);
+                            state.refused_limit.fetch_add(1, Ordering::SeqCst);
+                            let _ = ws.send(reply(json!({"T": "error", "code": 406, "msg": "connection limit exceeded"}))).await;
+                            let _ = ws.close(None).await;
+                            break;
+                        }
+                        authed = true;
+                        if ws.send(reply(json!({"T": "success", "msg": "authenticated"}))).await.is_err() {
+                            break;
+                        }
+                    }
+                    Some(action @ ("subscribe" | "unsubscribe")) if authed => {
+                        for channel in ["trades", "quotes", "bars"] {
+                            let Some(i) = index(channel) else { continue };
+                            for s in v[channel].as_array().into_iter().flatten().filter_map(Value::as_str) {
+                                if action == "subscribe" {
+                                    subs[i].insert(s.to_string());
+                                } else {
+                                    subs[i].remove(s);
+                                }
+                            }
+                        }
+                        let answer = json!({"T": "subscription", "trades": subs[0], "quotes": subs[1], "bars": subs[2]});
+                        if ws.send(reply(answer)).await.is_err() {
+                            break;
+                        }
+                    }
+                    Some("subscribe" | "unsubscribe") => {
+                        let _ = ws.send(reply(json!({"T": "error", "code": 401, "msg": "not authenticated"}))).await;
+                    }
+                    _ => {
+                        let _ = ws.send(reply(json!({"T": "error", "code": 400, "msg": "invalid syntax"}))).await;
+                    }
+                }
+            }
+            published = data.recv() => {
+                let p = match published {
+                    Ok(p) => p,
+                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(broadcast::error::RecvError::Closed) => break,
+                };
+                let wanted = authed
+                    && index(p.channel).is_some_and(|i| subs[i].contains(&p.symbol) || subs[i].contains("*"));
+                if wanted && ws.send(Message::text(Value::Array(vec![p.json]).to_string())).await.is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    if authed {
+        state.authenticated.fetch_sub(1, Ordering::SeqCst);
+    }
+}
