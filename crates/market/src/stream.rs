@@ -3,6 +3,7 @@
 //! or stalls, resubscribed to what was asked. Malformed or unknown frames are logged and skipped;
 //! a duplicate or out-of-order trade is dropped. Sources: [`coinbase`] (Exchange's public feed).
 
+pub mod alpaca;
 pub mod bars;
 pub mod coinbase;
 pub mod hub;
