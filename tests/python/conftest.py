@@ -135,3 +135,35 @@ def alpaca_standin():
 # The stand-in's well-known test key (crates/alpaca-standin): not a secret.
 STANDIN_KEY_ID = "PKSTANDIN00000000000"
 STANDIN_SECRET = "standin-secret-not-a-real-alpaca-secret0"
+
+
+# --- the Coinbase stand-in, as the live-market tests read it -----------------------------------
+
+def coinbase(path):
+    """The stand-in's REST answer for `path` (its ground truth, in Coinbase's shapes)."""
+    import urllib.request
+    with urllib.request.urlopen(COINBASE["url"] + path, timeout=10) as r:
+        return json.load(r)
+
+
+def iso(t):
+    """Unix seconds as the UTC time Coinbase's query strings take."""
+    from datetime import datetime, timezone
+    return datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+async def live_price(s, symbol, watch=True, tries=150):
+    """get_crypto_prices until the answer comes from the stream (it has a bid and an ask),
+    first putting `symbol` on the watchlist unless `watch` is false."""
+    import anyio
+    if watch:
+        await s.call_tool("watch", {"symbols": [symbol]})
+    price = None
+    for _ in range(tries):
+        out = await s.call_tool("get_crypto_prices", {"symbols": [symbol]})
+        assert not out.is_error, out.content
+        price = out.structured_content["prices"][0]
+        if price.get("bid") is not None:
+            return price
+        await anyio.sleep(0.1)
+    raise AssertionError(f"no live price for {symbol}: {price}")

@@ -3,14 +3,12 @@ below X" fires at the minute the replayed closes cross X (the stand-in's ground 
 which), once; an alert that holds fires once and not again after the sidecar restarts; what
 fired is listed with its bar, price and time."""
 
-import json
-import urllib.request
-from datetime import datetime, timezone
+from datetime import datetime
 
 import anyio
 import pytest
 
-from conftest import COINBASE, session
+from conftest import coinbase, iso, live_price, session
 
 pytestmark = pytest.mark.anyio
 
@@ -20,23 +18,7 @@ def ok(result):
     return result.structured_content
 
 
-def coinbase(path):
-    with urllib.request.urlopen(COINBASE["url"] + path, timeout=10) as r:
-        return json.load(r)
 
-
-def iso(t):
-    return datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-async def live_price(s, symbol):
-    await s.call_tool("watch", {"symbols": [symbol]})
-    for _ in range(150):
-        price = ok(await s.call_tool("get_crypto_prices", {"symbols": [symbol]}))["prices"][0]
-        if price.get("bid") is not None:
-            return price
-        await anyio.sleep(0.1)
-    raise AssertionError(f"no live price for {symbol}")
 
 
 async def fired(s, alert_id, seconds=60):

@@ -3,15 +3,12 @@ sidecar's defaults read crypto pairs from Coinbase — here the stand-in, which 
 REST shapes — while stocks stay on the bundled history; an unreachable Coinbase is said plainly,
 never answered from 2020's history."""
 
-import json
-import urllib.request
 from contextlib import AsyncExitStack
 from datetime import datetime, timedelta
 
-import anyio
 import pytest
 
-from conftest import COINBASE, session
+from conftest import coinbase, live_price, session
 
 pytestmark = pytest.mark.anyio
 
@@ -20,10 +17,6 @@ def ok(result):
     assert not result.is_error, result.content
     return result.structured_content
 
-
-def coinbase(path):
-    with urllib.request.urlopen(COINBASE["url"] + path, timeout=10) as r:
-        return json.load(r)
 
 
 async def test_what_btc_trades_at_right_now(data_dir):
@@ -77,23 +70,13 @@ def feed_counts():
     return coinbase("/_standin/feed")
 
 
-async def live_price(s, symbol, tries=150):
-    """get_crypto_prices until the answer comes from the stream (it has a bid and an ask)."""
-    for _ in range(tries):
-        out = ok(await s.call_tool("get_crypto_prices", {"symbols": [symbol]}))
-        price = out["prices"][0]
-        if price.get("bid") is not None:
-            return price
-        await anyio.sleep(0.1)
-    raise AssertionError(f"no live price for {symbol}: {price}")
-
 
 async def test_watched_pairs_answer_from_the_stream(data_dir):
     async with session(data_dir) as s:
         w = ok(await s.call_tool("watch", {"symbols": ["BTC/USD", "eth-usd"]}))
         assert [x["symbol"] for x in w["watching"]] == ["BTC/USD", "ETH/USD"]
         assert w["stream"]["source"] == "coinbase"
-        btc = await live_price(s, "BTC/USD")
+        btc = await live_price(s, "BTC/USD", watch=False)
         # The stand-in replays its ground truth as trades: a live price is one of that minute's
         # open/high/low/close, and the bid and ask sit a cent either side.
         at = datetime.fromisoformat(btc["as_of"].replace("Z", "+00:00")).replace(second=0, microsecond=0)
@@ -103,7 +86,7 @@ async def test_watched_pairs_answer_from_the_stream(data_dir):
         assert candles, span
         assert btc["price"] in candles[0][1:5], (btc, candles[0])
         assert round(btc["ask"] - btc["bid"], 2) == 0.02 and btc["source"] == "coinbase"
-        await live_price(s, "ETH/USD")
+        await live_price(s, "ETH/USD", watch=False)
         listed = ok(await s.call_tool("watch", {"symbols": []}))
         assert {x["symbol"] for x in listed["watching"]} == {"BTC/USD", "ETH/USD"}
         assert all(x["price"] is not None for x in listed["watching"]), listed
@@ -132,6 +115,6 @@ async def test_eight_sidecars_share_one_upstream_connection(data_dir):
     async with AsyncExitStack() as stack:
         sessions = [await stack.enter_async_context(session(data_dir)) for _ in range(8)]
         await sessions[0].call_tool("watch", {"symbols": ["BTC/USD"]})
-        prices = [await live_price(s, "BTC/USD") for s in sessions]
+        prices = [await live_price(s, "BTC/USD", watch=False) for s in sessions]
         assert all(p["source"] == "coinbase" for p in prices)
         assert feed_counts()["accepted"] - before == 1, "one websocket for eight sidecars"

@@ -3,14 +3,12 @@ crypto market orders fill at the ask (buy) or bid (sell) of the newest quote and
 when the stream's minutes trade through their price — each answer says "live quote" — while
 stocks stay on the replay clock ("replay")."""
 
-import json
-import urllib.request
-from datetime import datetime, timezone
+from datetime import datetime
 
 import anyio
 import pytest
 
-from conftest import COINBASE, session
+from conftest import coinbase, iso, live_price, session
 from test_account_keys import env, install, platform  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.anyio
@@ -23,27 +21,11 @@ def ok(result):
     return result.structured_content
 
 
-def coinbase(path):
-    with urllib.request.urlopen(COINBASE["url"] + path, timeout=10) as r:
-        return json.load(r)
-
-
-def iso(t):
-    return datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def ts(text):
     return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp())
 
-
-async def live_price(s, symbol):
-    await s.call_tool("watch", {"symbols": [symbol]})
-    for _ in range(150):
-        price = ok(await s.call_tool("get_crypto_prices", {"symbols": [symbol]}))["prices"][0]
-        if price.get("bid") is not None:
-            return price
-        await anyio.sleep(0.1)
-    raise AssertionError(f"no live price for {symbol}")
 
 
 def traded_near(t, price):

@@ -8,6 +8,22 @@ use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+/// One plain HTTP/1.1 GET; the whole answer, head and body.
+fn get(addr: &str, path: &str) -> String {
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("an answer");
+    answer
+}
+
 #[test]
 fn the_binary_prints_its_url_serves_products_and_stops_with_its_stdin() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_quantdesk-coinbase-standin"))
@@ -28,31 +44,11 @@ fn the_binary_prints_its_url_serves_products_and_stops_with_its_stdin() {
         .to_string();
     assert!(addr.starts_with("127.0.0.1:"), "{addr}");
 
-    let mut stream = TcpStream::connect(&addr).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    write!(
-        stream,
-        "GET /products HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).expect("an answer");
+    let answer = get(&addr, "/products");
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(answer.contains("\"id\":\"BTC-USD\""), "{answer}");
 
-    let mut stream = TcpStream::connect(&addr).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    write!(
-        stream,
-        "GET /_standin/feed HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).expect("an answer");
+    let answer = get(&addr, "/_standin/feed");
     assert!(answer.contains("\"accepted\":0"), "{answer}");
 
     drop(child.stdin.take());
