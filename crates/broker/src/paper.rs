@@ -259,21 +259,9 @@ impl Broker for PaperBroker {
     async fn submit(&self, order: &OrderRecord) -> Result<Sent, BrokerError> {
         let req = &order.request;
         if req.is_bracket() {
-            let mut tx = self.begin().await?;
             let reason = "the paper broker does not take bracket orders; place the entry, then a \
-                          limit order to take profit and a stop order to limit the loss"
-                .to_string();
-            let sent = self
-                .set_status_in(
-                    &mut tx,
-                    order,
-                    &[OrderStatus::Sending],
-                    OrderStatus::RejectedByBroker,
-                    Some(&reason),
-                )
-                .await?;
-            tx.commit().await.map_err(db)?;
-            return Ok(sent);
+                          limit order to take profit and a stop order to limit the loss";
+            return self.refuse(order, reason).await;
         }
         if self.is_live_priced(&req.symbol) {
             return self.submit_live(order).await;

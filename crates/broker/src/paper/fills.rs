@@ -242,6 +242,26 @@ impl PaperBroker {
         })
     }
 
+    /// Refuses an order being sent, in a transaction of its own, saying why.
+    pub(super) async fn refuse(
+        &self,
+        order: &OrderRecord,
+        reason: &str,
+    ) -> Result<Sent, BrokerError> {
+        let mut tx = self.begin().await?;
+        let sent = self
+            .set_status_in(
+                &mut tx,
+                order,
+                &[OrderStatus::Sending],
+                OrderStatus::RejectedByBroker,
+                Some(reason),
+            )
+            .await?;
+        tx.commit().await.map_err(db)?;
+        Ok(sent)
+    }
+
     pub(super) async fn set_status_in(
         &self,
         conn: &mut SqliteConnection,

@@ -122,33 +122,16 @@ impl PaperBroker {
     /// Submits a live-priced order: fills now at the touch, rests, or (IOC) cancels.
     pub(super) async fn submit_live(&self, order: &OrderRecord) -> Result<Sent, BrokerError> {
         let req = &order.request;
-        let reject = |reason: String| async move {
-            let mut tx = self.begin().await?;
-            let sent = self
-                .set_status_in(
-                    &mut tx,
-                    order,
-                    &[OrderStatus::Sending],
-                    OrderStatus::RejectedByBroker,
-                    Some(&reason),
-                )
-                .await?;
-            tx.commit().await.map_err(db)?;
-            Ok::<Sent, BrokerError>(sent)
-        };
         if req.order_type == OrderType::TrailingStop {
-            return reject(format!(
+            let reason = format!(
                 "the paper broker prices {} live and does not trail stops on live quotes yet; use a stop order",
                 req.symbol
-            ))
-            .await;
+            );
+            return self.refuse(order, &reason).await;
         }
         let Some(snapshot) = self.live_snapshot(&req.symbol).await? else {
-            return reject(format!(
-                "the paper broker has no live price for {}",
-                req.symbol
-            ))
-            .await;
+            let reason = format!("the paper broker has no live price for {}", req.symbol);
+            return self.refuse(order, &reason).await;
         };
         let mut tx = self.begin().await?;
         let mut rested = false;
