@@ -145,6 +145,7 @@ struct Shared {
     key_id: String,
     secret: String,
     fixtures: Fixtures,
+    stream: Arc<stream::StreamState>,
     log: Arc<Mutex<Vec<RecordedRequest>>>,
     trading: Mutex<trading::Trading>,
 }
@@ -213,25 +214,18 @@ impl StandInBuilder {
         };
         fixtures.add_custom(self.routes);
         let log = Arc::new(Mutex::new(Vec::new()));
+        let stream = Arc::new(stream::StreamState::new(&self.key_id, &self.secret));
         let shared = Arc::new(Shared {
             key_id: self.key_id,
             secret: self.secret,
             fixtures,
+            stream: stream.clone(),
             log: Arc::clone(&log),
             trading: Mutex::new(trading::Trading::new(
                 self.prices,
                 self.market_open,
                 self.pattern_day_trader,
             )),
-        });
-        let (tx, _) = tokio::sync::broadcast::channel(4_096);
-        let stream = Arc::new(stream::StreamState {
-            key_id: shared.key_id.clone(),
-            secret: shared.secret.clone(),
-            accepted: Default::default(),
-            authenticated: Default::default(),
-            refused_limit: Default::default(),
-            tx,
         });
         let (stream_url, stream_task) = stream::start(stream.clone()).await?;
         let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
@@ -318,8 +312,13 @@ impl StandIn {
         });
     }
 
-    /// Publishes a trade to every connection subscribed to `symbol`'s trades.
+    /// Publishes a trade to every connection subscribed to `symbol`'s trades, and puts it on
+    /// the tape the REST minute bars of `symbol` are served from (the ground truth).
     pub fn stream_trade(&self, symbol: &str, id: u64, price: &str, size: u64, time: &str) {
+        if let (Ok(p), Ok(t)) = (price.parse(), chrono::DateTime::parse_from_rfc3339(time)) {
+            self.stream
+                .record(symbol, p, size.into(), t.with_timezone(&chrono::Utc));
+        }
         let json = serde_json::json!({"T": "t", "S": symbol, "i": id, "x": "V",
             "p": price.parse::<f64>().unwrap_or(0.0), "s": size, "c": ["@"], "z": "C", "t": time});
         let _ = self.stream.tx.send(stream::Published {
@@ -327,6 +326,11 @@ impl StandIn {
             symbol: symbol.into(),
             json,
         });
+    }
+
+    /// Fault hook: drops every open market data connection at once, without a close frame.
+    pub fn stream_drop(&self) {
+        let _ = self.stream.kick.send(());
     }
 
     /// Market data websocket connections accepted so far.
@@ -438,7 +442,7 @@ fn dispatch(shared: &Shared, request: &Incoming) -> Reply {
     if let Some(reply) = fixtures.exact(request) {
         return reply;
     }
-    if let Some(reply) = market_data::handle(fixtures, request) {
+    if let Some(reply) = market_data::handle(fixtures, &shared.stream, request) {
         return reply;
     }
     if let Some(reply) = trading::handle(&mut lock(&shared.trading), request) {

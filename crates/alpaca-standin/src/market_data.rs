@@ -13,13 +13,14 @@ use serde_json::{Value, json};
 
 use crate::fixtures::{Asset, BarSet, Fixtures};
 use crate::routes::{invalid_symbol, percent_decode, valid_symbol};
+use crate::stream::StreamState;
 use crate::{Incoming, Reply};
 
 /// Alpaca's limit on `limit`.
 const MAX_LIMIT: usize = 10_000;
 const DEFAULT_LIMIT: usize = 1_000;
 
-pub(crate) fn handle(fixtures: &Fixtures, request: &Incoming) -> Option<Reply> {
+pub(crate) fn handle(fixtures: &Fixtures, tape: &StreamState, request: &Incoming) -> Option<Reply> {
     if request.method != Method::GET {
         return None;
     }
@@ -33,7 +34,7 @@ pub(crate) fn handle(fixtures: &Fixtures, request: &Incoming) -> Option<Reply> {
     if symbol.contains('/') {
         return None;
     }
-    Some(stock_bars(fixtures, request, &percent_decode(symbol)).unwrap_or_else(|e| e))
+    Some(stock_bars(fixtures, tape, request, &percent_decode(symbol)).unwrap_or_else(|e| e))
 }
 
 fn bad_request(message: &str) -> Reply {
@@ -181,7 +182,12 @@ fn page<T: Clone>(all: &[T], q: &BarsQuery, max_page: Option<usize>) -> (Vec<T>,
     (all[from..to].to_vec(), next)
 }
 
-fn stock_bars(fixtures: &Fixtures, request: &Incoming, symbol: &str) -> Result<Reply, Reply> {
+fn stock_bars(
+    fixtures: &Fixtures,
+    tape: &StreamState,
+    request: &Incoming,
+    symbol: &str,
+) -> Result<Reply, Reply> {
     if !valid_symbol(symbol) || symbol.contains('/') {
         return Err(invalid_symbol(symbol));
     }
@@ -197,6 +203,29 @@ fn stock_bars(fixtures: &Fixtures, request: &Incoming, symbol: &str) -> Result<R
             .all(|a| ["raw", "split", "dividend", "spin-off", "all"].contains(&a))
     {
         return Err(bad_request(&format!("invalid adjustment: {adjustment}")));
+    }
+    // Minutes of a symbol whose trades were streamed come from the tape of those trades.
+    if q.timeframe == "1Min"
+        && let Some(minutes) = tape.minute_bars(symbol)
+    {
+        let mut all: Vec<Value> = minutes
+            .into_iter()
+            .filter(|(t, _)| *t >= q.start && *t <= q.end)
+            .map(|(_, b)| b)
+            .collect();
+        if q.descending {
+            all.reverse();
+        }
+        let (bars, next) = page(&all, &q, None);
+        let bars = if bars.is_empty() {
+            Value::Null
+        } else {
+            Value::Array(bars)
+        };
+        return Ok(Reply::json(
+            200,
+            &json!({ "bars": bars, "next_page_token": next, "symbol": symbol }),
+        ));
     }
     let Some(set) = find_set(fixtures, Asset::Stock, symbol, &q.timeframe)? else {
         return Ok(Reply::json(
@@ -309,6 +338,11 @@ mod tests {
 
     fn fixtures() -> Fixtures {
         Fixtures::load(&crate::fixtures::dir()).unwrap()
+    }
+
+    /// The endpoints with nothing streamed (no tape).
+    fn handle(fixtures: &Fixtures, request: &Incoming) -> Option<Reply> {
+        super::handle(fixtures, &StreamState::new("k", "s"), request)
     }
 
     fn get(path: &str, query: &[(&str, &str)]) -> Incoming {

@@ -8,7 +8,10 @@
 //! quotes, trades and bars with [`StandIn::stream_quote`](crate::StandIn::stream_quote) and
 //! friends and read the connection counts.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, DurationRound as _, TimeDelta, Utc};
+use rust_decimal::Decimal;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -27,8 +30,17 @@ pub(crate) struct Published {
     pub json: Value,
 }
 
+/// One minute of trades on the tape: open, high, low, close, volume.
+pub(crate) type Minute = (Decimal, Decimal, Decimal, Decimal, Decimal);
+
 #[derive(Debug)]
 pub(crate) struct StreamState {
+    /// Every trade published, as minute bars per symbol: the ground truth the REST minute bars
+    /// serve (`GET /v2/stocks/{symbol}/bars?timeframe=1Min`), whether or not a client was
+    /// connected to see the trade.
+    pub tape: std::sync::Mutex<BTreeMap<String, BTreeMap<DateTime<Utc>, Minute>>>,
+    /// Fault hook: every message on it drops every open connection (no close frame).
+    pub kick: broadcast::Sender<()>,
     pub key_id: String,
     pub secret: String,
     pub accepted: AtomicUsize,
@@ -69,6 +81,7 @@ async fn connection(socket: TcpStream, state: Arc<StreamState>) {
         return;
     }
     let mut data = state.tx.subscribe();
+    let mut kicked = state.kick.subscribe();
     let mut authed = false;
     let mut subs: [BTreeSet<String>; 3] = Default::default();
     let index = |channel: &str| match channel {
@@ -129,6 +142,7 @@ async fn connection(socket: TcpStream, state: Arc<StreamState>) {
                     }
                 }
             }
+            _ = kicked.recv() => break,
             published = data.recv() => {
                 let p = match published {
                     Ok(p) => p,
@@ -145,5 +159,61 @@ async fn connection(socket: TcpStream, state: Arc<StreamState>) {
     }
     if authed {
         state.authenticated.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl StreamState {
+    pub(crate) fn new(key_id: &str, secret: &str) -> Self {
+        Self {
+            key_id: key_id.to_string(),
+            secret: secret.to_string(),
+            tape: Default::default(),
+            kick: broadcast::channel(16).0,
+            accepted: Default::default(),
+            authenticated: Default::default(),
+            refused_limit: Default::default(),
+            tx: broadcast::channel(4_096).0,
+        }
+    }
+
+    /// Puts a trade on the tape.
+    pub(crate) fn record(&self, symbol: &str, price: Decimal, size: Decimal, time: DateTime<Utc>) {
+        let minute = time.duration_trunc(TimeDelta::minutes(1)).unwrap_or(time);
+        let mut tape = self
+            .tape
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        tape.entry(symbol.to_string())
+            .or_default()
+            .entry(minute)
+            .and_modify(|(_, h, l, c, v)| {
+                *h = (*h).max(price);
+                *l = (*l).min(price);
+                *c = price;
+                *v += size;
+            })
+            .or_insert((price, price, price, price, size));
+    }
+
+    /// The tape's minute bars of `symbol` in Alpaca's JSON shape, oldest first; `None` when no
+    /// trade of it was published.
+    pub(crate) fn minute_bars(&self, symbol: &str) -> Option<Vec<(DateTime<Utc>, Value)>> {
+        let tape = self
+            .tape
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let num = |d: &Decimal| {
+            serde_json::from_str::<Value>(&d.normalize().to_string()).unwrap_or(Value::Null)
+        };
+        Some(
+            tape.get(symbol)?
+                .iter()
+                .map(|(t, (o, h, l, c, v))| {
+                    let bar = json!({"t": t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                        "o": num(o), "h": num(h), "l": num(l), "c": num(c), "v": num(v), "n": 1, "vw": num(c)});
+                    (*t, bar)
+                })
+                .collect(),
+        )
     }
 }

@@ -71,6 +71,10 @@ pub struct PriceSnapshot {
     pub volume: Decimal,
     /// Latest bid/ask where the provider has them (live data only).
     pub quote: Option<Quote>,
+    /// Why the live price may be out of date (its market is open and it has not moved for a
+    /// while); absent when it is current.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stale: Option<String>,
     #[serde(flatten)]
     pub provenance: Provenance,
 }
@@ -102,6 +106,7 @@ impl PriceSnapshot {
             day_low: session.low,
             volume: session.volume,
             quote: None,
+            stale: None,
             provenance,
         }
     }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use quantdesk_domain::Bar;
 use quantdesk_market::stream::LiveQuote;
-use quantdesk_market::stream::hub::{FeedState, HubStatus};
+use quantdesk_market::stream::hub::{ALPACA, COINBASE, FeedState, HubStatus};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, BufWriter};
 use tokio::net::UnixStream;
 use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
@@ -23,9 +23,25 @@ const BARS_WITHIN: Duration = Duration::from_secs(2);
 
 #[derive(Debug)]
 struct Seen {
-    state: FeedState,
-    reconnects: u64,
+    /// Per stream (`coinbase`, `alpaca-stream`): its state and reconnections.
+    feeds: std::collections::BTreeMap<String, (FeedState, u64)>,
     last: Instant,
+}
+
+impl Seen {
+    fn status(&self, source: &'static str) -> HubStatus {
+        let (state, reconnects) = self
+            .feeds
+            .get(source)
+            .cloned()
+            .unwrap_or((FeedState::Connecting, 0));
+        HubStatus {
+            state,
+            source,
+            reconnects,
+            silent_for: Some(self.last.elapsed()),
+        }
+    }
 }
 
 /// The owner's cache as this process sees it.
@@ -66,13 +82,16 @@ impl Mirror {
     }
 
     pub(crate) fn status(&self) -> HubStatus {
+        lock(&self.seen).status(COINBASE)
+    }
+
+    pub(crate) fn statuses(&self) -> Vec<HubStatus> {
         let s = lock(&self.seen);
-        HubStatus {
-            state: s.state.clone(),
-            source: "coinbase",
-            reconnects: s.reconnects,
-            silent_for: Some(s.last.elapsed()),
+        let mut out = vec![s.status(COINBASE)];
+        if s.feeds.contains_key(ALPACA) {
+            out.push(s.status(ALPACA));
         }
+        out
     }
 
     fn apply(&self, msg: Msg) {
@@ -84,10 +103,14 @@ impl Mirror {
                     .unwrap_or_else(Instant::now);
                 lock(&self.quotes).insert(quote.product.clone(), (quote, at));
             }
-            Msg::State { state, reconnects } => {
-                let mut s = lock(&self.seen);
-                s.state = state.into();
-                s.reconnects = reconnects;
+            Msg::State {
+                source,
+                state,
+                reconnects,
+            } => {
+                lock(&self.seen)
+                    .feeds
+                    .insert(source, (state.into(), reconnects));
             }
             Msg::Bars { id, bars } => {
                 if let Some(tx) = lock(&self.waiting).remove(&id) {
@@ -176,8 +199,7 @@ pub(crate) async fn run(inner: &Arc<Inner>) -> std::io::Result<()> {
     let mirror = Arc::new(Mirror {
         quotes: Mutex::new(HashMap::new()),
         seen: Mutex::new(Seen {
-            state: FeedState::Connecting,
-            reconnects: 0,
+            feeds: Default::default(),
             last: Instant::now(),
         }),
         out,

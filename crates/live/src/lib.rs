@@ -30,7 +30,9 @@ use quantdesk_domain::Bar;
 use quantdesk_market::MarketData;
 use quantdesk_market::stream::LiveQuote;
 use quantdesk_market::stream::coinbase::FeedConfig;
-use quantdesk_market::stream::hub::{FeedState, HubStatus, LiveHub};
+use quantdesk_market::stream::hub::{
+    AlpacaUpstream, COINBASE, FeedState, HubStatus, LiveHub, Upstreams,
+};
 use quantdesk_market::stream::live::LiveSource;
 
 pub use wire::Role;
@@ -67,8 +69,8 @@ enum Current {
 struct Inner {
     data_dir: PathBuf,
     role: Role,
-    config: FeedConfig,
-    rest: Arc<dyn MarketData>,
+    /// What an owner streams (Alpaca's part changes when an account is linked or unlinked).
+    upstreams: Mutex<Upstreams>,
     current: Mutex<Current>,
     watched: Mutex<BTreeSet<String>>,
 }
@@ -94,11 +96,24 @@ impl SharedLive {
         config: FeedConfig,
         rest: Arc<dyn MarketData>,
     ) -> Self {
+        Self::join_with(
+            data_dir,
+            role,
+            Upstreams {
+                coinbase: config,
+                coinbase_rest: rest,
+                alpaca: None,
+            },
+        )
+    }
+
+    /// Joins as `role`, streaming `upstreams` (Coinbase's feed, and Alpaca's for stocks when an
+    /// account is linked) if it becomes the owner.
+    pub fn join_with(data_dir: &Path, role: Role, upstreams: Upstreams) -> Self {
         let inner = Arc::new(Inner {
             data_dir: data_dir.to_path_buf(),
             role,
-            config,
-            rest,
+            upstreams: Mutex::new(upstreams),
             current: Mutex::new(Current::Electing),
             watched: Mutex::new(BTreeSet::new()),
         });
@@ -119,6 +134,15 @@ impl SharedLive {
         match &*lock(&self.inner.current) {
             Current::Owner(hub) => Some(hub.clone()),
             _ => None,
+        }
+    }
+
+    /// Streams stocks through this Alpaca account from now on (`None`: none) whenever this
+    /// process owns the stream — at once if it does now.
+    pub fn set_alpaca(&self, alpaca: Option<AlpacaUpstream>) {
+        lock(&self.inner.upstreams).alpaca = alpaca.clone();
+        if let Current::Owner(hub) = &*lock(&self.inner.current) {
+            hub.set_alpaca(alpaca);
         }
     }
 
@@ -183,10 +207,23 @@ impl LiveSource for SharedLive {
             Current::Mirror(m) => m.status(),
             Current::Electing => HubStatus {
                 state: FeedState::Connecting,
-                source: "coinbase",
+                source: COINBASE,
                 reconnects: 0,
                 silent_for: None,
             },
+        }
+    }
+
+    fn statuses(&self) -> Vec<HubStatus> {
+        match &*lock(&self.inner.current) {
+            Current::Owner(hub) => hub.statuses(),
+            Current::Mirror(m) => m.statuses(),
+            Current::Electing => vec![HubStatus {
+                state: FeedState::Connecting,
+                source: COINBASE,
+                reconnects: 0,
+                silent_for: None,
+            }],
         }
     }
 }

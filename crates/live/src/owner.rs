@@ -29,12 +29,13 @@ pub(crate) async fn run(inner: &Arc<Inner>, held: File) -> bool {
         }
     };
     let products: Vec<String> = lock(&inner.watched).iter().cloned().collect();
-    let hub = Arc::new(LiveHub::start(
-        inner.config.clone(),
-        inner.rest.clone(),
-        products,
-    ));
-    *lock(&inner.current) = Current::Owner(hub.clone());
+    let hub = {
+        // Held until this process is the owner, so an account linked meanwhile is not missed.
+        let upstreams = lock(&inner.upstreams);
+        let hub = Arc::new(LiveHub::start_with(upstreams.clone(), products));
+        *lock(&inner.current) = Current::Owner(hub.clone());
+        hub
+    };
     tracing::info!(path = %path.display(), "this process owns the live stream");
     let (take_over, mut asked) = mpsc::channel::<()>(1);
     let mut mirrors = JoinSet::new();
@@ -73,11 +74,15 @@ fn bind(path: &std::path::Path) -> std::io::Result<UnixListener> {
 
 /// Every quote the hub has, with its age.
 fn snapshot(hub: &LiveHub) -> Vec<Msg> {
-    let status = hub.status();
-    let mut out = vec![Msg::State {
-        state: WireState::from(&status.state),
-        reconnects: status.reconnects,
-    }];
+    let mut out: Vec<Msg> = hub
+        .statuses()
+        .into_iter()
+        .map(|status| Msg::State {
+            source: status.source.to_string(),
+            state: WireState::from(&status.state),
+            reconnects: status.reconnects,
+        })
+        .collect();
     out.extend(hub.quotes().into_iter().map(|(quote, age)| Msg::Quote {
         quote,
         age_us: age.as_micros() as u64,
@@ -93,9 +98,14 @@ fn to_wire(event: HubEvent, hub: &LiveHub) -> Msg {
             age_us: at.elapsed().as_micros() as u64,
         },
         HubEvent::Minute { product } => Msg::Minute { product },
-        HubEvent::State(state) => Msg::State {
+        HubEvent::State { source, state } => Msg::State {
+            source: source.to_string(),
             state: WireState::from(&state),
-            reconnects: hub.status().reconnects,
+            reconnects: hub
+                .statuses()
+                .iter()
+                .find(|s| s.source == source)
+                .map_or(0, |s| s.reconnects),
         },
     }
 }

@@ -126,6 +126,10 @@ pub enum Msg {
         age_us: u64,
     },
     State {
+        /// Which stream (`coinbase`, `alpaca-stream`); an owner of before there were two sends
+        /// none and means Coinbase's.
+        #[serde(default = "coinbase")]
+        source: String,
         #[serde(flatten)]
         state: WireState,
         reconnects: u64,
@@ -138,6 +142,10 @@ pub enum Msg {
         id: u64,
         bars: Vec<WireBar>,
     },
+}
+
+fn coinbase() -> String {
+    quantdesk_market::stream::hub::COINBASE.to_string()
 }
 
 /// `msg` as one line, newline included.
@@ -174,6 +182,7 @@ mod tests {
                 age_us: 7,
             },
             Msg::State {
+                source: "alpaca-stream".into(),
                 state: WireState::Reconnecting {
                     reason: "closed".into(),
                 },
@@ -191,5 +200,8 @@ mod tests {
         }
         assert!(line(&Msg::TakeOver).contains("\"type\":\"take_over\""));
         assert_eq!(parse("{\"type\":\"nonsense\"}"), None);
+        // An owner that names no source means Coinbase's stream.
+        let old = parse("{\"type\":\"state\",\"state\":\"connected\",\"reconnects\":2}");
+        assert!(matches!(old, Some(Msg::State { source, .. }) if source == "coinbase"));
     }
 }

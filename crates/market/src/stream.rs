@@ -1,13 +1,15 @@
 //! Live market data as a stream of events: trades, top-of-book quotes and heartbeats, from a
 //! websocket that is kept alive — reconnected with exponential backoff and jitter when it drops
 //! or stalls, resubscribed to what was asked. Malformed or unknown frames are logged and skipped;
-//! a duplicate or out-of-order trade is dropped. Sources: [`coinbase`] (Exchange's public feed).
+//! a duplicate or out-of-order trade is dropped. Sources: [`coinbase`] (Exchange's public feed) and [`alpaca`] (the market data stream of a
+//! linked account).
 
 pub mod alpaca;
 pub mod bars;
 pub mod coinbase;
 pub mod hub;
 pub mod live;
+pub mod stocks;
 
 use std::time::Duration;
 

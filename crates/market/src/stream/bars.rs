@@ -69,12 +69,22 @@ impl MinuteBars {
     /// The connection was lost: the minute in progress is partial, and what follows is missing
     /// until trades come again.
     pub fn disconnected(&mut self) {
-        for p in self.products.values_mut() {
+        self.disconnected_if(|_| true);
+    }
+
+    /// The connection carrying the products `carried` says yes to was lost.
+    pub fn disconnected_if(&mut self, carried: impl Fn(&str) -> bool) {
+        for (_, p) in self.products.iter_mut().filter(|(id, _)| carried(id)) {
             if let Some(current) = p.current {
                 let from = p.gap.map_or(current, |(from, _)| from.min(current));
                 p.gap = Some((from, None));
             }
         }
+    }
+
+    /// Forgets every product `keep` says no to.
+    pub fn retain(&mut self, keep: impl Fn(&str) -> bool) {
+        self.products.retain(|id, _| keep(id));
     }
 
     /// Adds a trade; returns the gap that is now over and should be fetched, if any.

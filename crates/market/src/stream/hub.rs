@@ -1,6 +1,9 @@
-//! The live cache one process keeps from a feed: the latest quote per product, minute bars built
-//! from trades and gap-filled over REST, and the stream's state (connected, reconnecting, stale).
-//! The desktop app runs one; a sidecar runs one when no app does.
+//! The live cache one process keeps from its feeds: the latest quote per product, minute bars
+//! built from trades and gap-filled over REST, and each stream's state (connected,
+//! reconnecting). Two upstreams behind the same events: Coinbase's public feed for crypto pairs
+//! (product ids like `BTC-USD`), and, when an Alpaca account is linked, Alpaca's market data
+//! stream for stocks (plain tickers like `AAPL`). The desktop app runs one; a sidecar runs one
+//! when no app does.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -10,6 +13,7 @@ use async_trait::async_trait;
 use quantdesk_domain::Bar;
 use tokio::sync::broadcast;
 
+use super::alpaca::{AlpacaStream, AlpacaStreamConfig};
 use super::bars::{Gap, MinuteBars};
 use super::coinbase::{CoinbaseFeed, FeedConfig};
 use super::live::LiveSource;
@@ -31,15 +35,45 @@ pub enum FeedState {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HubEvent {
     /// A new quote and when its frame was read off the websocket.
-    Quote {
-        quote: LiveQuote,
-        at: Instant,
-    },
+    Quote { quote: LiveQuote, at: Instant },
     /// A minute of `product` closed, or REST filled some.
-    Minute {
-        product: String,
+    Minute { product: String },
+    /// The stream of `source` ([`COINBASE`] or [`ALPACA`]) changed state.
+    State {
+        source: &'static str,
+        state: FeedState,
     },
-    State(FeedState),
+}
+
+/// Coinbase's public feed: crypto pairs.
+pub const COINBASE: &str = "coinbase";
+/// Alpaca's market data stream: stocks.
+pub const ALPACA: &str = "alpaca-stream";
+
+/// Which stream carries `product`: Coinbase's ids are `BASE-QUOTE`, stock tickers have no dash.
+pub fn source_of(product: &str) -> &'static str {
+    if product.contains('-') {
+        COINBASE
+    } else {
+        ALPACA
+    }
+}
+
+/// Alpaca's stream and the REST history that fills its gaps.
+#[derive(Debug, Clone)]
+pub struct AlpacaUpstream {
+    pub config: AlpacaStreamConfig,
+    pub rest: Arc<dyn MarketData>,
+}
+
+/// The feeds a hub streams from.
+#[derive(Debug, Clone)]
+pub struct Upstreams {
+    pub coinbase: FeedConfig,
+    /// Coinbase's REST history, for gap fills.
+    pub coinbase_rest: Arc<dyn MarketData>,
+    /// Stocks, when an Alpaca account is linked.
+    pub alpaca: Option<AlpacaUpstream>,
 }
 
 /// REST gap fills in flight at once (Coinbase allows about 10 public requests a second).
@@ -60,12 +94,48 @@ pub struct HubStatus {
 }
 
 #[derive(Debug)]
-struct State {
-    quotes: BTreeMap<String, (LiveQuote, Instant)>,
-    bars: MinuteBars,
+struct Feed {
     state: FeedState,
     reconnects: u64,
     last_message: Option<Instant>,
+}
+
+impl Feed {
+    fn new() -> Self {
+        Self {
+            state: FeedState::Connecting,
+            reconnects: 0,
+            last_message: None,
+        }
+    }
+}
+
+#[derive(Debug)]
+struct State {
+    quotes: BTreeMap<String, (LiveQuote, Instant)>,
+    bars: MinuteBars,
+    coinbase: Feed,
+    /// `None` without a linked Alpaca account.
+    alpaca: Option<Feed>,
+}
+
+impl State {
+    fn feed(&mut self, source: &str) -> Option<&mut Feed> {
+        if source == ALPACA {
+            self.alpaca.as_mut()
+        } else {
+            Some(&mut self.coinbase)
+        }
+    }
+}
+
+fn status(feed: &Feed, source: &'static str) -> HubStatus {
+    HubStatus {
+        state: feed.state.clone(),
+        source,
+        reconnects: feed.reconnects,
+        silent_for: feed.last_message.map(|t| t.elapsed()),
+    }
 }
 
 /// A running live cache over one feed (see the module docs); dropping it stops the feed.
@@ -81,6 +151,8 @@ pub struct LiveHub {
 enum Command {
     Watch(Vec<String>),
     Unwatch(Vec<String>),
+    /// Starts, replaces or (with `None`) stops the Alpaca stream.
+    Alpaca(Option<Box<AlpacaUpstream>>),
 }
 
 fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
@@ -91,12 +163,24 @@ fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
 impl LiveHub {
     /// Streams `products` from Coinbase's feed, filling minute gaps from `rest`.
     pub fn start(config: FeedConfig, rest: Arc<dyn MarketData>, products: Vec<String>) -> Self {
+        Self::start_with(
+            Upstreams {
+                coinbase: config,
+                coinbase_rest: rest,
+                alpaca: None,
+            },
+            products,
+        )
+    }
+
+    /// Streams `products` from the feed each belongs to ([`source_of`]); stocks are ignored
+    /// when no Alpaca stream is configured.
+    pub fn start_with(upstreams: Upstreams, products: Vec<String>) -> Self {
         let state = Arc::new(Mutex::new(State {
             quotes: BTreeMap::new(),
             bars: MinuteBars::new(),
-            state: FeedState::Connecting,
-            reconnects: 0,
-            last_message: None,
+            coinbase: Feed::new(),
+            alpaca: upstreams.alpaca.as_ref().map(|_| Feed::new()),
         }));
         let (commands, mut more) = tokio::sync::mpsc::unbounded_channel::<Command>();
         let (events, _) = broadcast::channel(EVENT_BUFFER);
@@ -104,39 +188,81 @@ impl LiveHub {
         let tx = events.clone();
         let fills = Arc::new(tokio::sync::Semaphore::new(FILLS_AT_ONCE));
         let task = tokio::spawn(async move {
-            let mut feed = CoinbaseFeed::start(config, products);
+            let (crypto, stocks): (Vec<String>, Vec<String>) =
+                products.into_iter().partition(|p| source_of(p) == COINBASE);
+            let mut coinbase = CoinbaseFeed::start(upstreams.coinbase, crypto);
+            let coinbase_rest = upstreams.coinbase_rest;
+            // Stocks asked for, streamed or not (an account linked later streams them).
+            let mut watched_stocks: std::collections::BTreeSet<String> =
+                stocks.iter().cloned().collect();
+            let (mut alpaca, mut alpaca_rest) = match upstreams.alpaca {
+                Some(a) => (Some(AlpacaStream::start(a.config, stocks)), Some(a.rest)),
+                None => (None, None),
+            };
+            let hub = Running {
+                shared: shared.clone(),
+                tx: tx.clone(),
+                fills,
+            };
             loop {
                 tokio::select! {
-                    Some(command) = more.recv() => match command {
-                        Command::Watch(products) => feed.subscribe(products),
-                        Command::Unwatch(products) => {
+                    Some(command) = more.recv() => {
+                        let (watch, products) = match command {
+                            Command::Watch(p) => (true, p),
+                            Command::Unwatch(p) => (false, p),
+                            Command::Alpaca(upstream) => {
+                                let mut s = lock(&shared);
+                                s.quotes.retain(|p, _| source_of(p) != ALPACA);
+                                s.bars.retain(|p| source_of(p) != ALPACA);
+                                s.alpaca = upstream.as_ref().map(|_| Feed::new());
+                                drop(s);
+                                (alpaca, alpaca_rest) = match upstream {
+                                    Some(a) => {
+                                        let stocks = watched_stocks.iter().cloned().collect::<Vec<_>>();
+                                        (Some(AlpacaStream::start(a.config, stocks)), Some(a.rest))
+                                    }
+                                    None => (None, None),
+                                };
+                                continue;
+                            }
+                        };
+                        let (crypto, stocks): (Vec<String>, Vec<String>) =
+                            products.into_iter().partition(|p| source_of(p) == COINBASE);
+                        for p in &stocks {
+                            if watch {
+                                watched_stocks.insert(p.clone());
+                            } else {
+                                watched_stocks.remove(p);
+                            }
+                        }
+                        if !watch {
                             let mut s = lock(&shared);
-                            for p in &products {
+                            for p in crypto.iter().chain(&stocks) {
                                 s.quotes.remove(p);
                                 s.bars.remove(p);
                             }
-                            drop(s);
-                            feed.unsubscribe(products);
+                        }
+                        if !crypto.is_empty() {
+                            if watch { coinbase.subscribe(crypto) } else { coinbase.unsubscribe(crypto) }
+                        }
+                        match (&alpaca, stocks.is_empty()) {
+                            (_, true) => {}
+                            (Some(a), false) => {
+                                if watch { a.subscribe(stocks) } else { a.unsubscribe(stocks) }
+                            }
+                            (None, false) => tracing::debug!(?stocks, "no Alpaca stream: stocks not streamed"),
                         }
                     },
-                    event = feed.next_stamped() => {
+                    event = coinbase.next_stamped() => {
                         let Some((event, received)) = event else { return };
-                        let (gap, change) = apply(&shared, event, received);
-                        if let Some(change) = change {
-                            let _ = tx.send(change);
-                        }
-                        if let Some(gap) = gap {
-                            // Fetched beside the stream, never in its way: a reconnect with
-                            // many products closes as many gaps at once.
-                            let (shared, rest, tx) = (shared.clone(), rest.clone(), tx.clone());
-                            let permits = fills.clone();
-                            tokio::spawn(async move {
-                                let Ok(_permit) = permits.acquire().await else { return };
-                                let product = gap.product.clone();
-                                fill(&shared, rest.as_ref(), gap).await;
-                                let _ = tx.send(HubEvent::Minute { product });
-                            });
-                        }
+                        hub.take(COINBASE, event, received, &coinbase_rest);
+                    }
+                    event = next_alpaca(&mut alpaca), if alpaca.is_some() => {
+                        let (Some((event, received)), Some(rest)) = (event, &alpaca_rest) else {
+                            alpaca = None;
+                            continue;
+                        };
+                        hub.take(ALPACA, event, received, rest);
                     }
                 }
             }
@@ -152,6 +278,12 @@ impl LiveHub {
     /// Adds products to the stream.
     pub fn watch(&self, products: Vec<String>) {
         let _ = self.commands.send(Command::Watch(products));
+    }
+
+    /// Streams stocks through `upstream` from now on (an account was linked), or stops streaming
+    /// them (`None`: unlinked); the stocks asked for carry over.
+    pub fn set_alpaca(&self, upstream: Option<AlpacaUpstream>) {
+        let _ = self.commands.send(Command::Alpaca(upstream.map(Box::new)));
     }
 
     /// Takes products off the stream (their quotes and bars are forgotten).
@@ -186,13 +318,59 @@ impl LiveHub {
         lock(&self.state).bars.closed(product)
     }
 
+    /// Coinbase's stream.
     pub fn status(&self) -> HubStatus {
+        status(&lock(&self.state).coinbase, COINBASE)
+    }
+
+    /// Every stream this hub runs: Coinbase's, and Alpaca's when configured.
+    pub fn statuses(&self) -> Vec<HubStatus> {
         let s = lock(&self.state);
-        HubStatus {
-            state: s.state.clone(),
-            source: "coinbase",
-            reconnects: s.reconnects,
-            silent_for: s.last_message.map(|t| t.elapsed()),
+        let mut out = vec![status(&s.coinbase, COINBASE)];
+        out.extend(s.alpaca.as_ref().map(|f| status(f, ALPACA)));
+        out
+    }
+}
+
+async fn next_alpaca(alpaca: &mut Option<AlpacaStream>) -> Option<(StreamEvent, Instant)> {
+    match alpaca {
+        Some(a) => a.next_stamped().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// What the hub's task needs to take an event in.
+struct Running {
+    shared: Arc<Mutex<State>>,
+    tx: broadcast::Sender<HubEvent>,
+    fills: Arc<tokio::sync::Semaphore>,
+}
+
+impl Running {
+    fn take(
+        &self,
+        source: &'static str,
+        event: StreamEvent,
+        received: Instant,
+        rest: &Arc<dyn MarketData>,
+    ) {
+        let (gap, change) = apply(&self.shared, source, event, received);
+        if let Some(change) = change {
+            let _ = self.tx.send(change);
+        }
+        if let Some(gap) = gap {
+            // Fetched beside the stream, never in its way: a reconnect with many products
+            // closes as many gaps at once.
+            let (shared, rest, tx) = (self.shared.clone(), rest.clone(), self.tx.clone());
+            let permits = self.fills.clone();
+            tokio::spawn(async move {
+                let Ok(_permit) = permits.acquire().await else {
+                    return;
+                };
+                let product = gap.product.clone();
+                fill(&shared, rest.as_ref(), gap).await;
+                let _ = tx.send(HubEvent::Minute { product });
+            });
         }
     }
 }
@@ -218,6 +396,10 @@ impl LiveSource for LiveHub {
     fn status(&self) -> HubStatus {
         LiveHub::status(self)
     }
+
+    fn statuses(&self) -> Vec<HubStatus> {
+        LiveHub::statuses(self)
+    }
 }
 
 impl Drop for LiveHub {
@@ -229,21 +411,31 @@ impl Drop for LiveHub {
 /// One event into the cache: a gap that is over and wants REST, and what changed.
 fn apply(
     state: &Mutex<State>,
+    source: &'static str,
     event: StreamEvent,
     received: Instant,
 ) -> (Option<Gap>, Option<HubEvent>) {
     let mut s = lock(state);
-    s.last_message = Some(received);
+    if let Some(feed) = s.feed(source) {
+        feed.last_message = Some(received);
+    }
     match event {
         StreamEvent::Connected { reconnects } => {
-            s.state = FeedState::Connected;
-            s.reconnects = reconnects;
-            (None, Some(HubEvent::State(FeedState::Connected)))
+            let Some(feed) = s.feed(source) else {
+                return (None, None);
+            };
+            feed.state = FeedState::Connected;
+            feed.reconnects = reconnects;
+            let state = FeedState::Connected;
+            (None, Some(HubEvent::State { source, state }))
         }
         StreamEvent::Disconnected { reason, .. } => {
-            s.state = FeedState::Reconnecting { reason };
-            s.bars.disconnected();
-            (None, Some(HubEvent::State(s.state.clone())))
+            let state = FeedState::Reconnecting { reason };
+            if let Some(feed) = s.feed(source) {
+                feed.state = state.clone();
+            }
+            s.bars.disconnected_if(|p| source_of(p) == source);
+            (None, Some(HubEvent::State { source, state }))
         }
         StreamEvent::Quote(q) => {
             s.quotes.insert(q.product.clone(), (q.clone(), received));

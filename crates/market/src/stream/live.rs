@@ -34,7 +34,42 @@ pub trait LiveSource: Send + Sync + std::fmt::Debug {
     fn watch(&self, products: Vec<String>);
     /// Takes products off the stream.
     fn unwatch(&self, products: Vec<String>);
+    /// Coinbase's stream.
     fn status(&self) -> HubStatus;
+    /// Every stream: Coinbase's, and Alpaca's when one runs.
+    fn statuses(&self) -> Vec<HubStatus> {
+        vec![self.status()]
+    }
+}
+
+/// REST's minute bars with the stream's finished minutes replacing or extending them (one bar
+/// per minute, the stream's where both have it), cut to the request's start and limit.
+pub fn merge_minutes(mut series: BarSeries, live: Vec<Bar>, request: &BarsRequest) -> BarSeries {
+    if live.is_empty() {
+        return series;
+    }
+    let mut merged: BTreeMap<_, Bar> = series.bars.drain(..).map(|b| (b.time, b)).collect();
+    for b in live {
+        if request.start.is_none_or(|s| b.time >= s) {
+            merged.insert(b.time, b);
+        }
+    }
+    let mut bars: Vec<Bar> = merged.into_values().collect();
+    if let Some(limit) = request.limit {
+        if request.start.is_some() {
+            bars.truncate(limit);
+        } else {
+            bars = bars.split_off(bars.len().saturating_sub(limit));
+        }
+    }
+    if let Some(last) = bars.last() {
+        series.provenance.as_of = series
+            .provenance
+            .as_of
+            .max(last.time + chrono::Duration::minutes(1));
+    }
+    series.bars = bars;
+    series
 }
 
 /// Coinbase with a live cache in front (see the module docs).
@@ -81,7 +116,7 @@ impl MarketData for LiveCrypto {
     /// REST's bars; for minute bars up to now, the stream's finished minutes replace or extend
     /// them (one bar per minute, the stream's where both have it).
     async fn bars(&self, request: &BarsRequest) -> Result<BarSeries, MarketError> {
-        let mut series = self.rest.bars(request).await?;
+        let series = self.rest.bars(request).await?;
         let Some(id) = product_id(&request.symbol) else {
             return Ok(series);
         };
@@ -89,31 +124,7 @@ impl MarketData for LiveCrypto {
             return Ok(series);
         }
         let live = self.hub.minute_bars(&id).await;
-        if live.is_empty() {
-            return Ok(series);
-        }
-        let mut merged: BTreeMap<_, Bar> = series.bars.drain(..).map(|b| (b.time, b)).collect();
-        for b in live {
-            if request.start.is_none_or(|s| b.time >= s) {
-                merged.insert(b.time, b);
-            }
-        }
-        let mut bars: Vec<Bar> = merged.into_values().collect();
-        if let Some(limit) = request.limit {
-            if request.start.is_some() {
-                bars.truncate(limit);
-            } else {
-                bars = bars.split_off(bars.len().saturating_sub(limit));
-            }
-        }
-        if let Some(last) = bars.last() {
-            series.provenance.as_of = series
-                .provenance
-                .as_of
-                .max(last.time + chrono::Duration::minutes(1));
-        }
-        series.bars = bars;
-        Ok(series)
+        Ok(merge_minutes(series, live, request))
     }
 
     async fn snapshot(&self, symbol: &Symbol) -> Result<PriceSnapshot, MarketError> {
