@@ -461,16 +461,16 @@ export type UpdateProgress = {
 	total: number | null,
 };
 
-/**  One watched pair on the Watchlist screen. */
+/**  One watched pair or stock on the Watchlist screen. */
 export type WatchRow = {
-	/**  `BTC/USD`. */
+	/**  `BTC/USD`, `AAPL`. */
 	symbol: string,
 	price: string | null,
 	bid: string | null,
 	ask: string | null,
 	/**  The quote's time (RFC 3339). */
 	as_of: string | null,
-	/**  Not updated for longer than 10 s. */
+	/**  Not updated for longer than 10 s (crypto), 60 s while the market is open (stocks). */
 	stale: boolean,
 	/**  Closes of the last finished minutes, oldest first (the intraday sparkline). */
 	sparkline: (number | null)[],
@@ -478,6 +478,9 @@ export type WatchRow = {
 
 export type Watchlist = {
 	rows: WatchRow[],
+	/**  Coinbase's crypto stream. */
 	stream: StreamView,
+	/**  Alpaca's stock stream, with an account linked. */
+	stocks_stream: StreamView | null,
 };
 

@@ -10,6 +10,10 @@ use apca::{ApiInfo, Client, RequestError};
 use quantdesk_broker::{
     ALPACA_KEY_ID_ENTRY, ALPACA_SECRET_ENTRY, AlpacaLinkRecord, Broker, LinkedAlpaca,
 };
+use quantdesk_live::watch::Stocks;
+use quantdesk_market::stream::alpaca::AlpacaStreamConfig;
+use quantdesk_market::stream::hub::AlpacaUpstream;
+use quantdesk_market::stream::stocks::AlpacaClock;
 use quantdesk_market::{AlpacaConfig, AlpacaProvider, CachedProvider, MarketData};
 use quantdesk_secrets::{Secret, SecretStore};
 use serde_json::json;
@@ -101,6 +105,13 @@ impl Desktop {
         .map_err(|e| DesktopError::Alpaca(format!("the keychain could not be reached: {e}")))??;
         AlpacaLinkRecord::save(&self.store, Some(&stored)).await?;
         self.set_broker(broker);
+        if let Err(err) = self.stream_stocks(&LinkedAlpaca {
+            link: stored.clone(),
+            key_id: Secret::new(link.key_id.trim().to_string()),
+            secret: Secret::new(link.secret.trim().to_string()),
+        }) {
+            tracing::warn!(%err, "stocks are not streamed");
+        }
         self.audit(
             "settings",
             "ok",
@@ -127,6 +138,7 @@ impl Desktop {
         .map_err(|e| DesktopError::Alpaca(format!("the keychain could not be reached: {e}")))??;
         AlpacaLinkRecord::save(&self.store, None).await?;
         self.set_broker(Self::paper_broker(&self.store, &self.markets));
+        self.markets.link_stocks(None);
         self.audit(
             "settings",
             "ok",
@@ -149,17 +161,50 @@ impl Desktop {
         }))
     }
 
-    /// The linked account as a broker, priced from Alpaca's own market data (its orders are
-    /// checked against current quotes, not the bundled history).
-    fn alpaca_broker(&self, linked: &LinkedAlpaca) -> Result<Arc<dyn Broker>, DesktopError> {
+    /// The linked account's market data (REST).
+    fn alpaca_data(&self, linked: &LinkedAlpaca) -> Result<Arc<dyn MarketData>, DesktopError> {
         let mut config = AlpacaConfig::new(linked.key_id.expose(), linked.secret.expose());
         if let Some(url) = &self.alpaca_url {
             config.data_url = url.clone();
         }
         let data = AlpacaProvider::new(config)
             .map_err(|e| DesktopError::Alpaca(format!("Alpaca market data: {e}")))?;
-        let market: Arc<dyn MarketData> = Arc::new(CachedProvider::new(data, self.store.clone()));
+        Ok(Arc::new(CachedProvider::new(data, self.store.clone())))
+    }
+
+    /// The linked account as a broker, priced from Alpaca's own market data (its orders are
+    /// checked against current quotes, not the bundled history).
+    fn alpaca_broker(&self, linked: &LinkedAlpaca) -> Result<Arc<dyn Broker>, DesktopError> {
+        let market = self.alpaca_data(linked)?;
         Ok(Arc::new(linked.broker(self.store.clone(), market)?))
+    }
+
+    /// Streams the linked account's stocks through the app's hub (the Watchlist takes stocks
+    /// from now on).
+    fn stream_stocks(&self, linked: &LinkedAlpaca) -> Result<(), DesktopError> {
+        let data = self.alpaca_data(linked)?;
+        let (key_id, secret) = (linked.key_id.expose(), linked.secret.expose());
+        let mut config = AlpacaStreamConfig::from_env(key_id.into(), secret.into())
+            .map_err(|e| DesktopError::Alpaca(format!("Alpaca's market data stream: {e}")))?;
+        if let Some(url) = &self.alpaca_url {
+            config.data_url = url.clone();
+        }
+        if let Some(url) = &self.alpaca_stream_url {
+            config.stream_url = url.clone();
+        }
+        let clock = AlpacaClock::new(&linked.link.base_url, key_id, secret)
+            .map_err(|e| DesktopError::Alpaca(format!("Alpaca's market clock: {e}")))?;
+        self.markets.link_stocks(Some((
+            AlpacaUpstream {
+                config,
+                rest: data.clone(),
+            },
+            Stocks {
+                data,
+                hours: Arc::new(clock),
+            },
+        )));
+        Ok(())
     }
 
     /// Trades through the linked Alpaca account if there is one and its key is in the keychain;
@@ -167,7 +212,12 @@ impl Desktop {
     pub(crate) async fn use_linked_broker(&self) {
         let found = async {
             match LinkedAlpaca::load(&self.store, SecretStore::from_env).await? {
-                Some(linked) => self.alpaca_broker(&linked).map(Some),
+                Some(linked) => {
+                    if let Err(err) = self.stream_stocks(&linked) {
+                        tracing::warn!(%err, "stocks are not streamed");
+                    }
+                    self.alpaca_broker(&linked).map(Some)
+                }
                 None => Ok(None),
             }
         };

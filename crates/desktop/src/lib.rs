@@ -79,6 +79,8 @@ pub struct Desktop {
     waiting: Arc<channel::Waiting>,
     /// Alpaca's trading API base URL, when not the default (tests point it at the stand-in).
     alpaca_url: Option<String>,
+    /// Alpaca's market data stream, when not the default or `QUANTDESK_ALPACA_STREAM_URL`.
+    alpaca_stream_url: Option<String>,
     /// The browser sign-in in progress.
     sign_in: Arc<platform::SignInSlot>,
     /// The key that seals the limits, approval policy and live switch (see `seal`); `None`
@@ -113,6 +115,7 @@ impl Desktop {
             data_dir: options.data_dir,
             waiting: Arc::default(),
             alpaca_url: None,
+            alpaca_stream_url: None,
             sign_in: Arc::default(),
             seal,
             markets,
@@ -125,6 +128,14 @@ impl Desktop {
     /// API: tests point both at the stand-in).
     pub async fn with_alpaca_url(mut self, url: impl Into<String>) -> Self {
         self.alpaca_url = Some(url.into());
+        self.use_linked_broker().await;
+        self
+    }
+
+    /// Streams a linked account's stocks from `url` instead of Alpaca's market data stream
+    /// (tests point it at the stand-in's websocket).
+    pub async fn with_alpaca_stream_url(mut self, url: impl Into<String>) -> Self {
+        self.alpaca_stream_url = Some(url.into());
         self.use_linked_broker().await;
         self
     }

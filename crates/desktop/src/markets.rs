@@ -6,9 +6,12 @@
 use std::sync::Arc;
 
 use quantdesk_live::alerts::{AlertAction, AlertError, Alerts, AlertsOut, AlertsParams};
-use quantdesk_live::watch::{WatchAction, WatchError, WatchOut, WatchParams, Watcher};
+use quantdesk_live::watch::{
+    Stocks, StreamState, WatchAction, WatchError, WatchOut, WatchParams, Watcher,
+};
 use quantdesk_live::{Role, SharedLive};
 use quantdesk_market::stream::coinbase::FeedConfig;
+use quantdesk_market::stream::hub::{ALPACA, AlpacaUpstream};
 use quantdesk_market::stream::live::{LiveCrypto, LiveSource};
 use quantdesk_market::{CoinbaseConfig, CoinbaseProvider, MarketData};
 use quantdesk_store::Store;
@@ -86,6 +89,18 @@ impl Markets {
             alerts,
             engine,
         })
+    }
+}
+
+impl Markets {
+    /// Streams stocks through a linked Alpaca account from now on (`None`: unlinked).
+    pub(crate) fn link_stocks(&self, stocks: Option<(AlpacaUpstream, Stocks)>) {
+        let (upstream, watched) = match stocks {
+            Some((u, s)) => (Some(u), Some(s)),
+            None => (None, None),
+        };
+        self.live.set_alpaca(upstream);
+        self.watcher.set_stocks(watched);
     }
 }
 
@@ -174,7 +189,22 @@ impl Desktop {
             .watch(WatchParams { symbols, action })
             .await
             .map_err(watch_error)?;
-        let status = m.live.status();
+        let statuses = m.live.statuses();
+        let silent = |source: &str| {
+            statuses
+                .iter()
+                .find(|s| s.source == source)
+                .and_then(|s| s.silent_for)
+                .map(|d| u32::try_from(d.as_millis()).unwrap_or(u32::MAX))
+        };
+        let view = |s: StreamState, silent_ms: Option<u32>| StreamView {
+            source: s.source,
+            state: s.state,
+            reason: s.reason,
+            reconnects: u32::try_from(s.reconnects).unwrap_or(u32::MAX),
+            part: s.part,
+            silent_ms,
+        };
         let mut rows = Vec::new();
         for w in out.watching {
             let bars = m.live.minute_bars(&w.symbol.replace('/', "-")).await;
@@ -194,16 +224,8 @@ impl Desktop {
         }
         Ok(Watchlist {
             rows,
-            stream: StreamView {
-                source: out.stream.source,
-                state: out.stream.state,
-                reason: out.stream.reason,
-                reconnects: u32::try_from(out.stream.reconnects).unwrap_or(u32::MAX),
-                part: out.stream.part,
-                silent_ms: status
-                    .silent_for
-                    .map(|d| u32::try_from(d.as_millis()).unwrap_or(u32::MAX)),
-            },
+            stream: view(out.stream, silent("coinbase")),
+            stocks_stream: out.stocks_stream.map(|s| view(s, silent(ALPACA))),
         })
     }
 

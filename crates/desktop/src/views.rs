@@ -410,17 +410,17 @@ pub struct ShellStatus {
 
 // ---------------------------------------------------------------- markets (watchlist, alerts)
 
-/// One watched pair on the Watchlist screen.
+/// One watched pair or stock on the Watchlist screen.
 #[derive(Debug, Clone, PartialEq, Serialize, Type)]
 pub struct WatchRow {
-    /// `BTC/USD`.
+    /// `BTC/USD`, `AAPL`.
     pub symbol: String,
     pub price: Option<Money>,
     pub bid: Option<Money>,
     pub ask: Option<Money>,
     /// The quote's time (RFC 3339).
     pub as_of: Option<String>,
-    /// Not updated for longer than 10 s.
+    /// Not updated for longer than 10 s (crypto), 60 s while the market is open (stocks).
     pub stale: bool,
     /// Closes of the last finished minutes, oldest first (the intraday sparkline).
     pub sparkline: Vec<f64>,
@@ -443,7 +443,10 @@ pub struct StreamView {
 #[derive(Debug, Clone, PartialEq, Serialize, Type)]
 pub struct Watchlist {
     pub rows: Vec<WatchRow>,
+    /// Coinbase's crypto stream.
     pub stream: StreamView,
+    /// Alpaca's stock stream, with an account linked.
+    pub stocks_stream: Option<StreamView>,
 }
 
 /// One alert on the Alerts screen.

@@ -185,3 +185,88 @@ async fn the_app_streams_the_watchlist_fires_alerts_and_notifies_once() {
         "BTC is off the stream"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_linked_alpaca_account_streams_stocks_on_the_watchlist() {
+    use quantdesk_alpaca_standin::StandIn as AlpacaStandIn;
+    use quantdesk_desktop::views::AlpacaLink;
+    let coinbase = StandIn::start_with_feed(GroundTruth::standard(), StandInFeed::default())
+        .await
+        .unwrap();
+    let alpaca = AlpacaStandIn::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(dir.path(), &coinbase)
+        .await
+        .with_alpaca_url(alpaca.base_url())
+        .await
+        .with_alpaca_stream_url(alpaca.stream_url())
+        .await;
+
+    match app.watch_pairs(vec!["GOOG".into()]).await {
+        Err(DesktopError::Invalid { message, .. }) => {
+            assert!(message.contains("link an Alpaca account"), "{message}")
+        }
+        other => panic!("stocks need a linked account: {other:?}"),
+    }
+    let link = AlpacaLink {
+        key_id: AlpacaStandIn::KEY_ID.into(),
+        secret: AlpacaStandIn::SECRET.into(),
+        live: false,
+    };
+    match app.link_alpaca(&link).await {
+        Ok(_) => {}
+        // No keychain in this environment: nothing can be linked, so nothing streams.
+        Err(DesktopError::Keychain(err)) => {
+            eprintln!("skipping: {err}");
+            return;
+        }
+        Err(other) => panic!("{other}"),
+    }
+    match app.watch_pairs(vec!["NOPE".into()]).await {
+        Err(DesktopError::Invalid { message, .. }) => {
+            assert!(
+                message.contains("Alpaca has no market data for 'NOPE'"),
+                "{message}"
+            )
+        }
+        other => panic!("an unknown stock is refused: {other:?}"),
+    }
+    let w = app.watch_pairs(vec!["GOOG".into()]).await.unwrap();
+    assert_eq!(w.rows[0].symbol, "GOOG");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let w = loop {
+        let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        alpaca.stream_quote("GOOG", "806.10", "806.30", &now);
+        let w = app.watchlist().await.unwrap();
+        if w.rows[0].bid.is_some() {
+            break w;
+        }
+        assert!(Instant::now() < deadline, "GOOG streamed: {w:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let row = &w.rows[0];
+    assert_eq!(
+        (row.bid.as_deref(), row.ask.as_deref(), row.stale),
+        (Some("806.1"), Some("806.3"), false)
+    );
+    let stocks = w.stocks_stream.clone().expect("the stock stream's state");
+    assert_eq!(
+        (
+            stocks.source.as_str(),
+            stocks.state.as_str(),
+            stocks.part.as_str()
+        ),
+        ("alpaca-stream", "connected", "owner")
+    );
+    assert_eq!(alpaca.stream_connections(), 1);
+    assert_eq!(
+        coinbase.connections_accepted(),
+        0,
+        "no crypto watched: no Coinbase connection"
+    );
+
+    app.unlink_alpaca().await.unwrap();
+    let w = app.watchlist().await.unwrap();
+    assert!(w.stocks_stream.is_none(), "unlinked: no stock stream");
+    assert!(w.rows[0].bid.is_none(), "its quotes are gone with it");
+}

@@ -23,12 +23,16 @@ use clap::{Parser, ValueEnum};
 use quantdesk_broker::{AlpacaBroker, Broker, LinkedAlpaca, PaperBroker, PaperConfig};
 use quantdesk_keys::{RevocationSource, Verifier, account};
 use quantdesk_live::alerts::Alerts;
-use quantdesk_live::watch::Watcher;
+use quantdesk_live::watch::{Stocks as WatchedStocks, Watcher};
 use quantdesk_live::{Role as LiveRole, SharedLive};
 use quantdesk_market::{
     AlpacaConfig, AlpacaProvider, BundledProvider, CachedProvider, CoinbaseConfig,
-    CoinbaseProvider, CryptoRouted, MarketData, stream::coinbase::FeedConfig,
+    CoinbaseProvider, CryptoRouted, MarketData,
+    stream::alpaca::AlpacaStreamConfig,
+    stream::coinbase::FeedConfig,
+    stream::hub::{AlpacaUpstream, Upstreams},
     stream::live::LiveCrypto,
+    stream::stocks::{AlpacaClock, LiveStocks, MarketHours},
 };
 use quantdesk_secrets::SecretStore;
 use quantdesk_store::Store;
@@ -136,6 +140,21 @@ fn alpaca_provider(key_id: String, secret: String) -> anyhow::Result<AlpacaProvi
     AlpacaProvider::new(config).context("configuring the Alpaca data provider")
 }
 
+/// The linked account's stock stream (`QUANTDESK_ALPACA_STREAM_URL`, `QUANTDESK_ALPACA_DATA_URL`
+/// and `QUANTDESK_ALPACA_FEED` override Alpaca's endpoints and the IEX feed) with `data` filling
+/// its gaps, and the account's market clock.
+fn linked_stocks(
+    linked: &LinkedAlpaca,
+    data: Arc<dyn MarketData>,
+) -> anyhow::Result<(AlpacaUpstream, Arc<dyn MarketHours>)> {
+    let (key_id, secret) = (linked.key_id.expose(), linked.secret.expose());
+    let config = AlpacaStreamConfig::from_env(key_id.into(), secret.into())
+        .context("configuring Alpaca's market data stream")?;
+    let clock = AlpacaClock::new(&linked.link.base_url, key_id, secret)
+        .context("configuring Alpaca's market clock")?;
+    Ok((AlpacaUpstream { config, rest: data }, Arc::new(clock)))
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
     // Everything this process creates (store, logs, reports) is its user's alone.
@@ -177,20 +196,43 @@ async fn main() -> anyhow::Result<()> {
     // trades them at the same live quotes (below).
     // Live prices come from the one stream of this data folder (`quantdesk_live`): the app's,
     // another sidecar's, or this one's if none runs.
+    // With an Alpaca account linked, its market data stream carries the stocks asked for (one
+    // connection per machine, through the same election), and stock prices come from it.
+    let stocks = match (cli.provider, &linked) {
+        (ProviderKind::Auto, Some(l)) => Some(linked_stocks(l, desk_market.clone())?),
+        _ => None,
+    };
     let (market, live, live_crypto): (Arc<dyn MarketData>, _, _) = match cli.provider {
         ProviderKind::Auto => {
             let coinbase = Arc::new(CoinbaseProvider::new(CoinbaseConfig::from_env()));
-            let live = Arc::new(SharedLive::join(
+            let live = Arc::new(SharedLive::join_with(
                 &data_dir,
                 LiveRole::Sidecar,
-                FeedConfig::from_env(),
-                coinbase.clone(),
+                Upstreams {
+                    coinbase: FeedConfig::from_env(),
+                    coinbase_rest: coinbase.clone(),
+                    alpaca: stocks.as_ref().map(|(upstream, _)| upstream.clone()),
+                },
             ));
             let crypto: Arc<dyn MarketData> =
                 Arc::new(LiveCrypto::new(coinbase.clone(), live.clone()));
             let watcher = Watcher::start(live.clone(), coinbase.clone(), store.clone())
                 .await
                 .context("reading the watchlist")?;
+            let desk_stocks: Arc<dyn MarketData> = match &stocks {
+                Some((_, hours)) => {
+                    watcher.set_stocks(Some(WatchedStocks {
+                        data: desk_market.clone(),
+                        hours: hours.clone(),
+                    }));
+                    Arc::new(LiveStocks::new(
+                        desk_market.clone(),
+                        live.clone(),
+                        hours.clone(),
+                    ))
+                }
+                None => desk_market.clone(),
+            };
             // Evaluated here only while this sidecar owns the stream (no app running).
             let alerts = Arc::new(Alerts::new(
                 store.clone(),
@@ -201,7 +243,7 @@ async fn main() -> anyhow::Result<()> {
             ));
             alerts.clone().spawn();
             (
-                Arc::new(CryptoRouted::new(crypto.clone(), desk_market.clone())),
+                Arc::new(CryptoRouted::new(crypto.clone(), desk_stocks)),
                 Some((Arc::new(watcher), alerts)),
                 Some(crypto),
             )

@@ -31,16 +31,20 @@ function sparkline(raw: (number | null)[]): SVGSVGElement {
 }
 
 export function streamLine(s: StreamView): HTMLElement {
-  const state = s.state === "connected" && s.silent_ms !== null && s.silent_ms > 10_000 ? "stale" : s.state;
+  // Crypto trades around the clock: a silent Coinbase feed is stale. Stocks are quiet outside
+  // market hours, so Alpaca's silence alone says nothing (each quote carries its own stale mark).
+  const quiet = s.source === "coinbase" && s.silent_ms !== null && s.silent_ms > 10_000;
+  const state = s.state === "connected" && quiet ? "stale" : s.state;
   const parts = [
-    s.source === "coinbase" ? "Coinbase" : s.source,
+    s.source === "coinbase" ? "Coinbase (crypto)" : s.source === "alpaca-stream" ? "Alpaca (stocks)" : s.source,
     state,
     s.part === "owner" ? "this app holds the connection" : s.part === "mirror" ? "shared from another QuantDesk process" : "choosing who connects",
     s.silent_ms !== null ? `last message ${s.silent_ms} ms ago` : null,
     s.reconnects > 0 ? `${s.reconnects} reconnects` : null,
     s.reason,
   ];
-  return h("p", { class: `stream stream-${state}`, "data-testid": "stream-state" }, parts.filter(Boolean).join(" · "));
+  const id = s.source === "coinbase" ? "stream-state" : `stream-state-${s.source}`;
+  return h("p", { class: `stream stream-${state}`, "data-testid": id }, parts.filter(Boolean).join(" · "));
 }
 
 function row(r: WatchRow, remove: (s: string) => void): HTMLElement {
@@ -63,7 +67,7 @@ function row(r: WatchRow, remove: (s: string) => void): HTMLElement {
 
 export async function renderWatchlist(root: HTMLElement): Promise<void> {
   const body = h("div", { class: "card" });
-  const input = h("input", { name: "pairs", placeholder: "BTC/USD, ETH/USD", "data-testid": "watch-input" });
+  const input = h("input", { name: "pairs", placeholder: "BTC/USD, ETH/USD, AAPL", "data-testid": "watch-input" });
   const draw = (w: Watchlist) => {
     const remove = async (symbol: string) => {
       try {
@@ -75,12 +79,19 @@ export async function renderWatchlist(root: HTMLElement): Promise<void> {
     mount(
       body,
       streamLine(w.stream),
+      w.stocks_stream ? streamLine(w.stocks_stream) : null,
       w.rows.length === 0
-        ? h("p", { class: "empty" }, "Nothing watched yet. Add crypto pairs to stream them live (Coinbase, no account needed).")
+        ? h(
+            "p",
+            { class: "empty" },
+            w.stocks_stream
+              ? "Nothing watched yet. Add crypto pairs (Coinbase) or stocks (your Alpaca account) to stream them live."
+              : "Nothing watched yet. Add crypto pairs to stream them live (Coinbase, no account needed); link Alpaca to stream stocks too.",
+          )
         : h(
             "table",
             { class: "table", "data-testid": "watchlist" },
-            h("thead", {}, h("tr", {}, ["Pair", "Last", "Bid", "Ask", "Last hour", "As of", ""].map((t) => h("th", {}, t)))),
+            h("thead", {}, h("tr", {}, ["Symbol", "Last", "Bid", "Ask", "Last hour", "As of", ""].map((t) => h("th", {}, t)))),
             h("tbody", {}, w.rows.map((r) => row(r, (s) => void remove(s)))),
           ),
     );
