@@ -119,17 +119,28 @@ def standin_bin() -> str:
 @pytest.fixture
 def alpaca_standin():
     """A stand-in Alpaca server on 127.0.0.1 for this test; stops when its stdin closes."""
-    proc = subprocess.Popen([standin_bin()], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    proc, url = _start_standin(standin_bin())
     try:
-        url = proc.stdout.readline().strip()
-        assert url.startswith("http://127.0.0.1:"), url
         yield url
     finally:
-        proc.stdin.close()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        _stop_standin(proc)
+
+
+@pytest.fixture
+def alpaca_streaming_standin():
+    """The stand-in Alpaca server with its market data websocket: (base URL, ws:// URL)."""
+    proc, url = _start_standin(standin_bin())
+    ws = proc.stdout.readline().strip()
+    assert ws.startswith("ws://127.0.0.1:"), ws
+    try:
+        yield url, ws
+    finally:
+        _stop_standin(proc)
+
+
+def xtask_bin() -> str:
+    """The xtask binary beside the sidecar (`cargo xtask test` builds both)."""
+    return os.environ.get("QUANTDESK_XTASK_BIN") or str(Path(sidecar_bin()).parent / "xtask")
 
 
 # The stand-in's well-known test key (crates/alpaca-standin): not a secret.

@@ -11,6 +11,7 @@ mod approve;
 mod bench;
 mod bundle;
 mod e2e;
+mod link;
 mod mcp;
 mod mcpb;
 mod platform;
@@ -92,6 +93,14 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Link an Alpaca paper account without the app, as its Settings do: the key from
+    /// APCA_API_KEY_ID / APCA_API_SECRET_KEY is checked with Alpaca (QUANTDESK_ALPACA_TRADING_URL
+    /// or the paper endpoint), kept in the OS keychain, and the link recorded in the store. Live
+    /// accounts are linked in the app only.
+    LinkAlpaca {
+        #[arg(long)]
+        data_dir: Option<std::path::PathBuf>,
+    },
     /// Approve a pending order as the person would in the app (re-checked by the guard, then sent).
     /// Debug builds only: a release build has no way to approve from a terminal.
     #[cfg(debug_assertions)]
@@ -148,6 +157,7 @@ fn main() {
         Command::Platform { args } => platform::platform(&args),
         Command::Test => testing::test(),
         Command::Bench { args } => bench::bench(&args),
+        Command::LinkAlpaca { data_dir } => link::link_alpaca(data_dir),
         #[cfg(debug_assertions)]
         Command::Approve {
             client_order_id,

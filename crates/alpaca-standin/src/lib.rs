@@ -37,6 +37,11 @@ use fixtures::Fixtures;
 
 /// `GET` here returns the request log as JSON, for cross-process tests. Not an Alpaca endpoint.
 pub const REQUEST_LOG_PATH: &str = "/_standin/requests";
+/// The market data stream's hooks for tests in another process (not Alpaca endpoints):
+/// `GET` → `{"connections", "refused"}`; `POST …/quote` `{"symbol","bid","ask","time"}`,
+/// `POST …/trade` `{"symbol","id","price","size","time"}` publish; `POST …/drop` drops every
+/// connection.
+pub const STREAM_HOOKS_PATH: &str = "/_standin/stream";
 
 /// The header carrying the API key ID, as Alpaca names it.
 pub const KEY_ID_HEADER: &str = "APCA-API-KEY-ID";
@@ -303,29 +308,13 @@ impl StandIn {
 
     /// Publishes a quote to every connection subscribed to `symbol`'s quotes.
     pub fn stream_quote(&self, symbol: &str, bid: &str, ask: &str, time: &str) {
-        let json = serde_json::json!({"T": "q", "S": symbol, "bx": "V", "bp": bid.parse::<f64>().unwrap_or(0.0),
-            "bs": 1, "ax": "V", "ap": ask.parse::<f64>().unwrap_or(0.0), "as": 2, "c": ["R"], "z": "C", "t": time});
-        let _ = self.stream.tx.send(stream::Published {
-            channel: "quotes",
-            symbol: symbol.into(),
-            json,
-        });
+        self.stream.publish_quote(symbol, bid, ask, time);
     }
 
     /// Publishes a trade to every connection subscribed to `symbol`'s trades, and puts it on
     /// the tape the REST minute bars of `symbol` are served from (the ground truth).
     pub fn stream_trade(&self, symbol: &str, id: u64, price: &str, size: u64, time: &str) {
-        if let (Ok(p), Ok(t)) = (price.parse(), chrono::DateTime::parse_from_rfc3339(time)) {
-            self.stream
-                .record(symbol, p, size.into(), t.with_timezone(&chrono::Utc));
-        }
-        let json = serde_json::json!({"T": "t", "S": symbol, "i": id, "x": "V",
-            "p": price.parse::<f64>().unwrap_or(0.0), "s": size, "c": ["@"], "z": "C", "t": time});
-        let _ = self.stream.tx.send(stream::Published {
-            channel: "trades",
-            symbol: symbol.into(),
-            json,
-        });
+        self.stream.publish_trade(symbol, id, price, size, time);
     }
 
     /// Fault hook: drops every open market data connection at once, without a close frame.
@@ -397,6 +386,9 @@ async fn handle(
             .collect();
         return Reply::json(200, &serde_json::Value::Array(log));
     }
+    if let Some(hook) = uri.path().strip_prefix(STREAM_HOOKS_PATH) {
+        return stream_hook(&shared, hook, &body);
+    }
     let query = Query::<Vec<(String, String)>>::try_from_uri(&uri)
         .map(|Query(q)| q)
         .unwrap_or_default();
@@ -432,6 +424,41 @@ async fn handle(
         body,
     };
     dispatch(&shared, &incoming)
+}
+
+/// The stream's test hooks (see [`STREAM_HOOKS_PATH`]).
+fn stream_hook(shared: &Shared, hook: &str, body: &[u8]) -> Reply {
+    let v: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    let text = |k: &str| match &v[k] {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let state = &shared.stream;
+    match hook {
+        "" => {
+            let n =
+                |c: &std::sync::atomic::AtomicUsize| c.load(std::sync::atomic::Ordering::SeqCst);
+            Reply::json(
+                200,
+                &serde_json::json!({"connections": n(&state.accepted), "refused": n(&state.refused_limit)}),
+            )
+        }
+        "/quote" => {
+            state.publish_quote(&text("symbol"), &text("bid"), &text("ask"), &text("time"));
+            Reply::json(200, &serde_json::json!({}))
+        }
+        "/trade" => {
+            let id = v["id"].as_u64().unwrap_or(0);
+            let size = v["size"].as_u64().unwrap_or(1);
+            state.publish_trade(&text("symbol"), id, &text("price"), size, &text("time"));
+            Reply::json(200, &serde_json::json!({}))
+        }
+        "/drop" => {
+            let _ = state.kick.send(());
+            Reply::json(200, &serde_json::json!({}))
+        }
+        _ => Reply::error(404, 40410000, "no such stand-in hook"),
+    }
 }
 
 /// Exact canned routes first, then the endpoints computed from data (bars, and the trading

@@ -176,6 +176,32 @@ impl StreamState {
         }
     }
 
+    /// Publishes a quote to every connection subscribed to `symbol`'s quotes.
+    pub(crate) fn publish_quote(&self, symbol: &str, bid: &str, ask: &str, time: &str) {
+        let json = json!({"T": "q", "S": symbol, "bx": "V", "bp": bid.parse::<f64>().unwrap_or(0.0),
+            "bs": 1, "ax": "V", "ap": ask.parse::<f64>().unwrap_or(0.0), "as": 2, "c": ["R"], "z": "C", "t": time});
+        let _ = self.tx.send(Published {
+            channel: "quotes",
+            symbol: symbol.into(),
+            json,
+        });
+    }
+
+    /// Publishes a trade to every connection subscribed to `symbol`'s trades and records it on
+    /// the tape.
+    pub(crate) fn publish_trade(&self, symbol: &str, id: u64, price: &str, size: u64, time: &str) {
+        if let (Ok(p), Ok(t)) = (price.parse(), DateTime::parse_from_rfc3339(time)) {
+            self.record(symbol, p, size.into(), t.with_timezone(&Utc));
+        }
+        let json = json!({"T": "t", "S": symbol, "i": id, "x": "V",
+            "p": price.parse::<f64>().unwrap_or(0.0), "s": size, "c": ["@"], "z": "C", "t": time});
+        let _ = self.tx.send(Published {
+            channel: "trades",
+            symbol: symbol.into(),
+            json,
+        });
+    }
+
     /// Puts a trade on the tape.
     pub(crate) fn record(&self, symbol: &str, price: Decimal, size: Decimal, time: DateTime<Utc>) {
         let minute = time.duration_trunc(TimeDelta::minutes(1)).unwrap_or(time);

@@ -34,6 +34,43 @@ pub const ALPACA_LINK_SETTING: &str = "brokers.alpaca";
 pub const ALPACA_KEY_ID_ENTRY: &str = "broker:alpaca:key-id";
 pub const ALPACA_SECRET_ENTRY: &str = "broker:alpaca:secret";
 
+/// Why an Alpaca key could not be linked, in words for the person linking it.
+#[derive(Debug, thiserror::Error)]
+pub enum LinkError {
+    #[error("The Alpaca address {url} is not valid: {reason}")]
+    BadUrl { url: String, reason: String },
+    #[error(
+        "Alpaca did not accept this key id and secret. Check both, and that they are for the paper or live account you chose."
+    )]
+    Rejected,
+    #[error("Alpaca answered with an error: {0}")]
+    Endpoint(String),
+    #[error("Could not reach Alpaca at {0}. Check your internet connection and try again.")]
+    Unreachable(String),
+    #[error(transparent)]
+    Keychain(#[from] SecretError),
+    #[error("the keychain could not be reached: {0}")]
+    KeychainTask(String),
+    #[error(transparent)]
+    Broker(#[from] BrokerError),
+}
+
+/// One call to `/v2/account` at `url` with this key: the account's id, or why not.
+pub async fn verify_key(url: &str, key_id: &str, secret: &str) -> Result<String, LinkError> {
+    let info = ApiInfo::from_parts(url, key_id, secret).map_err(|e| LinkError::BadUrl {
+        url: url.to_string(),
+        reason: e.to_string(),
+    })?;
+    match Client::new(info).issue::<account::Get>(&()).await {
+        Ok(acct) => Ok(acct.id.to_string()),
+        Err(RequestError::Endpoint(account::GetError::AuthenticationFailed(_))) => {
+            Err(LinkError::Rejected)
+        }
+        Err(RequestError::Endpoint(e)) => Err(LinkError::Endpoint(e.to_string())),
+        Err(_) => Err(LinkError::Unreachable(url.to_string())),
+    }
+}
+
 /// What the store remembers of an Alpaca account the person linked in the app: which endpoint,
 /// paper or live, and the account id (for recognition). The key id and the secret live only in
 /// the OS keychain, under [`ALPACA_KEY_ID_ENTRY`] and [`ALPACA_SECRET_ENTRY`].
@@ -104,6 +141,24 @@ impl LinkedAlpaca {
             key_id,
             secret,
         }))
+    }
+
+    /// Keeps the key in `keychain` and then records the link in `store` (in that order: a link
+    /// is never recorded without its key).
+    pub async fn save(&self, store: &Store, keychain: SecretStore) -> Result<(), LinkError> {
+        let (key_id, secret) = (
+            self.key_id.expose().to_string(),
+            self.secret.expose().to_string(),
+        );
+        tokio::task::spawn_blocking(move || -> Result<(), LinkError> {
+            keychain.set(ALPACA_KEY_ID_ENTRY, &key_id)?;
+            keychain.set(ALPACA_SECRET_ENTRY, &secret)?;
+            Ok(())
+        })
+        .await
+        .map_err(|e| LinkError::KeychainTask(e.to_string()))??;
+        AlpacaLinkRecord::save(store, Some(&self.link)).await?;
+        Ok(())
     }
 
     /// The account as a broker, live exactly when the linked account is a live one (the guard

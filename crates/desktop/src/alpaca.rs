@@ -5,10 +5,9 @@
 
 use std::sync::Arc;
 
-use apca::api::v2::account;
-use apca::{ApiInfo, Client, RequestError};
 use quantdesk_broker::{
-    ALPACA_KEY_ID_ENTRY, ALPACA_SECRET_ENTRY, AlpacaLinkRecord, Broker, LinkedAlpaca,
+    ALPACA_KEY_ID_ENTRY, ALPACA_SECRET_ENTRY, AlpacaLinkRecord, Broker, LinkError, LinkedAlpaca,
+    verify_key,
 };
 use quantdesk_live::watch::Stocks;
 use quantdesk_market::stream::alpaca::AlpacaStreamConfig;
@@ -40,27 +39,10 @@ fn base_url(live: bool) -> String {
         })
 }
 
-/// One call to `/v2/account` with the given credentials; a wrong key or no network is said
-/// plainly.
-async fn check(url: &str, link: &AlpacaLink) -> Result<String, DesktopError> {
-    let info = ApiInfo::from_parts(url, link.key_id.trim(), link.secret.trim())
-        .map_err(|e| DesktopError::Alpaca(format!("The Alpaca address {url} is not valid: {e}")))?;
-    let client = Client::new(info);
-    match client.issue::<account::Get>(&()).await {
-        Ok(acct) => Ok(acct.id.to_string()),
-        Err(RequestError::Endpoint(account::GetError::AuthenticationFailed(_))) => {
-            Err(DesktopError::Alpaca(
-                "Alpaca did not accept this key id and secret. Check both, and that they are for \
-                 the paper or live account you chose."
-                    .into(),
-            ))
-        }
-        Err(RequestError::Endpoint(e)) => Err(DesktopError::Alpaca(format!(
-            "Alpaca answered with an error: {e}"
-        ))),
-        Err(_) => Err(DesktopError::Alpaca(format!(
-            "Could not reach Alpaca at {url}. Check your internet connection and try again."
-        ))),
+fn link_error(e: LinkError) -> DesktopError {
+    match e {
+        LinkError::Keychain(k) => DesktopError::Keychain(k),
+        other => DesktopError::Alpaca(other.to_string()),
     }
 }
 
@@ -80,36 +62,24 @@ impl Desktop {
             .alpaca_url
             .clone()
             .unwrap_or_else(|| base_url(link.live));
-        let account_id = check(&url, link).await?;
-        let secrets = self.secrets()?;
-        let (key_id, secret) = (
-            link.key_id.trim().to_string(),
-            link.secret.trim().to_string(),
-        );
-        let stored = AlpacaLinkRecord {
-            live: link.live,
-            base_url: url,
-            account_id,
+        let (key_id, secret) = (link.key_id.trim(), link.secret.trim());
+        let account_id = verify_key(&url, key_id, secret).await.map_err(link_error)?;
+        let linked = LinkedAlpaca {
+            link: AlpacaLinkRecord {
+                live: link.live,
+                base_url: url,
+                account_id,
+            },
+            key_id: Secret::new(key_id.to_string()),
+            secret: Secret::new(secret.to_string()),
         };
-        let broker = self.alpaca_broker(&LinkedAlpaca {
-            link: stored.clone(),
-            key_id: Secret::new(key_id.clone()),
-            secret: Secret::new(secret.clone()),
-        })?;
-        tokio::task::spawn_blocking(move || -> Result<(), DesktopError> {
-            secrets.set(ALPACA_KEY_ID_ENTRY, &key_id)?;
-            secrets.set(ALPACA_SECRET_ENTRY, &secret)?;
-            Ok(())
-        })
-        .await
-        .map_err(|e| DesktopError::Alpaca(format!("the keychain could not be reached: {e}")))??;
-        AlpacaLinkRecord::save(&self.store, Some(&stored)).await?;
+        let broker = self.alpaca_broker(&linked)?;
+        linked
+            .save(&self.store, self.secrets()?)
+            .await
+            .map_err(link_error)?;
         self.set_broker(broker);
-        if let Err(err) = self.stream_stocks(&LinkedAlpaca {
-            link: stored.clone(),
-            key_id: Secret::new(link.key_id.trim().to_string()),
-            secret: Secret::new(link.secret.trim().to_string()),
-        }) {
+        if let Err(err) = self.stream_stocks(&linked) {
             tracing::warn!(%err, "stocks are not streamed");
         }
         self.audit(
