@@ -47,6 +47,7 @@ def linked(tmp_path, data_dir, alpaca_streaming_standin):
                           timeout=60, env={**os.environ, **env})
     assert done.returncode == 0, done.stderr
     assert "linked the Alpaca paper account" in done.stderr
+    assert "(stocks on the iex feed)" in done.stderr, "the stand-in's plan has no SIP"
     # The sidecars find the key in the keychain, not in their environment.
     sidecar_env = {k: v for k, v in env.items() if not k.startswith("APCA_")}
     return url, sidecar_env

@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use quantdesk_broker::{ALPACA_PAPER_URL, AlpacaLinkRecord, LinkedAlpaca, verify_key};
+use quantdesk_broker::{ALPACA_PAPER_URL, AlpacaLinkRecord, LinkedAlpaca, detect_feed, verify_key};
 use quantdesk_secrets::{Secret, SecretStore};
 use quantdesk_store::Store;
 
@@ -28,11 +28,15 @@ pub fn link_alpaca(data_dir: Option<PathBuf>) -> anyhow::Result<()> {
             .with_context(|| format!("opening the store in {}", data_dir.display()))?;
         let (key_id, secret) = (key_id.trim(), secret.trim());
         let account_id = verify_key(&url, key_id, secret).await?;
+        let data_url = var("QUANTDESK_ALPACA_DATA_URL")
+            .unwrap_or_else(|| quantdesk_market::DEFAULT_DATA_URL.to_string());
+        let feed = detect_feed(&data_url, key_id, secret).await;
         let linked = LinkedAlpaca {
             link: AlpacaLinkRecord {
                 live: false,
                 base_url: url,
                 account_id: account_id.clone(),
+                feed,
             },
             key_id: Secret::new(key_id.to_string()),
             secret: Secret::new(secret.to_string()),
@@ -41,7 +45,7 @@ pub fn link_alpaca(data_dir: Option<PathBuf>) -> anyhow::Result<()> {
             .save(&store, SecretStore::from_env()?)
             .await
             .context("keeping the link")?;
-        eprintln!("linked the Alpaca paper account {account_id}");
+        eprintln!("linked the Alpaca paper account {account_id} (stocks on the {feed} feed)");
         Ok(())
     })
 }

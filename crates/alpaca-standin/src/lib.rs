@@ -171,6 +171,7 @@ pub struct StandInBuilder {
     prices: std::collections::BTreeMap<String, rust_decimal::Decimal>,
     market_open: bool,
     pattern_day_trader: bool,
+    sip: bool,
 }
 
 impl StandInBuilder {
@@ -183,6 +184,13 @@ impl StandInBuilder {
     /// What `GET /v2/clock` says (default: open).
     pub fn market_open(mut self, open: bool) -> Self {
         self.market_open = open;
+        self
+    }
+
+    /// The account's market data plan includes SIP (default: the free plan, IEX only): recent
+    /// `feed=sip` requests and the `/v2/sip` stream are refused without it.
+    pub fn sip(mut self, sip: bool) -> Self {
+        self.sip = sip;
         self
     }
 
@@ -220,6 +228,9 @@ impl StandInBuilder {
         fixtures.add_custom(self.routes);
         let log = Arc::new(Mutex::new(Vec::new()));
         let stream = Arc::new(stream::StreamState::new(&self.key_id, &self.secret));
+        stream
+            .sip
+            .store(self.sip, std::sync::atomic::Ordering::SeqCst);
         let shared = Arc::new(Shared {
             key_id: self.key_id,
             secret: self.secret,
@@ -297,6 +308,7 @@ impl StandIn {
             prices: std::collections::BTreeMap::new(),
             market_open: true,
             pattern_day_trader: false,
+            sip: false,
         }
     }
 

@@ -24,6 +24,9 @@ pub(crate) fn handle(fixtures: &Fixtures, tape: &StreamState, request: &Incoming
     if request.method != Method::GET {
         return None;
     }
+    if request.path == "/v2/stocks/quotes/latest" {
+        return Some(latest_quotes(tape, request));
+    }
     if request.path == "/v1beta3/crypto/us/bars" {
         return Some(crypto_bars(fixtures, request).unwrap_or_else(|e| e));
     }
@@ -35,6 +38,30 @@ pub(crate) fn handle(fixtures: &Fixtures, tape: &StreamState, request: &Incoming
         return None;
     }
     Some(stock_bars(fixtures, tape, request, &percent_decode(symbol)).unwrap_or_else(|e| e))
+}
+
+/// `GET /v2/stocks/quotes/latest?symbols=…&feed=…`: a SIP request on a plan without SIP is
+/// refused with Alpaca's 403 (how a client learns which feed the account has).
+fn latest_quotes(tape: &StreamState, request: &Incoming) -> Reply {
+    if request.query("feed") == Some("sip") && !tape.sip.load(std::sync::atomic::Ordering::SeqCst) {
+        return Reply::error(
+            403,
+            40310000,
+            "subscription does not permit querying recent SIP data",
+        );
+    }
+    let quotes: serde_json::Map<String, Value> = request
+        .query("symbols")
+        .unwrap_or_default()
+        .split(',')
+        .filter(|s| valid_symbol(s))
+        .map(|s| {
+            let q = json!({"t": "2026-12-07T15:00:00Z", "ax": "V", "ap": 100.02, "as": 1,
+                "bx": "V", "bp": 100.0, "bs": 1, "c": ["R"], "z": "C"});
+            (s.to_string(), q)
+        })
+        .collect();
+    Reply::json(200, &json!({ "quotes": quotes }))
 }
 
 fn bad_request(message: &str) -> Reply {

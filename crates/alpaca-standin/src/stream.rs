@@ -41,6 +41,8 @@ pub(crate) struct StreamState {
     pub tape: std::sync::Mutex<BTreeMap<String, BTreeMap<DateTime<Utc>, Minute>>>,
     /// Fault hook: every message on it drops every open connection (no close frame).
     pub kick: broadcast::Sender<()>,
+    /// The account's data plan includes SIP (all US exchanges); without it `/v2/sip` refuses.
+    pub sip: std::sync::atomic::AtomicBool,
     pub key_id: String,
     pub secret: String,
     pub accepted: AtomicUsize,
@@ -70,9 +72,16 @@ pub(crate) async fn start(
 }
 
 async fn connection(socket: TcpStream, state: Arc<StreamState>) {
-    let Ok(mut ws) = tokio_tungstenite::accept_async(socket).await else {
+    let mut path = String::new();
+    let callback = |request: &tokio_tungstenite::tungstenite::handshake::server::Request,
+                    response| {
+        path = request.uri().path().to_string();
+        Ok(response)
+    };
+    let Ok(mut ws) = tokio_tungstenite::accept_hdr_async(socket, callback).await else {
         return;
     };
+    let sip = path.trim_end_matches('/').ends_with("/sip");
     if ws
         .send(reply(json!({"T": "success", "msg": "connected"})))
         .await
@@ -110,6 +119,13 @@ async fn connection(socket: TcpStream, state: Arc<StreamState>) {
                             state.authenticated.fetch_sub(1, Ordering::SeqCst);
                             state.refused_limit.fetch_add(1, Ordering::SeqCst);
                             let _ = ws.send(reply(json!({"T": "error", "code": 406, "msg": "connection limit exceeded"}))).await;
+                            let _ = ws.close(None).await;
+                            break;
+                        }
+                        if sip && !state.sip.load(Ordering::SeqCst) {
+                            // As Alpaca does for a plan without SIP: authenticated, then refused.
+                            state.authenticated.fetch_sub(1, Ordering::SeqCst);
+                            let _ = ws.send(reply(json!({"T": "error", "code": 409, "msg": "insufficient subscription"}))).await;
                             let _ = ws.close(None).await;
                             break;
                         }
@@ -169,6 +185,7 @@ impl StreamState {
             secret: secret.to_string(),
             tape: Default::default(),
             kick: broadcast::channel(16).0,
+            sip: Default::default(),
             accepted: Default::default(),
             authenticated: Default::default(),
             refused_limit: Default::default(),

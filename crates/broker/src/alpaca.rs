@@ -16,7 +16,7 @@ use num_decimal::Num;
 use quantdesk_domain::{Decimal, OrderStatus, OrderType, Side, Symbol, TimeInForce};
 use quantdesk_guard::journal::{self, Change};
 use quantdesk_guard::{OrderRecord, PricePoint};
-use quantdesk_market::{MarketData, MarketError};
+use quantdesk_market::{AlpacaConfig, AlpacaFeed, AlpacaProvider, MarketData, MarketError};
 use quantdesk_secrets::{Secret, SecretError, SecretStore};
 use quantdesk_store::{Store, StoreError};
 
@@ -55,6 +55,26 @@ pub enum LinkError {
     Broker(#[from] BrokerError),
 }
 
+/// The stock feed this key's data plan includes (one request to the data API at `data_url`):
+/// SIP when the plan has it, else IEX — also when the question cannot be answered now (said in
+/// the log; IEX always works).
+pub async fn detect_feed(data_url: &str, key_id: &str, secret: &str) -> AlpacaFeed {
+    let mut config = AlpacaConfig::new(key_id, secret);
+    config.data_url = data_url.to_string();
+    let entitled = match AlpacaProvider::new(config) {
+        Ok(provider) => provider.sip_entitled().await.map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    match entitled {
+        Ok(true) => AlpacaFeed::Sip,
+        Ok(false) => AlpacaFeed::Iex,
+        Err(err) => {
+            tracing::warn!(%err, "could not tell whether the Alpaca plan includes SIP; using IEX");
+            AlpacaFeed::Iex
+        }
+    }
+}
+
 /// One call to `/v2/account` at `url` with this key: the account's id, or why not.
 pub async fn verify_key(url: &str, key_id: &str, secret: &str) -> Result<String, LinkError> {
     let info = ApiInfo::from_parts(url, key_id, secret).map_err(|e| LinkError::BadUrl {
@@ -80,6 +100,10 @@ pub struct AlpacaLinkRecord {
     pub live: bool,
     pub base_url: String,
     pub account_id: String,
+    /// The stock feed the account's data plan includes, found when it was linked: `sip` (all
+    /// US exchanges) with a paid plan, else `iex`. Links made before it was recorded read `iex`.
+    #[serde(default)]
+    pub feed: AlpacaFeed,
 }
 
 impl AlpacaLinkRecord {

@@ -23,7 +23,8 @@ use serde::Serialize;
 
 pub use alpaca::{
     ALPACA_KEY_ID_ENTRY, ALPACA_LINK_SETTING, ALPACA_LIVE_URL, ALPACA_PAPER_URL,
-    ALPACA_SECRET_ENTRY, AlpacaBroker, AlpacaLinkRecord, LinkError, LinkedAlpaca, verify_key,
+    ALPACA_SECRET_ENTRY, AlpacaBroker, AlpacaLinkRecord, LinkError, LinkedAlpaca, detect_feed,
+    verify_key,
 };
 pub use error::BrokerError;
 pub use paper::{PaperBroker, PaperConfig, REPLAY_START};

@@ -7,13 +7,15 @@ use std::sync::Arc;
 
 use quantdesk_broker::{
     ALPACA_KEY_ID_ENTRY, ALPACA_SECRET_ENTRY, AlpacaLinkRecord, Broker, LinkError, LinkedAlpaca,
-    verify_key,
+    detect_feed, verify_key,
 };
 use quantdesk_live::watch::Stocks;
 use quantdesk_market::stream::alpaca::AlpacaStreamConfig;
 use quantdesk_market::stream::hub::AlpacaUpstream;
 use quantdesk_market::stream::stocks::AlpacaClock;
-use quantdesk_market::{AlpacaConfig, AlpacaProvider, CachedProvider, MarketData};
+use quantdesk_market::{
+    AlpacaConfig, AlpacaProvider, CachedProvider, DEFAULT_DATA_URL, MarketData,
+};
 use quantdesk_secrets::{Secret, SecretStore};
 use serde_json::json;
 
@@ -64,11 +66,19 @@ impl Desktop {
             .unwrap_or_else(|| base_url(link.live));
         let (key_id, secret) = (link.key_id.trim(), link.secret.trim());
         let account_id = verify_key(&url, key_id, secret).await.map_err(link_error)?;
+        let data_url = self.alpaca_url.clone().unwrap_or_else(|| {
+            std::env::var("QUANTDESK_ALPACA_DATA_URL")
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+                .unwrap_or_else(|| DEFAULT_DATA_URL.to_string())
+        });
+        let feed = detect_feed(&data_url, key_id, secret).await;
         let linked = LinkedAlpaca {
             link: AlpacaLinkRecord {
                 live: link.live,
                 base_url: url,
                 account_id,
+                feed,
             },
             key_id: Secret::new(key_id.to_string()),
             secret: Secret::new(secret.to_string()),
@@ -134,6 +144,7 @@ impl Desktop {
     /// The linked account's market data (REST).
     fn alpaca_data(&self, linked: &LinkedAlpaca) -> Result<Arc<dyn MarketData>, DesktopError> {
         let mut config = AlpacaConfig::new(linked.key_id.expose(), linked.secret.expose());
+        config.feed = linked.link.feed;
         if let Some(url) = &self.alpaca_url {
             config.data_url = url.clone();
         }
@@ -154,8 +165,9 @@ impl Desktop {
     fn stream_stocks(&self, linked: &LinkedAlpaca) -> Result<(), DesktopError> {
         let data = self.alpaca_data(linked)?;
         let (key_id, secret) = (linked.key_id.expose(), linked.secret.expose());
-        let mut config = AlpacaStreamConfig::from_env(key_id.into(), secret.into())
-            .map_err(|e| DesktopError::Alpaca(format!("Alpaca's market data stream: {e}")))?;
+        let mut config =
+            AlpacaStreamConfig::from_env(key_id.into(), secret.into(), linked.link.feed)
+                .map_err(|e| DesktopError::Alpaca(format!("Alpaca's market data stream: {e}")))?;
         if let Some(url) = &self.alpaca_url {
             config.data_url = url.clone();
         }

@@ -222,6 +222,15 @@ async fn a_linked_alpaca_account_streams_stocks_on_the_watchlist() {
         }
         Err(other) => panic!("{other}"),
     }
+    let stored = quantdesk_broker::AlpacaLinkRecord::load(app.store())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stored.feed,
+        quantdesk_market::AlpacaFeed::Iex,
+        "the stand-in's plan has no SIP: the link records IEX"
+    );
     match app.watch_pairs(vec!["NOPE".into()]).await {
         Err(DesktopError::Invalid { message, .. }) => {
             assert!(

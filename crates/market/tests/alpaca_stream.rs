@@ -136,3 +136,34 @@ async fn symbols_come_and_go_on_one_connection_and_none_means_no_connection() {
     assert_eq!((q.product.as_str(), q.bid), ("MSFT", dec!(400.01)));
     assert_eq!(standin.stream_connections(), 1, "all on one connection");
 }
+
+#[tokio::test]
+async fn sip_is_used_when_the_plan_has_it_and_refused_plainly_when_not() {
+    use quantdesk_market::{AlpacaConfig, AlpacaProvider};
+    for plan_has_sip in [false, true] {
+        let standin = StandIn::builder().sip(plan_has_sip).start().await.unwrap();
+        let mut rest = AlpacaConfig::new(StandIn::KEY_ID, StandIn::SECRET);
+        rest.data_url = standin.base_url();
+        let provider = AlpacaProvider::new(rest).unwrap();
+        assert_eq!(provider.sip_entitled().await.unwrap(), plan_has_sip);
+
+        let sip = AlpacaStreamConfig {
+            feed: AlpacaFeed::Sip,
+            ..config(&standin)
+        };
+        let mut stream = AlpacaStream::start(sip, ["AAPL".to_string()]);
+        match next(&mut stream).await {
+            StreamEvent::Connected { .. } => assert!(plan_has_sip),
+            StreamEvent::Disconnected { reason, retry_in } => {
+                assert!(!plan_has_sip);
+                assert!(reason.contains("insufficient subscription"), "{reason}");
+                assert_eq!(
+                    retry_in,
+                    Duration::from_millis(200),
+                    "no point retrying soon"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}

@@ -26,7 +26,7 @@ use quantdesk_live::alerts::Alerts;
 use quantdesk_live::watch::{Stocks as WatchedStocks, Watcher};
 use quantdesk_live::{Role as LiveRole, SharedLive};
 use quantdesk_market::{
-    AlpacaConfig, AlpacaProvider, BundledProvider, CachedProvider, CoinbaseConfig,
+    AlpacaConfig, AlpacaFeed, AlpacaProvider, BundledProvider, CachedProvider, CoinbaseConfig,
     CoinbaseProvider, CryptoRouted, MarketData,
     stream::alpaca::AlpacaStreamConfig,
     stream::coinbase::FeedConfig,
@@ -123,14 +123,19 @@ fn alpaca_from_env() -> anyhow::Result<AlpacaProvider> {
     let (Some(key_id), Some(secret)) = (var("APCA_API_KEY_ID"), var("APCA_API_SECRET_KEY")) else {
         anyhow::bail!("--provider alpaca needs APCA_API_KEY_ID and APCA_API_SECRET_KEY");
     };
-    alpaca_provider(key_id, secret)
+    alpaca_provider(key_id, secret, AlpacaFeed::default())
 }
 
-/// The Alpaca data provider with this key; `QUANTDESK_ALPACA_DATA_URL` and
+/// The Alpaca data provider with this key and `feed`; `QUANTDESK_ALPACA_DATA_URL` and
 /// `QUANTDESK_ALPACA_FEED` override its endpoint and feed.
-fn alpaca_provider(key_id: String, secret: String) -> anyhow::Result<AlpacaProvider> {
+fn alpaca_provider(
+    key_id: String,
+    secret: String,
+    feed: AlpacaFeed,
+) -> anyhow::Result<AlpacaProvider> {
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
     let mut config = AlpacaConfig::new(key_id, secret);
+    config.feed = feed;
     if let Some(url) = var("QUANTDESK_ALPACA_DATA_URL") {
         config.data_url = url;
     }
@@ -148,7 +153,7 @@ fn linked_stocks(
     data: Arc<dyn MarketData>,
 ) -> anyhow::Result<(AlpacaUpstream, Arc<dyn MarketHours>)> {
     let (key_id, secret) = (linked.key_id.expose(), linked.secret.expose());
-    let config = AlpacaStreamConfig::from_env(key_id.into(), secret.into())
+    let config = AlpacaStreamConfig::from_env(key_id.into(), secret.into(), linked.link.feed)
         .context("configuring Alpaca's market data stream")?;
     let clock = AlpacaClock::new(&linked.link.base_url, key_id, secret)
         .context("configuring Alpaca's market clock")?;
@@ -188,7 +193,11 @@ async fn main() -> anyhow::Result<()> {
             Arc::new(CachedProvider::new(alpaca_from_env()?, store.clone()))
         }
         (ProviderKind::Auto, Some(l)) => Arc::new(CachedProvider::new(
-            alpaca_provider(l.key_id.expose().into(), l.secret.expose().into())?,
+            alpaca_provider(
+                l.key_id.expose().into(),
+                l.secret.expose().into(),
+                l.link.feed,
+            )?,
             store.clone(),
         )),
     };

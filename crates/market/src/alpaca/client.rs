@@ -133,6 +133,20 @@ impl AlpacaProvider {
         }
     }
 
+    /// Whether this key's data plan includes SIP (all US exchanges): one latest-quote request
+    /// on the SIP feed, which a plan without it refuses with 403.
+    pub async fn sip_entitled(&self) -> Result<bool, MarketError> {
+        let query = [("symbols", "SPY".to_string()), ("feed", "sip".to_string())];
+        match self
+            .get::<serde_json::Value>("/v2/stocks/quotes/latest".to_string(), &query)
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(FetchError::Status { status, .. }) if status == StatusCode::FORBIDDEN => Ok(false),
+            Err(e) => Err(self.error(e)),
+        }
+    }
+
     pub(super) async fn wire_snapshot(&self, symbol: &Symbol) -> Result<WireSnapshot, MarketError> {
         if symbol.pair().is_some() {
             let response: CryptoSnapshots = self

@@ -39,10 +39,14 @@ pub struct AlpacaStreamConfig {
 pub const DEFAULT_STREAM_URL: &str = "wss://stream.data.alpaca.markets";
 
 impl AlpacaStreamConfig {
-    /// The stream for this key: Alpaca's endpoints and the IEX feed, or what
+    /// The stream for this key: Alpaca's endpoints and `feed` (the account's plan), or what
     /// `QUANTDESK_ALPACA_DATA_URL`, `QUANTDESK_ALPACA_STREAM_URL` and `QUANTDESK_ALPACA_FEED`
     /// (`iex` or `sip`) say.
-    pub fn from_env(key_id: String, secret: String) -> Result<Self, crate::AlpacaConfigError> {
+    pub fn from_env(
+        key_id: String,
+        secret: String,
+        feed: AlpacaFeed,
+    ) -> Result<Self, crate::AlpacaConfigError> {
         let var = |name: &str| {
             std::env::var(name)
                 .ok()
@@ -51,7 +55,7 @@ impl AlpacaStreamConfig {
         };
         let feed = match var("QUANTDESK_ALPACA_FEED") {
             Some(f) => f.parse()?,
-            None => AlpacaFeed::default(),
+            None => feed,
         };
         Ok(Self {
             data_url: var("QUANTDESK_ALPACA_DATA_URL")
@@ -204,7 +208,13 @@ async fn run(
         // A refused second connection will not succeed sooner by trying often — except just
         // after a handover, while the previous owner's connection is still closing at Alpaca:
         // the first few refusals in a row are retried as usual.
-        refusals = if reason.contains("connection limit exceeded") {
+        // A plan without the feed asked for is not going to change by retrying soon either.
+        if reason.contains("insufficient subscription") {
+            refusals = REFUSALS_RETRIED_SOON;
+        }
+        refusals = if reason.contains("connection limit exceeded")
+            || reason.contains("insufficient subscription")
+        {
             refusals.saturating_add(1)
         } else {
             0
