@@ -73,6 +73,8 @@ pub(crate) async fn start(
 
 async fn connection(socket: TcpStream, state: Arc<StreamState>) {
     let mut path = String::new();
+    // The error type is tungstenite's (an HTTP response), as its handshake callback requires.
+    #[allow(clippy::result_large_err)]
     let callback = |request: &tokio_tungstenite::tungstenite::handshake::server::Request,
                     response| {
         path = request.uri().path().to_string();
