@@ -72,7 +72,7 @@ fn main() {
     );
     criterion.final_summary();
 
-    let mut times: Vec<Duration> = (0..10_000)
+    let times: Vec<Duration> = (0..10_000)
         .map(|_| {
             let started = Instant::now();
             let s = rt.block_on(live.snapshot(&btc)).expect("snapshot");
