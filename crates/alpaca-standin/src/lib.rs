@@ -329,6 +329,12 @@ impl StandIn {
         self.stream.publish_trade(symbol, id, price, size, time);
     }
 
+    /// Fault hook: sends `text` as one frame, as it is (malformed, unknown types…), to every
+    /// authenticated market data connection.
+    pub fn stream_raw(&self, text: &str) {
+        self.stream.publish_raw(text);
+    }
+
     /// Fault hook: drops every open market data connection at once, without a close frame.
     pub fn stream_drop(&self) {
         let _ = self.stream.kick.send(());

@@ -22,6 +22,9 @@ use tokio::net::TcpStream;
 use tokio::sync::broadcast;
 use tokio_tungstenite::tungstenite::Message;
 
+/// The channel of raw frames (fault hook): sent as they are, whatever the subscription.
+const RAW: &str = "raw";
+
 /// One data message and the channel (`trades`, `quotes`, `bars`) it belongs to.
 #[derive(Debug, Clone)]
 pub(crate) struct Published {
@@ -167,6 +170,13 @@ async fn connection(socket: TcpStream, state: Arc<StreamState>) {
                     Err(broadcast::error::RecvError::Lagged(_)) => continue,
                     Err(broadcast::error::RecvError::Closed) => break,
                 };
+                if p.channel == RAW {
+                    // Fault hook: the text as it is, to every authenticated connection.
+                    if authed && ws.send(Message::text(p.json.as_str().unwrap_or_default())).await.is_err() {
+                        break;
+                    }
+                    continue;
+                }
                 let wanted = authed
                     && index(p.channel).is_some_and(|i| subs[i].contains(&p.symbol) || subs[i].contains("*"));
                 if wanted && ws.send(Message::text(Value::Array(vec![p.json]).to_string())).await.is_err() {
@@ -218,6 +228,15 @@ impl StreamState {
             channel: "trades",
             symbol: symbol.into(),
             json,
+        });
+    }
+
+    /// Fault hook: sends `text` as one frame, as it is, to every authenticated connection.
+    pub(crate) fn publish_raw(&self, text: &str) {
+        let _ = self.tx.send(Published {
+            channel: RAW,
+            symbol: String::new(),
+            json: Value::String(text.to_string()),
         });
     }
 

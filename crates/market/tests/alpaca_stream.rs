@@ -167,3 +167,33 @@ async fn sip_is_used_when_the_plan_has_it_and_refused_plainly_when_not() {
         }
     }
 }
+
+#[tokio::test]
+async fn malformed_and_unknown_frames_are_skipped_and_the_stream_goes_on() {
+    let standin = StandIn::start().await;
+    let mut stream = AlpacaStream::start(config(&standin), ["AAPL".to_string()]);
+    assert_eq!(
+        next(&mut stream).await,
+        StreamEvent::Connected { reconnects: 0 }
+    );
+    for junk in [
+        "not json at all",
+        "{\"T\":\"q\"}",
+        "[{\"T\":\"q\",\"S\":\"AAPL\",\"bp\":\"oops\"}]",
+        "[{\"T\":\"zz\",\"S\":\"AAPL\"}]",
+        "[]",
+        "[{\"T\":\"t\",\"S\":\"AAPL\",\"p\":1e999}]",
+    ] {
+        standin.stream_raw(junk);
+    }
+    standin.stream_quote("AAPL", "189.10", "189.12", "2026-12-07T15:00:01Z");
+    match next(&mut stream).await {
+        StreamEvent::Quote(q) => assert_eq!((q.product.as_str(), q.bid), ("AAPL", dec!(189.10))),
+        other => panic!("the next good quote, not {other:?}"),
+    }
+    assert_eq!(
+        standin.stream_connections(),
+        1,
+        "never dropped for a bad frame"
+    );
+}
