@@ -13,6 +13,7 @@ use quantdesk_live::{Role, SharedLive};
 use quantdesk_market::stream::coinbase::FeedConfig;
 use quantdesk_market::stream::hub::{ALPACA, AlpacaUpstream};
 use quantdesk_market::stream::live::{LiveCrypto, LiveSource};
+use quantdesk_market::stream::stocks::LiveStocks;
 use quantdesk_market::{CoinbaseConfig, CoinbaseProvider, MarketData};
 use quantdesk_store::Store;
 use rust_decimal::prelude::ToPrimitive;
@@ -100,6 +101,13 @@ impl Markets {
             None => (None, None),
         };
         self.live.set_alpaca(upstream);
+        self.alerts.set_stocks(watched.as_ref().map(|s| {
+            Arc::new(LiveStocks::new(
+                s.data.clone(),
+                self.live.clone(),
+                s.hours.clone(),
+            )) as Arc<dyn MarketData>
+        }));
         self.watcher.set_stocks(watched);
     }
 }

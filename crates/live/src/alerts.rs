@@ -1,4 +1,4 @@
-//! Alerts on live crypto prices: a condition in the screener's grammar (`close crosses_above
+//! Alerts on live prices — crypto pairs, and stocks with an Alpaca account linked: a condition in the screener's grammar (`close crosses_above
 //! 70000`, `rsi(14) < 30`) on a chosen bar length, evaluated where the stream is — by the
 //! process that owns it, at each closed bar — and fired once per crossing: when the condition
 //! turns true at a closed bar (a one-shot alert then ends; with `repeat` it waits for the next
@@ -14,6 +14,7 @@ use quantdesk_domain::{Bar, Symbol, Timeframe, TimeframeUnit};
 use quantdesk_market::coinbase::product_id;
 use quantdesk_market::stream::hub::HubEvent;
 use quantdesk_market::stream::live::LiveSource;
+use quantdesk_market::stream::stocks::stock_id;
 use quantdesk_market::{BarsRequest, MarketData, MarketError};
 use quantdesk_quant::indicators::OwnedColumns;
 use quantdesk_quant::screen::{Evaluator, Expression, Kind, SeriesValue};
@@ -43,7 +44,7 @@ pub struct AlertsParams {
     /// create, list (default) or cancel.
     #[serde(default)]
     pub action: AlertAction,
-    /// create: a crypto pair, e.g. ETH/USD.
+    /// create: a crypto pair, e.g. ETH/USD (a stock with an Alpaca account linked).
     pub symbol: Option<String>,
     /// create: a screen_stocks condition, e.g. "close crosses_below 3000", "rsi(14) < 30".
     pub condition: Option<String>,
@@ -107,11 +108,13 @@ pub enum AlertError {
     #[error("'{0}' is needed to {1} an alert")]
     Missing(&'static str, &'static str),
     #[error(
-        "'{0}' is not a crypto pair Coinbase streams (alerts watch crypto pairs, e.g. ETH/USD)"
+        "'{0}' is not a crypto pair Coinbase streams (alerts watch crypto pairs, e.g. ETH/USD; stocks once an Alpaca account is linked in the QuantDesk app)"
     )]
     NotCrypto(String),
     #[error("coinbase does not list '{0}' as a USD pair that trades")]
     Unknown(String),
+    #[error("Alpaca has no market data for '{0}'")]
+    UnknownStock(String),
     #[error("timeframe {0}: alerts run on minutes, hours or 1Day")]
     Timeframe(Timeframe),
     #[error("the condition is longer than {MAX_CONDITION} characters")]
@@ -189,6 +192,8 @@ pub struct Alerts {
     /// Coinbase's listing, to refuse a pair it does not trade.
     listing: Arc<dyn MarketData>,
     live: Arc<SharedLive>,
+    /// Stock bars (REST merged with the stream's minutes), with an Alpaca account linked.
+    stocks: std::sync::RwLock<Option<Arc<dyn MarketData>>>,
     /// Who the audit log says acted (`app`, `mcp:<pid>`).
     actor: String,
 }
@@ -206,7 +211,34 @@ impl Alerts {
             crypto,
             listing,
             live,
+            stocks: std::sync::RwLock::new(None),
             actor: actor.into(),
+        }
+    }
+
+    /// Takes stock alerts from now on, their bars from `stocks` (`None`: no stocks; existing
+    /// stock alerts wait, unevaluated, until an account is linked again).
+    pub fn set_stocks(&self, stocks: Option<Arc<dyn MarketData>>) {
+        *self
+            .stocks
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = stocks;
+    }
+
+    fn stocks(&self) -> Option<Arc<dyn MarketData>> {
+        self.stocks
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Where `product`'s bars come from: Coinbase for pairs, the linked account for stocks.
+    fn bars_of(&self, product: &str) -> Result<Arc<dyn MarketData>, AlertError> {
+        if product.contains('-') {
+            Ok(self.crypto.clone())
+        } else {
+            self.stocks()
+                .ok_or_else(|| AlertError::NotCrypto(product.chars().take(40).collect()))
         }
     }
 
@@ -262,17 +294,32 @@ impl Alerts {
             .ok_or(AlertError::Missing("condition", "create"))?;
         let symbol = Symbol::parse(text)
             .map_err(|_| AlertError::NotCrypto(text.chars().take(40).collect()))?;
-        let product =
-            product_id(&symbol).ok_or_else(|| AlertError::NotCrypto(symbol.to_string()))?;
+        let stocks = self.stocks();
+        let product = match (product_id(&symbol), stock_id(&symbol), &stocks) {
+            (Some(id), _, _) => id,
+            (None, Some(id), Some(_)) => id,
+            _ => return Err(AlertError::NotCrypto(symbol.to_string())),
+        };
         let timeframe = p.timeframe.unwrap_or(Timeframe::MINUTE);
         bar_minutes(timeframe).ok_or(AlertError::Timeframe(timeframe))?;
         let expr = parse_condition(condition)?;
-        let listed = self.listing.symbols().await?;
-        if !listed
-            .iter()
-            .any(|s| product_id(&s.symbol).as_deref() == Some(product.as_str()))
-        {
-            return Err(AlertError::Unknown(product));
+        match &stocks {
+            Some(stocks) if !product.contains('-') => match stocks.snapshot(&symbol).await {
+                Ok(_) => {}
+                Err(MarketError::NoData { .. } | MarketError::UnknownSymbol { .. }) => {
+                    return Err(AlertError::UnknownStock(product));
+                }
+                Err(other) => return Err(other.into()),
+            },
+            _ => {
+                let listed = self.listing.symbols().await?;
+                if !listed
+                    .iter()
+                    .any(|s| product_id(&s.symbol).as_deref() == Some(product.as_str()))
+                {
+                    return Err(AlertError::Unknown(product));
+                }
+            }
         }
         if self.store.alerts(true).await?.len() >= MAX_ACTIVE {
             return Err(AlertError::TooMany);
@@ -315,7 +362,7 @@ impl Alerts {
         let mut req = BarsRequest::new(symbol, timeframe);
         req.start = streamed.map(|now| now - chrono::Duration::minutes(minutes * BARS as i64));
         req.limit = Some(BARS + 1);
-        let series = self.crypto.bars(&req).await?;
+        let series = self.bars_of(&alert.product)?.bars(&req).await?;
         Ok(series
             .bars
             .into_iter()

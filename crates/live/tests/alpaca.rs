@@ -310,3 +310,112 @@ async fn stock_prices_come_from_the_stream_and_are_stale_only_while_the_market_i
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stock_alert_fires_once_at_the_minute_its_condition_turns_true() {
+    use quantdesk_live::alerts::{AlertAction, Alerts, AlertsParams};
+    use quantdesk_store::Store;
+
+    let standin = StandIn::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_in(dir.path()).await.unwrap();
+    let upstream = alpaca(&standin);
+    let rest = upstream.rest.clone();
+    let live = Arc::new(SharedLive::join_with(
+        dir.path(),
+        Role::App,
+        upstreams(Some(upstream)),
+    ));
+    until("the app owns the stream", || live.part() == Part::Owner).await;
+    let coinbase: Arc<dyn MarketData> = Arc::new(CoinbaseProvider::new(CoinbaseConfig {
+        rest_url: "http://127.0.0.1:9".into(),
+    }));
+    let alerts = Alerts::new(
+        store.clone(),
+        coinbase.clone(),
+        coinbase,
+        live.clone(),
+        "test",
+    );
+    let create = |symbol: &str| AlertsParams {
+        action: AlertAction::Create,
+        symbol: Some(symbol.into()),
+        condition: Some("close < 800".into()),
+        timeframe: None,
+        repeat: false,
+        id: None,
+    };
+    let refused = alerts.handle(create("GOOG")).await.unwrap_err();
+    assert!(
+        refused
+            .to_string()
+            .contains("once an Alpaca account is linked"),
+        "{refused}"
+    );
+
+    let clock = AlpacaClock::new(&standin.base_url(), StandIn::KEY_ID, StandIn::SECRET).unwrap();
+    alerts.set_stocks(Some(Arc::new(LiveStocks::new(
+        rest,
+        live.clone(),
+        Arc::new(clock),
+    ))));
+    let unknown = alerts.handle(create("NOPE")).await.unwrap_err();
+    assert!(
+        unknown
+            .to_string()
+            .contains("Alpaca has no market data for 'NOPE'"),
+        "{unknown}"
+    );
+    let out = alerts.handle(create("GOOG")).await.unwrap();
+    let id = out.alerts[0].id.clone();
+
+    // Closes 805, 803, 801, then 799, 797, 795: the condition turns true at the fourth minute.
+    // Evaluated as the minutes come (the first evaluation looks at the newest closed bar only).
+    let t0: DateTime<Utc> = "2026-12-01T15:00:00Z".parse().unwrap();
+    let closes = ["805", "803", "801", "799", "797", "795"];
+    for (m, close) in closes.iter().enumerate().take(3) {
+        let time = t0 + TimeDelta::minutes(m as i64) + TimeDelta::seconds(30);
+        standin.stream_trade("GOOG", m as u64 + 1, close, 10, &at(time));
+    }
+    // The stream's clock: a quote in the next minute.
+    let clock_at = |m: i64| at(t0 + TimeDelta::minutes(m) + TimeDelta::seconds(5));
+    standin.stream_quote("GOOG", "800.9", "801.1", &clock_at(3));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        alerts.sweep(None).await.unwrap();
+        let a = store.alert(&id).await.unwrap().unwrap();
+        if a.last_bar == Some(t0 + TimeDelta::minutes(2)) {
+            assert_eq!(a.last_value, Some(false));
+            break;
+        }
+        assert!(Instant::now() < deadline, "minute 2 never evaluated: {a:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for (m, close) in closes.iter().enumerate().skip(3) {
+        let time = t0 + TimeDelta::minutes(m as i64) + TimeDelta::seconds(30);
+        standin.stream_trade("GOOG", m as u64 + 1, close, 10, &at(time));
+    }
+    standin.stream_quote("GOOG", "794.9", "795.1", &clock_at(6));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        alerts.sweep(None).await.unwrap();
+        let fired = store.alert_firings(Some(&id)).await.unwrap();
+        if !fired.is_empty() {
+            assert_eq!(fired.len(), 1);
+            assert_eq!(
+                fired[0].bar_time,
+                t0 + TimeDelta::minutes(3),
+                "the 799 minute"
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "the GOOG alert never fired");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    alerts.sweep(None).await.unwrap();
+    assert_eq!(
+        store.alert_firings(Some(&id)).await.unwrap().len(),
+        1,
+        "once"
+    );
+}

@@ -250,6 +250,9 @@ async fn main() -> anyhow::Result<()> {
                 live,
                 format!("mcp:{}", std::process::id()),
             ));
+            if stocks.is_some() {
+                alerts.set_stocks(Some(desk_stocks.clone()));
+            }
             alerts.clone().spawn();
             (
                 Arc::new(CryptoRouted::new(crypto.clone(), desk_stocks)),
