@@ -130,6 +130,24 @@ pub(crate) async fn hello(
     writer: &mut BufWriter<OwnedWriteHalf>,
     role: Role,
 ) -> std::io::Result<(Role, mpsc::Receiver<Msg>)> {
+    let (peer, mut reader) = greet(read, writer, role).await?;
+    let (tx, rx) = mpsc::channel(1_024);
+    tokio::spawn(async move {
+        while let Ok(Some(msg)) = read_msg(&mut reader).await {
+            if tx.send(msg).await.is_err() {
+                return;
+            }
+        }
+    });
+    Ok((peer, rx))
+}
+
+/// The hello exchange; the peer's role and the reader positioned after its hello.
+async fn greet(
+    read: OwnedReadHalf,
+    writer: &mut BufWriter<OwnedWriteHalf>,
+    role: Role,
+) -> std::io::Result<(Role, BufReader<OwnedReadHalf>)> {
     let mut reader = BufReader::new(read);
     let hello = Msg::Hello {
         v: VERSION,
@@ -150,15 +168,7 @@ pub(crate) async fn hello(
             ));
         }
     };
-    let (tx, rx) = mpsc::channel(1_024);
-    tokio::spawn(async move {
-        while let Ok(Some(msg)) = read_msg(&mut reader).await {
-            if tx.send(msg).await.is_err() {
-                return;
-            }
-        }
-    });
-    Ok((peer, rx))
+    Ok((peer, reader))
 }
 
 /// The next message; `None` at the end of the stream. A line that is not a message of this
@@ -194,7 +204,7 @@ pub(crate) async fn run(inner: &Arc<Inner>) -> std::io::Result<()> {
     quantdesk_ipc::check_peer(&stream).map_err(std::io::Error::other)?;
     let (read, write) = stream.into_split();
     let mut writer = BufWriter::new(write);
-    let (_, mut incoming) = hello(read, &mut writer, inner.role).await?;
+    let (_, mut reader) = greet(read, &mut writer, inner.role).await?;
     let (out, mut outgoing) = mpsc::unbounded_channel();
     let mirror = Arc::new(Mirror {
         quotes: Mutex::new(HashMap::new()),
@@ -215,12 +225,18 @@ pub(crate) async fn run(inner: &Arc<Inner>) -> std::io::Result<()> {
     }
     *lock(&inner.current) = Current::Mirror(mirror.clone());
     tracing::info!("mirroring the live stream of another QuantDesk process");
+    // Each line goes into the mirror as it is read: no hop through another task on the way.
+    let mut reading = {
+        let mirror = mirror.clone();
+        tokio::spawn(async move {
+            while let Ok(Some(msg)) = read_msg(&mut reader).await {
+                mirror.apply(msg);
+            }
+        })
+    };
     loop {
         tokio::select! {
-            msg = incoming.recv() => match msg {
-                Some(msg) => mirror.apply(msg),
-                None => break,
-            },
+            _ = &mut reading => break,
             Some(msg) = outgoing.recv() => {
                 let sent = async {
                     writer.write_all(line(&msg).as_bytes()).await?;
@@ -232,6 +248,7 @@ pub(crate) async fn run(inner: &Arc<Inner>) -> std::io::Result<()> {
             }
         }
     }
+    reading.abort();
     *lock(&inner.current) = Current::Electing;
     Ok(())
 }

@@ -156,9 +156,27 @@ pub fn line(msg: &Msg) -> String {
     s
 }
 
+/// A quote line's fields, read without the tagged enum's detour (serde buffers an internally
+/// tagged enum's fields before it reads them): quotes are nearly every line at 100,000 a second.
+#[derive(Deserialize)]
+struct QuoteLine {
+    quote: LiveQuote,
+    age_us: u64,
+}
+
 /// One line read back; `None` when it is not a message of this version.
 pub fn parse(line: &str) -> Option<Msg> {
-    serde_json::from_str(line.trim_end()).ok()
+    let line = line.trim_end();
+    // `line` writes the tag first.
+    if line.starts_with(r#"{"type":"quote","#)
+        && let Ok(q) = serde_json::from_str::<QuoteLine>(line)
+    {
+        return Some(Msg::Quote {
+            quote: q.quote,
+            age_us: q.age_us,
+        });
+    }
+    serde_json::from_str(line).ok()
 }
 
 #[cfg(test)]
