@@ -20,15 +20,7 @@ use quantdesk_store::Store;
 use quantdesk_trading::Desk;
 
 pub fn decide(id: &str, approve: bool, data_dir: Option<PathBuf>) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    runtime.block_on(async move {
-        let data_dir = quantdesk_store::resolve_data_dir(data_dir)?;
-        let store = Store::open_desk(&data_dir, quantdesk_secrets::Backend::from_env()?)
-            .await
-            .with_context(|| format!("opening the store in {}", data_dir.display()))?;
+    crate::link::on_store(data_dir, |store| async move {
         let order = quantdesk_guard::Guard::new(store.clone())
             .order(id)
             .await?

@@ -11,12 +11,13 @@ use quantdesk_broker::{ALPACA_PAPER_URL, AlpacaLinkRecord, LinkedAlpaca, detect_
 use quantdesk_secrets::{Secret, SecretStore};
 use quantdesk_store::Store;
 
-pub fn link_alpaca(data_dir: Option<PathBuf>) -> anyhow::Result<()> {
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-    let (Some(key_id), Some(secret)) = (var("APCA_API_KEY_ID"), var("APCA_API_SECRET_KEY")) else {
-        anyhow::bail!("set APCA_API_KEY_ID and APCA_API_SECRET_KEY to the paper account's key");
-    };
-    let url = var("QUANTDESK_ALPACA_TRADING_URL").unwrap_or_else(|| ALPACA_PAPER_URL.to_string());
+/// Runs `work` on the store of `data_dir` (default: QUANTDESK_DATA_DIR or the per-user one),
+/// opened as the app and the sidecar open it, in a runtime of its own.
+pub fn on_store<T, F, Fut>(data_dir: Option<PathBuf>, work: F) -> anyhow::Result<T>
+where
+    F: FnOnce(Store) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<T>>,
+{
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -26,6 +27,17 @@ pub fn link_alpaca(data_dir: Option<PathBuf>) -> anyhow::Result<()> {
         let store = Store::open_desk(&data_dir, quantdesk_secrets::Backend::from_env()?)
             .await
             .with_context(|| format!("opening the store in {}", data_dir.display()))?;
+        work(store).await
+    })
+}
+
+pub fn link_alpaca(data_dir: Option<PathBuf>) -> anyhow::Result<()> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let (Some(key_id), Some(secret)) = (var("APCA_API_KEY_ID"), var("APCA_API_SECRET_KEY")) else {
+        anyhow::bail!("set APCA_API_KEY_ID and APCA_API_SECRET_KEY to the paper account's key");
+    };
+    let url = var("QUANTDESK_ALPACA_TRADING_URL").unwrap_or_else(|| ALPACA_PAPER_URL.to_string());
+    on_store(data_dir, |store| async move {
         let (key_id, secret) = (key_id.trim(), secret.trim());
         let account_id = verify_key(&url, key_id, secret).await?;
         let data_url = var("QUANTDESK_ALPACA_DATA_URL")

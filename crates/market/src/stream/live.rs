@@ -72,6 +72,64 @@ pub fn merge_minutes(mut series: BarSeries, live: Vec<Bar>, request: &BarsReques
     series
 }
 
+/// REST's `series` with the stream's finished minutes of `id` merged in, for a request of minute
+/// bars up to now (any other request is REST's alone).
+pub(super) async fn with_live_minutes(
+    series: BarSeries,
+    hub: &dyn LiveSource,
+    id: Option<String>,
+    request: &BarsRequest,
+) -> BarSeries {
+    let Some(id) = id else {
+        return series;
+    };
+    if request.timeframe != Timeframe::MINUTE || request.end.is_some() {
+        return series;
+    }
+    let live = hub.minute_bars(&id).await;
+    merge_minutes(series, live, request)
+}
+
+/// A snapshot at the live quote `q`: REST's `day` (range, volume, previous close) stretched to
+/// the live price, the session beginning at `session_start`, the quote's bid and ask attached.
+pub(super) fn at_quote(
+    symbol: &Symbol,
+    q: &LiveQuote,
+    day: &PriceSnapshot,
+    session_start: chrono::DateTime<chrono::Utc>,
+    session: Timeframe,
+    source: &str,
+) -> PriceSnapshot {
+    let bar = Bar {
+        time: session_start,
+        open: day.day_open,
+        high: day.day_high.max(q.price),
+        low: day.day_low.min(q.price),
+        close: q.price,
+        volume: day.volume,
+    };
+    let mut snapshot = PriceSnapshot::from_session(
+        symbol.clone(),
+        q.price,
+        &bar,
+        session,
+        day.previous_close,
+        Provenance {
+            source: source.to_string(),
+            as_of: q.time,
+        },
+    );
+    snapshot.quote = Some(Quote {
+        symbol: symbol.clone(),
+        bid: q.bid,
+        bid_size: q.bid_size,
+        ask: q.ask,
+        ask_size: q.ask_size,
+        time: q.time,
+    });
+    snapshot
+}
+
 /// Coinbase with a live cache in front (see the module docs).
 #[derive(Debug)]
 pub struct LiveCrypto {
@@ -117,14 +175,8 @@ impl MarketData for LiveCrypto {
     /// them (one bar per minute, the stream's where both have it).
     async fn bars(&self, request: &BarsRequest) -> Result<BarSeries, MarketError> {
         let series = self.rest.bars(request).await?;
-        let Some(id) = product_id(&request.symbol) else {
-            return Ok(series);
-        };
-        if request.timeframe != Timeframe::MINUTE || request.end.is_some() {
-            return Ok(series);
-        }
-        let live = self.hub.minute_bars(&id).await;
-        Ok(merge_minutes(series, live, request))
+        let id = product_id(&request.symbol);
+        Ok(with_live_minutes(series, self.hub.as_ref(), id, request).await)
     }
 
     async fn snapshot(&self, symbol: &Symbol) -> Result<PriceSnapshot, MarketError> {
@@ -136,35 +188,16 @@ impl MarketData for LiveCrypto {
             return self.rest.snapshot(symbol).await;
         };
         let day = self.day(&id, symbol).await?;
-        let session = Bar {
-            time: q.time - chrono::Duration::days(1),
-            open: day.day_open,
-            high: day.day_high.max(q.price),
-            low: day.day_low.min(q.price),
-            close: q.price,
-            volume: day.volume,
-        };
         tracing::trace!(?age, product = %id, "live quote");
-        let mut snapshot = PriceSnapshot::from_session(
-            symbol.clone(),
-            q.price,
-            &session,
+        let start = q.time - chrono::Duration::days(1);
+        Ok(at_quote(
+            symbol,
+            &q,
+            &day,
+            start,
             Timeframe::DAY,
-            day.previous_close,
-            Provenance {
-                source: "coinbase".to_string(),
-                as_of: q.time,
-            },
-        );
-        snapshot.quote = Some(Quote {
-            symbol: symbol.clone(),
-            bid: q.bid,
-            bid_size: q.bid_size,
-            ask: q.ask,
-            ask_size: q.ask_size,
-            time: q.time,
-        });
-        Ok(snapshot)
+            "coinbase",
+        ))
     }
 
     async fn option_chain(&self, request: &ChainRequest) -> Result<OptionChain, MarketError> {

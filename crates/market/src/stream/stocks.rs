@@ -9,13 +9,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use quantdesk_domain::{
-    Bar, BarSeries, OptionChain, PriceSnapshot, Provenance, Quote, Symbol, SymbolInfo, Timeframe,
-};
+use quantdesk_domain::{BarSeries, OptionChain, PriceSnapshot, Symbol, SymbolInfo};
 use tokio::sync::Mutex;
 
 use super::hub::ALPACA;
-use super::live::{LiveSource, merge_minutes};
+use super::live::{LiveSource, at_quote, with_live_minutes};
 use crate::{BarsRequest, ChainRequest, MarketData, MarketError};
 
 /// A stock quote older than this while the market is open is labelled stale (IEX carries a
@@ -160,14 +158,8 @@ impl MarketData for LiveStocks {
 
     async fn bars(&self, request: &BarsRequest) -> Result<BarSeries, MarketError> {
         let series = self.rest.bars(request).await?;
-        let Some(id) = stock_id(&request.symbol) else {
-            return Ok(series);
-        };
-        if request.timeframe != Timeframe::MINUTE || request.end.is_some() {
-            return Ok(series);
-        }
-        let live = self.hub.minute_bars(&id).await;
-        Ok(merge_minutes(series, live, request))
+        let id = stock_id(&request.symbol);
+        Ok(with_live_minutes(series, self.hub.as_ref(), id, request).await)
     }
 
     async fn snapshot(&self, symbol: &Symbol) -> Result<PriceSnapshot, MarketError> {
@@ -179,33 +171,7 @@ impl MarketData for LiveStocks {
             return self.rest.snapshot(symbol).await;
         };
         let day = self.day(symbol).await?;
-        let session = Bar {
-            time: q.time,
-            open: day.day_open,
-            high: day.day_high.max(q.price),
-            low: day.day_low.min(q.price),
-            close: q.price,
-            volume: day.volume,
-        };
-        let mut snapshot = PriceSnapshot::from_session(
-            symbol.clone(),
-            q.price,
-            &session,
-            day.session,
-            day.previous_close,
-            Provenance {
-                source: ALPACA.to_string(),
-                as_of: q.time,
-            },
-        );
-        snapshot.quote = Some(Quote {
-            symbol: symbol.clone(),
-            bid: q.bid,
-            bid_size: q.bid_size,
-            ask: q.ask,
-            ask_size: q.ask_size,
-            time: q.time,
-        });
+        let mut snapshot = at_quote(symbol, &q, &day, q.time, day.session, ALPACA);
         snapshot.stale = self.staleness(age).await;
         Ok(snapshot)
     }
