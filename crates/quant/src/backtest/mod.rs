@@ -16,6 +16,7 @@ mod engine;
 mod flags;
 mod numeric;
 pub mod optimize;
+pub mod overfit;
 pub mod report;
 pub mod robustness;
 mod stats;
