@@ -150,6 +150,25 @@ async def test_optimiser_reproduces_backtesting_py_grid(data_dir):
     assert heat["x"] == "fast" and heat["y"] == "slow" and len(heat["values"]) == 12
 
 
+async def test_every_optimisation_says_how_likely_it_is_overfit(data_dir):
+    """The answer carries the Deflated Sharpe Ratio with its inputs, and the DSR is what the
+    independent implementation of the paper's formulas (test_overfit_stats.py) makes of them."""
+    from test_overfit_stats import expected_max, psr
+    async with session(data_dir) as s:
+        out = ok(await s.call_tool("optimize_parameters", {
+            "strategy": "sma_cross", "symbol": "GOOG", "constraint": "fast < slow"}))
+    o = out["overfitting"]
+    assert o["trials"] == out["combinations"] == 78
+    m = {"sharpe": o["best_sharpe"], "skewness": o["skewness"], "kurtosis": o["kurtosis"],
+         "observations": o["observations"]}
+    bench = expected_max(o["sharpe_variance"], o["trials"])
+    assert abs(o["expected_max_sharpe"] - bench) < 1e-9
+    assert abs(o["deflated_sharpe"] - psr(m, bench)) < 1e-9
+    assert abs(o["probabilistic_sharpe"] - psr(m, 0.0)) < 1e-9
+    assert 0.0 <= o["pbo"] <= 1.0 and o["pbo_splits"] == 3432 and o["pbo_blocks"] == 14
+    assert any(w in o["verdict"] for w in ("likely overfit", "no edge beyond chance", "survives selection"))
+
+
 async def test_strategy_guide_and_examples_are_resources(data_dir):
     async with session(data_dir) as s:
         listed = await s.list_resources()

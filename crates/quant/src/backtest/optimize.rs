@@ -14,6 +14,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use thiserror::Error;
 
+use super::overfit::{Overfitting, TrialSummary, assess, pbo_blocks};
 use super::strategy::{IndicatorCache, Strategy, StrategyError};
 use super::{MarketContext, Settings, Stats, compute_stats, run};
 use crate::indicators::Columns;
@@ -130,6 +131,10 @@ pub struct Row {
     /// The maximised statistic (None where undefined, e.g. Sharpe with no trades).
     pub value: Option<f64>,
     pub stats: Stats,
+    /// The run's bar returns as the overfitting statistics need them (not part of answers).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub summary: Option<TrialSummary>,
 }
 
 /// Best value of the maximised statistic over the other parameters, for two parameters.
@@ -156,6 +161,14 @@ pub struct Optimum {
 impl Optimum {
     pub fn best(&self) -> Option<&Row> {
         self.rows.first().filter(|r| r.value.is_some())
+    }
+
+    /// How likely the best combination is overfit, given every combination run (computed on
+    /// asking: a PBO costs up to a million trial-splits).
+    pub fn overfitting(&self) -> Overfitting {
+        let summaries: Vec<TrialSummary> =
+            self.rows.iter().filter_map(|r| r.summary.clone()).collect();
+        assess(&summaries, 0)
     }
 }
 
@@ -306,6 +319,7 @@ pub fn optimize_cancellable(
     let mut cache = IndicatorCache::new();
     cache.prepare_all(&bound, cols)?;
     let done = std::sync::atomic::AtomicUsize::new(0);
+    let blocks = pbo_blocks(combos.len());
     let results: Vec<Result<Row, OptimizeError>> = bound
         .par_iter()
         .zip(combos.par_iter())
@@ -316,6 +330,7 @@ pub fn optimize_cancellable(
             let plan = b.plan_cached(cols, &cache)?;
             let out = run(cols, &plan, &req.settings)?;
             let stats = compute_stats(&out.trades, &out.equity, ctx, plan.warmup);
+            let summary = TrialSummary::from_equity(&out.equity, plan.warmup, blocks);
             let d = done.fetch_add(1, Ordering::Relaxed) + 1;
             if d.is_multiple_of(64) {
                 progress(d);
@@ -324,6 +339,7 @@ pub fn optimize_cancellable(
                 params: m.clone(),
                 value: stats.get(&req.maximize).filter(|v| v.is_finite()),
                 stats,
+                summary: Some(summary),
             })
         })
         .collect();

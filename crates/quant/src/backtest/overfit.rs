@@ -139,22 +139,119 @@ pub struct Pbo {
     pub logits: Vec<f64>,
 }
 
-/// Per-block sums of one trial's returns, so any union of blocks is summed in O(blocks).
-struct BlockSums {
+/// Blocks a CSCV split uses by default (the papers' examples use 16: C(16, 8) = 12,870 splits).
+pub const PBO_BLOCKS: usize = 16;
+
+/// Trial-splits one PBO may evaluate (each sums a trial's blocks twice): fewer blocks for
+/// searches of many trials, so the statistic costs well under a second.
+const PBO_BUDGET: u64 = 1_000_000;
+
+/// C(n, k).
+fn choose(n: u64, k: u64) -> u64 {
+    (0..k).fold(1u64, |c, i| c * (n - i) / (i + 1))
+}
+
+/// The blocks a search of `trials` trials is split into: [`PBO_BLOCKS`], fewer (even, at least
+/// 4) when that many splits of that many trials would exceed the budget.
+pub fn pbo_blocks(trials: usize) -> usize {
+    [16u64, 14, 12, 10, 8, 6]
+        .into_iter()
+        .find(|&s| choose(s, s / 2).saturating_mul(trials as u64) <= PBO_BUDGET)
+        .unwrap_or(4) as usize
+}
+
+/// One trial's returns summed per block, so any union of blocks is summed in O(blocks), and as
+/// power sums over the whole series (for its moments): what the PBO and the DSR need of a trial,
+/// a few hundred bytes however long its history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrialSummary {
     count: Vec<f64>,
     sum: Vec<f64>,
     squares: Vec<f64>,
+    /// n, Σx, Σx², Σx³, Σx⁴ over every return.
+    powers: [f64; 5],
+    /// The blocks' count, sum and sum of squares together.
+    totals: [f64; 3],
 }
 
-fn sharpe_of(blocks: &BlockSums, chosen: &[bool]) -> f64 {
-    let (mut n, mut s, mut q) = (0.0, 0.0, 0.0);
-    for (b, &on) in chosen.iter().enumerate() {
-        if on {
-            n += blocks.count[b];
-            s += blocks.sum[b];
-            q += blocks.squares[b];
-        }
+impl TrialSummary {
+    /// `returns` in `blocks` contiguous blocks (the oldest rows that do not fill a block are
+    /// left out of the blocks, not of the moments).
+    pub fn new(returns: &[f64], blocks: usize) -> Self {
+        Self::of(returns.iter().copied(), returns.len(), blocks)
     }
+
+    /// The bar-to-bar returns of an equity curve from `warmup` on (before it the strategy
+    /// cannot act), summed without keeping them.
+    pub fn from_equity(equity: &[f64], warmup: usize, blocks: usize) -> Self {
+        let curve = equity.get(warmup..).unwrap_or_default();
+        let returns = curve
+            .windows(2)
+            .map(|w| if w[0] != 0.0 { w[1] / w[0] - 1.0 } else { 0.0 });
+        Self::of(returns, curve.len().saturating_sub(1), blocks)
+    }
+
+    fn of(returns: impl Iterator<Item = f64>, len: usize, blocks: usize) -> Self {
+        let blocks = blocks.max(1);
+        let size = (len / blocks).max(1);
+        let skip = len.saturating_sub(size * blocks);
+        let mut t = Self {
+            count: vec![0.0; blocks],
+            sum: vec![0.0; blocks],
+            squares: vec![0.0; blocks],
+            powers: [0.0; 5],
+            totals: [0.0; 3],
+        };
+        for (k, x) in returns.enumerate() {
+            t.powers[0] += 1.0;
+            t.powers[1] += x;
+            t.powers[2] += x * x;
+            t.powers[3] += x * x * x;
+            t.powers[4] += x * x * x * x;
+            if k >= skip {
+                let b = ((k - skip) / size).min(blocks - 1);
+                t.count[b] += 1.0;
+                t.sum[b] += x;
+                t.squares[b] += x * x;
+            }
+        }
+        t.totals = [
+            t.count.iter().sum(),
+            t.sum.iter().sum(),
+            t.squares.iter().sum(),
+        ];
+        t
+    }
+
+    /// The whole series' per-period Sharpe ratio, skewness and kurtosis (from its power sums).
+    pub fn moments(&self) -> Option<Moments> {
+        let [n, s1, s2, s3, s4] = self.powers;
+        if n < 3.0 {
+            return None;
+        }
+        let mean = s1 / n;
+        let m2 = s2 / n - mean * mean;
+        if m2 <= 0.0 || !m2.is_finite() {
+            return None;
+        }
+        let m3 = s3 / n - 3.0 * mean * s2 / n + 2.0 * mean.powi(3);
+        let m4 = s4 / n - 4.0 * mean * s3 / n + 6.0 * mean * mean * s2 / n - 3.0 * mean.powi(4);
+        let sample_sd = (m2 * n / (n - 1.0)).sqrt();
+        Some(Moments {
+            sharpe: mean / sample_sd,
+            skewness: m3 / m2.powf(1.5),
+            kurtosis: m4 / (m2 * m2),
+            observations: n as usize,
+        })
+    }
+
+    fn blocks(&self) -> usize {
+        self.count.len()
+    }
+}
+
+/// The Sharpe ratio of n values with sum `s` and sum of squares `q`.
+fn pooled_sharpe(n: f64, s: f64, q: f64) -> f64 {
     if n < 2.0 {
         return f64::NAN;
     }
@@ -164,6 +261,22 @@ fn sharpe_of(blocks: &BlockSums, chosen: &[bool]) -> f64 {
         return f64::NAN;
     }
     mean / variance.sqrt()
+}
+
+/// The Sharpe ratios of the `chosen` blocks and of the others (one pass over the chosen: the
+/// others are the blocks' totals less them).
+fn split_sharpes(t: &TrialSummary, chosen: &[usize]) -> (f64, f64) {
+    let (mut n, mut s, mut q) = (0.0, 0.0, 0.0);
+    for &b in chosen {
+        n += t.count[b];
+        s += t.sum[b];
+        q += t.squares[b];
+    }
+    let [tn, ts, tq] = t.totals;
+    (
+        pooled_sharpe(n, s, q),
+        pooled_sharpe(tn - n, ts - s, tq - q),
+    )
 }
 
 /// The 1-based rank of `values[i]` among `values`, ties sharing the mean of their ranks (NaN
@@ -187,47 +300,34 @@ fn rank(values: &[f64], i: usize) -> f64 {
 /// contiguous blocks (even, at least 2; the oldest rows that do not fill a block are left
 /// out). `None` with fewer than 2 trials, an odd block count, or too few rows for the blocks.
 pub fn probability_of_overfitting(trials: &[Vec<f64>], blocks: usize) -> Option<Pbo> {
-    let n = trials.len();
     let rows = trials.first()?.len();
-    if n < 2 || blocks < 2 || !blocks.is_multiple_of(2) || trials.iter().any(|t| t.len() != rows) {
+    if trials.iter().any(|t| t.len() != rows) || rows / blocks.max(1) < 2 {
         return None;
     }
-    let size = rows / blocks;
-    if size < 2 {
-        return None;
-    }
-    let skip = rows - size * blocks;
-    let sums: Vec<BlockSums> = trials
+    let sums: Vec<TrialSummary> = trials
         .iter()
-        .map(|t| {
-            let mut b = BlockSums {
-                count: vec![0.0; blocks],
-                sum: vec![0.0; blocks],
-                squares: vec![0.0; blocks],
-            };
-            for (k, r) in t[skip..].iter().enumerate() {
-                let block = k / size;
-                b.count[block] += 1.0;
-                b.sum[block] += r;
-                b.squares[block] += r * r;
-            }
-            b
-        })
+        .map(|t| TrialSummary::new(t, blocks))
         .collect();
+    pbo_of(&sums)
+}
+
+/// PBO by CSCV over trials already summed per block (all with the same blocks).
+pub fn pbo_of(sums: &[TrialSummary]) -> Option<Pbo> {
+    let n = sums.len();
+    let blocks = sums.first()?.blocks();
+    if n < 2 || blocks < 2 || !blocks.is_multiple_of(2) || sums.iter().any(|t| t.blocks() != blocks)
+    {
+        return None;
+    }
     let mut logits = Vec::new();
-    let mut chosen = vec![false; blocks];
     let mut is = vec![0.0; n];
     let mut oos = vec![0.0; n];
     // Every subset of half the blocks, in lexicographic order of block indices.
     let half = blocks / 2;
     let mut pick: Vec<usize> = (0..half).collect();
     loop {
-        chosen.iter_mut().for_each(|c| *c = false);
-        pick.iter().for_each(|&b| chosen[b] = true);
-        let complement: Vec<bool> = chosen.iter().map(|c| !c).collect();
         for (t, s) in sums.iter().enumerate() {
-            is[t] = sharpe_of(s, &chosen);
-            oos[t] = sharpe_of(s, &complement);
+            (is[t], oos[t]) = split_sharpes(s, &pick);
         }
         // The in-sample winner (the first of equals).
         let best = (0..n).fold(0, |best, t| {
@@ -260,6 +360,63 @@ pub fn probability_of_overfitting(trials: &[Vec<f64>], blocks: usize) -> Option<
     }
 }
 
+/// How likely the chosen trial of a search is overfit: its Deflated Sharpe Ratio for the number
+/// of trials run and the search's PBO, with what they rest on and a plain verdict.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Overfitting {
+    pub deflated: Option<Deflated>,
+    /// The chance its true Sharpe ratio is above zero, ignoring how many trials it was picked
+    /// from.
+    pub probabilistic: Option<f64>,
+    pub pbo: Option<Pbo>,
+    pub verdict: String,
+}
+
+/// DSR at or above this is taken as significant (the papers' 95%).
+pub const SIGNIFICANT: f64 = 0.95;
+
+/// The overfitting statistics of `trials[chosen]` picked among `trials`.
+pub fn assess(trials: &[TrialSummary], chosen: usize) -> Overfitting {
+    let sharpes: Vec<f64> = trials
+        .iter()
+        .map(|t| t.moments().map_or(f64::NAN, |m| m.sharpe))
+        .collect();
+    let moments = trials.get(chosen).and_then(TrialSummary::moments);
+    let deflated = moments.map(|m| deflated_sharpe(&m, &sharpes));
+    let probabilistic = moments.map(|m| probabilistic_sharpe(&m, 0.0));
+    let pbo = pbo_of(trials);
+    let verdict = match (&deflated, &pbo) {
+        (None, _) => "not assessed: the chosen combination has too few returns".to_string(),
+        (_, Some(p)) if p.pbo > 0.5 => format!(
+            "likely overfit: in {:.0}% of {} in-sample/out-of-sample splits the in-sample best ranked in the bottom half out of sample (PBO {:.2})",
+            p.pbo * 100.0,
+            p.splits,
+            p.pbo
+        ),
+        (Some(d), _) if d.dsr.is_nan() || d.dsr < SIGNIFICANT => format!(
+            "no edge beyond chance: after {} trials the best Sharpe ratio is not significant (DSR {:.2} < {SIGNIFICANT})",
+            d.trials, d.dsr
+        ),
+        (Some(d), Some(p)) => format!(
+            "survives selection: significant after {} trials (DSR {:.2}) and ranks in the top half out of sample in {:.0}% of splits (PBO {:.2})",
+            d.trials,
+            d.dsr,
+            (1.0 - p.pbo) * 100.0,
+            p.pbo
+        ),
+        (Some(d), None) => format!(
+            "significant after {} trials (DSR {:.2}); PBO needs at least two trials and enough returns to split",
+            d.trials, d.dsr
+        ),
+    };
+    Overfitting {
+        deflated,
+        probabilistic,
+        pbo,
+        verdict,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -286,6 +443,29 @@ mod tests {
         assert!(many.benchmark > few.benchmark);
         assert!(many.dsr < few.dsr);
         assert!(probabilistic_sharpe(&m, 0.0) > few.dsr);
+    }
+
+    #[test]
+    fn power_sums_give_the_two_pass_moments() {
+        let r: Vec<f64> = (0..700)
+            .map(|i| 0.0004 + 0.01 * (((i * 7919) % 113) as f64 / 56.0 - 1.0))
+            .collect();
+        let (a, b) = (
+            moments(&r).unwrap(),
+            TrialSummary::new(&r, 16).moments().unwrap(),
+        );
+        assert!((a.sharpe - b.sharpe).abs() < 1e-9);
+        assert!((a.skewness - b.skewness).abs() < 1e-7);
+        assert!((a.kurtosis - b.kurtosis).abs() < 1e-7);
+    }
+
+    #[test]
+    fn big_searches_split_into_fewer_blocks() {
+        assert_eq!(pbo_blocks(20), 16);
+        assert_eq!(pbo_blocks(78), 14, "C(14, 7) = 3,432 splits");
+        assert_eq!(pbo_blocks(2_500), 10, "C(10, 5) = 252 splits");
+        assert_eq!(pbo_blocks(100_000), 4);
+        assert_eq!(choose(16, 8), 12_870);
     }
 
     #[test]
