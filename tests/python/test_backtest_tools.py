@@ -274,6 +274,15 @@ async def test_analyze_strategy_reports_robustness_reproducibly(data_dir):
     assert {x["param"] for x in r["sensitivity"]} == {"fast", "slow"}
     assert isinstance(r["warnings"], list)
     assert close(a["stats"]["equity_final"], 55574.51294000004)
+    # The chosen point among its sensitivity neighbours, as trials: DSR and PBO with a verdict,
+    # the DSR what the independent formulas make of its inputs.
+    from test_overfit_stats import expected_max, psr
+    o = r["overfitting"]
+    assert o["trials"] == 1 + len(r["sensitivity"])
+    m = {"sharpe": o["best_sharpe"], "skewness": o["skewness"], "kurtosis": o["kurtosis"],
+         "observations": o["observations"]}
+    assert abs(o["deflated_sharpe"] - psr(m, expected_max(o["sharpe_variance"], o["trials"]))) < 1e-9
+    assert 0.0 <= o["pbo"] <= 1.0 and o["verdict"]
 
 
 async def test_report_is_self_contained_and_renders_in_headless_chromium(data_dir, tmp_path):

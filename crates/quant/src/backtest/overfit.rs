@@ -20,6 +20,9 @@
 //!
 //! Pure arithmetic: no I/O, no clock, no randomness.
 
+use schemars::JsonSchema;
+use serde::Serialize;
+
 use crate::options::norm_cdf;
 use crate::risk::norm_inv_cdf;
 
@@ -414,6 +417,55 @@ pub fn assess(trials: &[TrialSummary], chosen: usize) -> Overfitting {
         probabilistic,
         pbo,
         verdict,
+    }
+}
+
+/// The Deflated Sharpe Ratio (Bailey & López de Prado 2014) and the Probability of Backtest
+/// Overfitting by CSCV (Bailey et al. 2015), with their inputs. Sharpe ratios here are per bar.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct Report {
+    /// Plain words: likely overfit, no edge beyond chance, or survives selection.
+    pub verdict: String,
+    /// P(true Sharpe > 0) after allowing for the trials run.
+    pub deflated_sharpe: Option<f64>,
+    /// P(true Sharpe > 0) ignoring them.
+    pub probabilistic_sharpe: Option<f64>,
+    /// The best Sharpe luck alone would give over this many trials.
+    pub expected_max_sharpe: Option<f64>,
+    pub trials: usize,
+    pub sharpe_variance: Option<f64>,
+    pub best_sharpe: Option<f64>,
+    pub skewness: Option<f64>,
+    pub kurtosis: Option<f64>,
+    pub observations: Option<usize>,
+    /// Share of in/out-of-sample splits where the in-sample best ranks in the bottom half.
+    pub pbo: Option<f64>,
+    pub pbo_splits: Option<usize>,
+    pub pbo_blocks: Option<usize>,
+}
+
+fn finite(x: f64) -> Option<f64> {
+    x.is_finite().then_some(x)
+}
+
+impl From<Overfitting> for Report {
+    fn from(o: Overfitting) -> Self {
+        let d = o.deflated.as_ref();
+        Self {
+            verdict: o.verdict,
+            deflated_sharpe: d.and_then(|d| finite(d.dsr)),
+            probabilistic_sharpe: o.probabilistic.and_then(finite),
+            expected_max_sharpe: d.and_then(|d| finite(d.benchmark)),
+            trials: d.map_or(0, |d| d.trials),
+            sharpe_variance: d.and_then(|d| finite(d.variance)),
+            best_sharpe: d.and_then(|d| finite(d.moments.sharpe)),
+            skewness: d.and_then(|d| finite(d.moments.skewness)),
+            kurtosis: d.and_then(|d| finite(d.moments.kurtosis)),
+            observations: d.map(|d| d.moments.observations),
+            pbo: o.pbo.as_ref().map(|p| p.pbo),
+            pbo_splits: o.pbo.as_ref().map(|p| p.splits),
+            pbo_blocks: o.pbo.as_ref().map(|p| p.blocks),
+        }
     }
 }
 

@@ -10,6 +10,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::optimize::SplitMix64;
+use super::overfit::{Report, TrialSummary, assess, pbo_blocks};
 use super::strategy::Strategy;
 use super::{BacktestError, Outcome, Settings, run_strategy};
 use crate::indicators::Columns;
@@ -95,6 +96,9 @@ pub struct Robustness {
     pub monte_carlo: MonteCarlo,
     pub metric: String,
     pub sensitivity: Vec<Sensitivity>,
+    /// The chosen point among its sensitivity neighbours as trials: its Deflated Sharpe Ratio
+    /// and their PBO, with a verdict.
+    pub overfitting: Option<Report>,
     pub warnings: Vec<String>,
 }
 
@@ -171,6 +175,7 @@ pub fn analyze(
     // Sensitivity: each parameter one step either side.
     let base = full.stats.get(&a.metric);
     let mut sensitivity = Vec::new();
+    let mut neighbours = Vec::new();
     for p in &a.strategy.params {
         let here = full.params.get(&p.name).copied().unwrap_or(p.default);
         let step = p.step.unwrap_or(if p.is_integer() {
@@ -187,9 +192,9 @@ pub fn analyze(
             }
             let mut values = full.params.clone();
             values.insert(p.name.clone(), v);
-            let metric = run_strategy(a.strategy, &values, cols, &a.settings)
-                .ok()
-                .and_then(|o| o.stats.get(&a.metric));
+            let neighbour = run_strategy(a.strategy, &values, cols, &a.settings).ok();
+            let metric = neighbour.as_ref().and_then(|o| o.stats.get(&a.metric));
+            neighbours.extend(neighbour);
             let change_pct = match (base, metric) {
                 (Some(b), Some(m)) if b != 0.0 => Some((m - b) / b.abs() * 100.0),
                 _ => None,
@@ -203,7 +208,14 @@ pub fn analyze(
         }
     }
 
+    let blocks = pbo_blocks(1 + neighbours.len());
+    let trials: Vec<TrialSummary> = std::iter::once(&full)
+        .chain(&neighbours)
+        .map(|o| TrialSummary::from_equity(&o.equity, o.warmup, blocks))
+        .collect();
+    let overfitting = (trials.len() > 1).then(|| Report::from(assess(&trials, 0)));
     let robustness = Robustness {
+        overfitting,
         full: Summary::of(&full, n),
         in_sample: Summary::of(&is, split),
         out_of_sample: Summary::of(&oos, n - split),
@@ -226,6 +238,14 @@ pub fn analyze(
 /// Plain-language warnings a person should read before trusting the numbers.
 fn warnings(r: &Robustness, settings: &Settings) -> Vec<String> {
     let mut w = Vec::new();
+    if let Some(o) = &r.overfitting
+        && o.pbo.is_some_and(|p| p > 0.5)
+    {
+        w.push(format!(
+            "Among its neighbouring parameter values, {}",
+            o.verdict
+        ));
+    }
     let trades = r.full.trades;
     if trades == 0 {
         w.push("No trades: the rules never fired on these bars; nothing here is evidence.".into());
