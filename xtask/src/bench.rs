@@ -172,6 +172,11 @@ fn backtest_comparison(started: SystemTime) -> Result<()> {
     for (name, label, limit) in [
         ("sma_cross_1m", "1,000,000-bar SMA cross", 10e-3),
         ("sma_grid_78", "78-combination SMA grid on GOOG", 5e-3),
+        (
+            "bayesian_4_params_200",
+            "Bayesian search, 4 params, 200",
+            1.0,
+        ),
     ] {
         if !fresh(name) {
             step::announce(label);

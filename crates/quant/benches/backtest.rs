@@ -1,6 +1,7 @@
 //! Backtest speed: the GOOG SMA(10)/SMA(20) cross (backtesting.py's example, compared with
 //! backtesting.py and vectorbt by `cargo xtask bench`), the same strategy on 1,000,000 bars
-//! (target < 10 ms), and the 78-combination SMA grid on GOOG (target < 5 ms on 2 cores).
+//! (target < 10 ms), the 78-combination SMA grid on GOOG (target < 5 ms on 2 cores), and a
+//! Bayesian search of 200 runs over four parameters on GOOG's 2,148 bars (target ≤ 1 s).
 //! Each run is the whole thing a tool call does after loading bars (`run_strategy`, as
 //! `run_backtest` calls it): rules evaluated, indicators computed, the engine run and every
 //! statistic computed.
@@ -118,6 +119,39 @@ fn benches(c: &mut Criterion) {
             };
             let opt = optimize(&goog.view(), &ctx, &req).expect("optimize");
             assert_eq!(opt.rows.len(), 78);
+            black_box(opt.best().map(|r| r.value))
+        })
+    });
+    let rsi = Strategy::from_json(&serde_json::json!({
+        "params": {"period": 14, "oversold": 30, "exit_level": 55, "stop": 8},
+        "long": {"entry": "rsi($period) < $oversold", "exit": "rsi($period) > $exit_level"},
+        "stops": {"stop_loss": {"percent": "$stop"}}
+    }))
+    .expect("strategy");
+    let steps = |lo: f64, step: f64, n: usize| (0..n).map(|k| lo + step * k as f64).collect();
+    let ranges = BTreeMap::from([
+        ("period".to_string(), steps(5.0, 1.0, 26)),
+        ("oversold".to_string(), steps(15.0, 5.0, 6)),
+        ("exit_level".to_string(), steps(45.0, 5.0, 7)),
+        ("stop".to_string(), steps(2.0, 2.0, 8)),
+    ]);
+    g.sample_size(10);
+    g.bench_function("bayesian_4_params_200", |b| {
+        b.iter(|| {
+            let ctx = MarketContext::new(&goog.view());
+            let req = Request {
+                strategy: &rsi,
+                ranges: ranges.clone(),
+                constraint: None,
+                maximize: "sharpe_ratio".into(),
+                search: Search::Bayesian {
+                    samples: 200,
+                    seed: 1,
+                },
+                settings: settings(),
+            };
+            let opt = optimize(&goog.view(), &ctx, &req).expect("optimize");
+            assert_eq!(opt.rows.len(), 200);
             black_box(opt.best().map(|r| r.value))
         })
     });

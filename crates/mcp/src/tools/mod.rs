@@ -99,7 +99,7 @@ tools! {
         "Backtest with backtesting.py's semantics (fill next open). strategy: {params:{n:10}, long:{entry:\"sma($n) crosses_above sma(20)\", exit}, short:{entry,exit}, sizing:{fraction|quantity|cash|volatility_target}, stops:{stop_loss|take_profit|trailing_stop:{percent:5}|{atr:2,period:14}}}; rules use screen_stocks expressions. Or an example: sma_cross, rsi_mean_reversion, macd_trend, bollinger_breakout, donchian_breakout. Returns stats, trades, equity.";
     optimize_parameters: research::optimize_parameters, OptimizeParams => OptimizeOut, keep, Effect::ReadOnly,
         "Optimise strategy parameters",
-        "Grid or random search over a strategy's params (their min/max/step, or ranges), optional constraint like \"fast < slow\", maximising any stat (default sharpe_ratio); optional walk-forward. Returns best params, top results, a 2-param heat map. Long searches return a job_id for get_job.";
+        "Grid, random, bayesian (TPE) or cmaes search over a strategy's params (their min/max/step, or ranges; bayesian/cmaes run at most `samples` and say how many in `evaluations`), optional constraint like \"fast < slow\", maximising any stat (default sharpe_ratio); optional walk-forward. Returns best params, top results, a 2-param heat map, overfitting stats. Long searches return a job_id for get_job.";
     analyze_strategy: research::analyze_strategy, AnalyzeParams => AnalyzeOut, keep, Effect::ReadOnly,
         "Strategy robustness",
         "Backtest stats plus robustness: in-sample vs out-of-sample, Monte Carlo bootstrap of trade returns (final equity and drawdown percentiles), sensitivity of a stat to each param ±1 step, plain-language warnings. Same strategy/broker fields as run_backtest.";

@@ -19,8 +19,10 @@ pub mod optimize;
 pub mod overfit;
 pub mod report;
 pub mod robustness;
+pub mod search;
 mod stats;
 pub mod strategy;
+mod walk_forward;
 
 pub use engine::{Run, Settings, Trade, run};
 pub use flags::Flags;

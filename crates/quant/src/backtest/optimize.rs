@@ -7,12 +7,14 @@
 //! read. This module must never pick a best result on data it then reports as out-of-sample.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 use schemars::JsonSchema;
 use serde::Serialize;
 use thiserror::Error;
+
+pub use super::walk_forward::{Fold, walk_forward};
 
 use super::overfit::{Overfitting, TrialSummary, assess, pbo_blocks};
 use super::strategy::{IndicatorCache, Strategy, StrategyError};
@@ -50,6 +52,18 @@ pub enum Search {
     Grid,
     /// `samples` distinct combinations drawn with a seeded generator (same seed, same draw).
     Random { samples: usize, seed: u64 },
+    /// Bayesian optimisation: a tree-structured Parzen estimator over the grid proposes each
+    /// batch from the runs so far; at most `samples` distinct runs (see [`super::search`]).
+    Bayesian { samples: usize, seed: u64 },
+    /// CMA-ES with restarts over the grid; at most `samples` distinct runs.
+    Cmaes { samples: usize, seed: u64 },
+}
+
+impl Search {
+    /// Whether the method proposes its runs as it learns (rather than from a fixed list).
+    pub fn is_adaptive(&self) -> bool {
+        matches!(self, Search::Bayesian { .. } | Search::Cmaes { .. })
+    }
 }
 
 /// A constraint over parameter names, e.g. `fast < slow` or `$fast * 2 <= $slow`.
@@ -73,7 +87,7 @@ impl Constraint {
         Ok(c)
     }
 
-    fn holds(&self, values: &BTreeMap<String, f64>) -> Result<bool, OptimizeError> {
+    pub(crate) fn holds(&self, values: &BTreeMap<String, f64>) -> Result<bool, OptimizeError> {
         let mut text = self.text.replace('$', "");
         for name in &self.names {
             let v = values.get(name).copied().unwrap_or(f64::NAN);
@@ -186,8 +200,9 @@ pub struct Request<'a> {
 }
 
 impl Request<'_> {
-    /// Every combination to evaluate, in search order (constraint applied).
-    pub fn combinations(&self) -> Result<Vec<BTreeMap<String, f64>>, OptimizeError> {
+    /// The parameter space: each parameter's values (the named range, its own grid, or its
+    /// default), checked against the strategy and the statistic.
+    pub fn space(&self) -> Result<Space, OptimizeError> {
         if !Stats::KEYS.contains(&self.maximize.as_str()) {
             return Err(OptimizeError::UnknownStat(self.maximize.clone()));
         }
@@ -208,27 +223,24 @@ impl Request<'_> {
                 self.strategy.values(&BTreeMap::from([(k.clone(), 0.0)]))?;
             }
         }
-        let total: usize = axes
-            .iter()
-            .map(|(_, v)| v.len())
-            .try_fold(1usize, |a, b| a.checked_mul(b))
-            .unwrap_or(usize::MAX);
+        Ok(Space { axes })
+    }
+
+    /// Every combination to evaluate, in search order (constraint applied), for grid and random
+    /// search; the adaptive methods propose theirs as they learn (see [`super::search`]).
+    pub fn combinations(&self) -> Result<Vec<BTreeMap<String, f64>>, OptimizeError> {
+        let space = self.space()?;
+        let total = space.size();
         let limit = match self.search {
             Search::Grid => MAX_COMBINATIONS,
-            Search::Random { .. } => MAX_COMBINATIONS * 10,
+            _ => MAX_COMBINATIONS * 10,
         };
         if total > limit {
             return Err(OptimizeError::TooLarge(total, MAX_COMBINATIONS));
         }
         let mut combos = Vec::with_capacity(total);
         for k in 0..total {
-            let mut rest = k;
-            let mut m = BTreeMap::new();
-            for (name, values) in axes.iter().rev() {
-                m.insert(name.clone(), values[rest % values.len()]);
-                rest /= values.len();
-            }
-            combos.push(m);
+            combos.push(space.point(&space.index_of(k)));
         }
         if let Some(c) = &self.constraint {
             // Checked in parallel; the kept combinations stay in search order.
@@ -259,6 +271,48 @@ impl Request<'_> {
     }
 }
 
+/// The values each parameter may take: a grid whose points are addressed by one index per axis.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Space {
+    pub axes: Vec<(String, Vec<f64>)>,
+}
+
+impl Space {
+    /// Points on the grid (saturating).
+    pub fn size(&self) -> usize {
+        self.axes
+            .iter()
+            .map(|(_, v)| v.len())
+            .try_fold(1usize, |a, b| a.checked_mul(b))
+            .unwrap_or(usize::MAX)
+    }
+
+    /// Values per axis.
+    pub fn lens(&self) -> Vec<usize> {
+        self.axes.iter().map(|(_, v)| v.len()).collect()
+    }
+
+    /// The `k`-th point in grid order (the last parameter varies fastest).
+    pub fn index_of(&self, k: usize) -> Vec<usize> {
+        let mut rest = k;
+        let mut idx = vec![0; self.axes.len()];
+        for (slot, (_, values)) in idx.iter_mut().zip(&self.axes).rev() {
+            *slot = rest % values.len();
+            rest /= values.len();
+        }
+        idx
+    }
+
+    /// The parameter values at grid indices `idx`.
+    pub fn point(&self, idx: &[usize]) -> BTreeMap<String, f64> {
+        self.axes
+            .iter()
+            .zip(idx)
+            .map(|((name, values), &i)| (name.clone(), values[i.min(values.len() - 1)]))
+            .collect()
+    }
+}
+
 /// A small, seeded generator (SplitMix64): reproducible draws without a dependency.
 #[derive(Debug, Clone)]
 pub struct SplitMix64(pub u64);
@@ -284,6 +338,9 @@ pub fn optimize(
     ctx: &MarketContext<'_>,
     req: &Request<'_>,
 ) -> Result<Optimum, OptimizeError> {
+    if req.search.is_adaptive() {
+        return super::search::optimize_adaptive(cols, ctx, req, &|_| {}, &AtomicBool::new(false));
+    }
     let combos = req.combinations()?;
     optimize_combinations(cols, ctx, req, combos, &|_| {})
 }
@@ -310,30 +367,63 @@ pub fn optimize_cancellable(
     progress: &(dyn Fn(usize) + Sync),
     cancel: &AtomicBool,
 ) -> Result<Optimum, OptimizeError> {
-    // Rules are parsed for every combination in parallel, then each distinct indicator call of
-    // the whole search is computed once (also in parallel) before the runs.
+    let done = AtomicUsize::new(0);
+    let blocks = pbo_blocks(combos.len());
+    let mut cache = IndicatorCache::new();
+    let rows = evaluate(
+        cols,
+        ctx,
+        req,
+        &combos,
+        &mut cache,
+        blocks,
+        &Tally {
+            done: &done,
+            progress,
+            cancel,
+        },
+    )?;
+    Ok(finish(req, rows, cache.len()))
+}
+
+/// Where a search's runs report: how many finished, whom to tell, and the flag that stops them.
+pub(crate) struct Tally<'a> {
+    pub done: &'a AtomicUsize,
+    pub progress: &'a (dyn Fn(usize) + Sync),
+    pub cancel: &'a AtomicBool,
+}
+
+/// Backtests `combos` in parallel: rules are parsed for every combination, then each distinct
+/// indicator call not in `cache` yet is computed once (also in parallel) before the runs.
+pub(crate) fn evaluate(
+    cols: &Columns<'_>,
+    ctx: &MarketContext<'_>,
+    req: &Request<'_>,
+    combos: &[BTreeMap<String, f64>],
+    cache: &mut IndicatorCache,
+    blocks: usize,
+    tally: &Tally<'_>,
+) -> Result<Vec<Row>, OptimizeError> {
     let bound = combos
         .par_iter()
         .map(|m| req.strategy.bind(m))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut cache = IndicatorCache::new();
     cache.prepare_all(&bound, cols)?;
-    let done = std::sync::atomic::AtomicUsize::new(0);
-    let blocks = pbo_blocks(combos.len());
-    let results: Vec<Result<Row, OptimizeError>> = bound
+    let cache = &*cache;
+    bound
         .par_iter()
         .zip(combos.par_iter())
         .map(|(b, m)| {
-            if cancel.load(Ordering::Relaxed) {
+            if tally.cancel.load(Ordering::Relaxed) {
                 return Err(OptimizeError::Cancelled);
             }
-            let plan = b.plan_cached(cols, &cache)?;
+            let plan = b.plan_cached(cols, cache)?;
             let out = run(cols, &plan, &req.settings)?;
             let stats = compute_stats(&out.trades, &out.equity, ctx, plan.warmup);
             let summary = TrialSummary::from_equity(&out.equity, plan.warmup, blocks);
-            let d = done.fetch_add(1, Ordering::Relaxed) + 1;
+            let d = tally.done.fetch_add(1, Ordering::Relaxed) + 1;
             if d.is_multiple_of(64) {
-                progress(d);
+                (tally.progress)(d);
             }
             Ok(Row {
                 params: m.clone(),
@@ -342,8 +432,11 @@ pub fn optimize_cancellable(
                 summary: Some(summary),
             })
         })
-        .collect();
-    let mut rows = results.into_iter().collect::<Result<Vec<_>, _>>()?;
+        .collect()
+}
+
+/// The evaluated rows as an answer: heat map, then best first.
+pub(crate) fn finish(req: &Request<'_>, mut rows: Vec<Row>, computations: usize) -> Optimum {
     let heatmap = heatmap(&rows, req.strategy);
     // Stable sort: ties keep search order, so the first best combination wins (as
     // backtesting.py's `optimize`).
@@ -353,12 +446,12 @@ pub fn optimize_cancellable(
         (None, Some(_)) => std::cmp::Ordering::Greater,
         (None, None) => std::cmp::Ordering::Equal,
     });
-    Ok(Optimum {
+    Optimum {
         maximize: req.maximize.clone(),
         rows,
         heatmap,
-        indicator_computations: cache.len(),
-    })
+        indicator_computations: computations,
+    }
 }
 
 /// The heat map over the first two parameters that vary.
@@ -402,79 +495,4 @@ fn heatmap(rows: &[Row], strategy: &Strategy) -> Option<Heatmap> {
         ys,
         values,
     })
-}
-
-/// One walk-forward step: optimise on the in-sample window, then run the winner on the
-/// out-of-sample window that follows it.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
-pub struct Fold {
-    pub in_sample: (usize, usize),
-    pub out_of_sample: (usize, usize),
-    pub params: BTreeMap<String, f64>,
-    pub in_sample_value: Option<f64>,
-    pub out_of_sample_value: Option<f64>,
-    pub out_of_sample_return_pct: f64,
-    pub out_of_sample_trades: usize,
-}
-
-/// Rolling walk-forward: `folds` consecutive out-of-sample windows, each preceded by an
-/// in-sample window `train_ratio` times as long. Each window is run on its own bars (indicators
-/// warm up inside it), so nothing out-of-sample informs the choice.
-pub fn walk_forward(
-    cols: &Columns<'_>,
-    req: &Request<'_>,
-    folds: usize,
-    train_ratio: f64,
-) -> Result<Vec<Fold>, OptimizeError> {
-    let n = cols.len();
-    if folds == 0 || train_ratio.is_nan() || train_ratio <= 0.0 {
-        return Err(OptimizeError::Empty(
-            "walk-forward needs folds ≥ 1 and a positive train ratio".into(),
-        ));
-    }
-    let test = (n as f64 / (folds as f64 + train_ratio)).floor() as usize;
-    let train = (test as f64 * train_ratio).floor() as usize;
-    if test < 20 || train < 20 {
-        return Err(OptimizeError::Empty(format!(
-            "{n} bars are too few for {folds} walk-forward folds"
-        )));
-    }
-    let combos = req.combinations()?;
-    let slice = |a: usize, b: usize| Columns {
-        time: &cols.time[a..b],
-        open: &cols.open[a..b],
-        high: &cols.high[a..b],
-        low: &cols.low[a..b],
-        close: &cols.close[a..b],
-        volume: &cols.volume[a..b],
-    };
-    let mut out = Vec::with_capacity(folds);
-    for k in 0..folds {
-        let is = (k * test, k * test + train);
-        let oos = (is.1, (is.1 + test).min(n));
-        let is_cols = slice(is.0, is.1);
-        let is_ctx = MarketContext::new(&is_cols);
-        let opt = optimize_combinations(&is_cols, &is_ctx, req, combos.clone(), &|_| {})?;
-        let Some(best) = opt.best() else {
-            continue;
-        };
-        let oos_cols = slice(oos.0, oos.1);
-        let oos_ctx = MarketContext::new(&oos_cols);
-        let plan = req
-            .strategy
-            .bind(&best.params)?
-            .plan(&oos_cols, &mut IndicatorCache::new())?;
-        let r = run(&oos_cols, &plan, &req.settings)?;
-        let stats = compute_stats(&r.trades, &r.equity, &oos_ctx, plan.warmup);
-        out.push(Fold {
-            in_sample: is,
-            out_of_sample: oos,
-            params: best.params.clone(),
-            in_sample_value: best.value,
-            out_of_sample_value: stats.get(&req.maximize),
-            out_of_sample_return_pct: stats.return_pct,
-            out_of_sample_trades: stats.trades,
-        });
-    }
-    Ok(out)
 }

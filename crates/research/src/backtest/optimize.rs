@@ -1,4 +1,5 @@
-//! Parameter searches: `optimize_parameters` (grid or random, constraint, walk-forward). A
+//! Parameter searches: `optimize_parameters` (grid, random, Bayesian or CMA-ES; constraint,
+//! walk-forward). A
 //! search estimated above [`JOB_AFTER_SECS`] runs as a background job in [`Jobs`] (Claude
 //! Desktop gives up on a call after about 60 s); a shorter one answers directly, reporting
 //! progress and stopping when the caller cancels.
@@ -14,6 +15,7 @@ use quantdesk_quant::backtest::optimize::{
     self, Constraint, Heatmap, Optimum, Request, Search, optimize_cancellable, walk_forward,
 };
 use quantdesk_quant::backtest::overfit::Report;
+use quantdesk_quant::backtest::search::optimize_adaptive;
 use quantdesk_quant::backtest::strategy::Strategy;
 use quantdesk_quant::backtest::{MarketContext, Settings, Stats};
 use quantdesk_quant::indicators::OwnedColumns;
@@ -42,9 +44,9 @@ pub struct OptimizeParams {
     pub constraint: Option<String>,
     /// Stat, default sharpe_ratio.
     pub maximize: Option<String>,
-    /// "grid" (default) or "random".
+    /// "grid" (default), "random", "bayesian" (TPE) or "cmaes".
     pub method: Option<String>,
-    /// For random, default 100.
+    /// Run budget: random default 100, bayesian/cmaes 200.
     pub samples: Option<u32>,
     pub seed: Option<u64>,
     /// Walk-forward folds.
@@ -80,7 +82,13 @@ pub struct OptimizeOut {
     /// Set when the search runs in the background: ask get_job.
     pub job_id: Option<String>,
     pub maximize: String,
+    /// "grid", "random", "bayesian" or "cmaes".
+    pub method: String,
+    /// Grid: the combinations the constraint allows (all run); otherwise the grid's size the
+    /// method samples from.
     pub combinations: usize,
+    /// Backtests run (each distinct combination once).
+    pub evaluations: usize,
     pub best_params: Option<BTreeMap<String, f64>>,
     pub best_value: Option<f64>,
     pub best_stats: Option<Stats>,
@@ -166,13 +174,16 @@ pub async fn optimize_parameters(
     let plan = Plan::new(market, p).await?;
     let total = plan.total();
     if background || plan.estimate_secs() > JOB_AFTER_SECS {
+        let (method, combinations, evaluations) = (plan.method.clone(), plan.space_size, plan.runs);
         let id = jobs.start("optimize_parameters", total, move |progress| {
             let out = plan.run(progress, &AtomicBool::new(false))?;
             serde_json::to_value(out).map_err(|e| Error::Failed(format!("encoding: {e}")))
         })?;
         return Ok(OptimizeOut {
             job_id: Some(id),
-            combinations: total,
+            method,
+            combinations,
+            evaluations,
             ..OptimizeOut::default()
         });
     }
@@ -189,6 +200,11 @@ struct Plan {
     search: Search,
     settings: Settings,
     combos: Vec<BTreeMap<String, f64>>,
+    method: String,
+    /// Grid: the allowed combinations; otherwise the grid's size.
+    space_size: usize,
+    /// Backtests the search runs (before walk-forward).
+    runs: usize,
     cols: OwnedColumns,
     folds: usize,
     top: usize,
@@ -214,7 +230,7 @@ impl Plan {
             .map(|c| Constraint::parse(c, &strategy))
             .transpose()
             .map_err(|e| Error::Invalid(e.to_string()))?;
-        let search = search_of(p.method.as_deref(), p.samples, p.seed)?;
+        let (method, search) = search_of(p.method.as_deref(), p.samples, p.seed)?;
         let mut plan = Plan {
             strategy,
             ranges,
@@ -223,16 +239,31 @@ impl Plan {
             search,
             settings,
             combos: Vec::new(),
+            method,
+            space_size: 0,
+            runs: 0,
             cols: OwnedColumns::from_bars(&series.bars),
             folds: p.walk_forward_folds.unwrap_or(0) as usize,
             top: p.top.unwrap_or(20) as usize,
             source: series.provenance.source,
             as_of: series.provenance.as_of,
         };
-        plan.combos = plan
-            .request()
-            .combinations()
-            .map_err(|e| Error::Invalid(e.to_string()))?;
+        let invalid = |e: optimize::OptimizeError| Error::Invalid(e.to_string());
+        let space = plan.request().space().map_err(invalid)?.size();
+        match plan.search {
+            Search::Bayesian { samples, .. } | Search::Cmaes { samples, .. } => {
+                plan.space_size = space;
+                plan.runs = samples.min(space).min(optimize::MAX_COMBINATIONS);
+            }
+            Search::Grid | Search::Random { .. } => {
+                plan.combos = plan.request().combinations().map_err(invalid)?;
+                plan.runs = plan.combos.len();
+                plan.space_size = match plan.search {
+                    Search::Grid => plan.runs,
+                    _ => space,
+                };
+            }
+        }
         Ok(plan)
     }
 
@@ -249,26 +280,34 @@ impl Plan {
 
     /// Backtests to run: each combination, and again per walk-forward fold.
     fn total(&self) -> usize {
-        self.combos.len() * (1 + self.folds)
+        self.runs * (1 + self.folds)
     }
 
     fn estimate_secs(&self) -> f64 {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
-        let work =
-            self.combos.len() as f64 * self.cols.time.len() as f64 * (1.0 + self.folds as f64);
+        let work = self.runs as f64 * self.cols.time.len() as f64 * (1.0 + self.folds as f64);
         work * SECS_PER_BAR / cores
     }
 
     /// Runs the search, counting finished backtests in `progress`; stops when `cancel` is set.
     fn run(mut self, progress: &AtomicUsize, cancel: &AtomicBool) -> Result<OptimizeOut, Error> {
         let combos = std::mem::take(&mut self.combos);
-        let n = combos.len();
+        let n = self.runs;
         let req = self.request();
         let view = self.cols.view();
         let ctx = MarketContext::new(&view);
         let report = |d| progress.store(d, Ordering::Relaxed);
-        let opt = optimize_cancellable(&view, &ctx, &req, combos, &report, cancel)
-            .map_err(|e| Error::Invalid(e.to_string()))?;
+        let opt = if req.search.is_adaptive() {
+            optimize_adaptive(&view, &ctx, &req, &report, cancel)
+        } else {
+            optimize_cancellable(&view, &ctx, &req, combos, &report, cancel)
+        }
+        .map_err(|e| {
+            Error::Invalid(match e {
+                optimize::OptimizeError::Cancelled => return Error::Cancelled,
+                e => e.to_string(),
+            })
+        })?;
         progress.store(n, Ordering::Relaxed);
         let folds = if self.folds > 0 {
             walk_forward(&view, &req, self.folds, 2.0).map_err(|e| Error::Invalid(e.to_string()))?
@@ -288,7 +327,10 @@ impl Plan {
                 out_of_sample_return_pct: f.out_of_sample_return_pct,
             })
             .collect();
-        Ok(shape(opt, self.top, walk_forward, &self.source, self.as_of))
+        let mut out = shape(opt, self.top, walk_forward, &self.source, self.as_of);
+        out.method = self.method.clone();
+        out.combinations = self.space_size;
+        Ok(out)
     }
 }
 
@@ -296,17 +338,44 @@ fn search_of(
     method: Option<&str>,
     samples: Option<u32>,
     seed: Option<u64>,
-) -> Result<Search, Error> {
-    match method.map(str::trim) {
-        None | Some("grid") => Ok(Search::Grid),
-        Some("random") => Ok(Search::Random {
-            samples: samples.unwrap_or(100) as usize,
-            seed: seed.unwrap_or(1),
-        }),
-        Some(other) => Err(Error::Invalid(format!(
-            "invalid 'method': '{other}'; use grid or random"
-        ))),
-    }
+) -> Result<(String, Search), Error> {
+    let seed = seed.unwrap_or(1);
+    let budget = |default: u32| -> Result<usize, Error> {
+        match samples.unwrap_or(default) {
+            0 => Err(Error::Invalid(
+                "invalid 'samples': must be at least 1".into(),
+            )),
+            n => Ok(n as usize),
+        }
+    };
+    let method = method.map(|m| m.trim().to_ascii_lowercase());
+    let search = match method.as_deref() {
+        None | Some("grid") => Search::Grid,
+        Some("random") => Search::Random {
+            samples: budget(100)?,
+            seed,
+        },
+        Some("bayesian") | Some("tpe") => Search::Bayesian {
+            samples: budget(200)?,
+            seed,
+        },
+        Some("cmaes") | Some("cma-es") => Search::Cmaes {
+            samples: budget(200)?,
+            seed,
+        },
+        Some(other) => {
+            return Err(Error::Invalid(format!(
+                "invalid 'method': '{other}'; use grid, random, bayesian or cmaes"
+            )));
+        }
+    };
+    let name = match search {
+        Search::Grid => "grid",
+        Search::Random { .. } => "random",
+        Search::Bayesian { .. } => "bayesian",
+        Search::Cmaes { .. } => "cmaes",
+    };
+    Ok((name.to_string(), search))
 }
 
 /// The answer from a finished search: the best row, the top rows, heat map and folds.
@@ -335,7 +404,9 @@ fn shape(
     OptimizeOut {
         job_id: None,
         maximize: opt.maximize.clone(),
+        method: String::new(),
         combinations: opt.rows.len(),
+        evaluations: opt.rows.len(),
         best_params: best.as_ref().map(|b| b.params.clone()),
         best_value: best.as_ref().and_then(|b| b.value),
         best_stats: best.map(|b| b.stats),
