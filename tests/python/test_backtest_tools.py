@@ -205,7 +205,32 @@ async def test_strategy_guide_and_examples_are_resources(data_dir):
         by_name = ok(await s.call_tool("run_backtest", {"strategy": "macd_trend", "symbol": "GOOG"}))
         assert out["stats"] == by_name["stats"]
         guide = await s.read_resource("quantdesk://strategies/guide")
-        assert "crosses_above" in guide.contents[0].text
+        assert "crosses_above" in guide.contents[0].text and "## Common mistakes" in guide.contents[0].text
+
+
+async def test_write_strategy_prompt_and_errors_that_point_at_the_token(data_dir):
+    """The prompt carries the guide (grammar, worked examples, common mistakes) and the idea; a
+    worked example from it runs; a mistaken rule is refused with the field, the column of the
+    token as written (after a $param), a caret under it and the fix."""
+    async with session(data_dir) as s:
+        prompts = await s.list_prompts()
+        p = next(p for p in prompts.prompts if p.name == "write_strategy")
+        assert [a.name for a in p.arguments] == ["description", "symbol"] and p.arguments[0].required
+        got = await s.get_prompt("write_strategy", {"description": "buy RSI dips in an uptrend", "symbol": "GOOG"})
+        text = got.messages[0].content.text
+        assert "buy RSI dips in an uptrend" in text and "run_backtest with it on GOOG" in text
+        for part in ("## Rules", "## Worked examples", "## Common mistakes", "crosses_above"):
+            assert part in text
+        example = json.loads(text.split("```json")[2].split("```")[0])
+        ok(await s.call_tool("run_backtest", {"strategy": example, "symbol": "GOOG"}))
+        bad = await s.call_tool("run_backtest", {"symbol": "GOOG", "strategy": {
+            "params": {"fast": 10, "slow": 50},
+            "long": {"entry": "sma($fast) crossover sma($slow)"}}})
+        assert bad.is_error
+        msg = bad.content[0].text
+        assert "strategy.long.entry" in msg and "at column 12" in msg, msg
+        assert "did you mean 'crosses_above'?" in msg, msg
+        assert "sma($fast) crossover sma($slow)\n" in msg and "\n             ^" in msg, msg
 
 
 async def test_optimiser_reports_progress_when_asked(data_dir):

@@ -1,4 +1,5 @@
-//! The MCP server: answers `initialize`, `tools/list` and `tools/call`, and writes one audit
+//! The MCP server: answers `initialize`, `tools/list` and `tools/call` (and the strategy
+//! guide's resources and prompt), and writes one audit
 //! entry for every call, whatever its outcome (retried; for a call that placed or cancelled an
 //! order, deferred to the store's pending file if the log still fails, so that what happened
 //! is never answered as an error). Before a call is dispatched, the access gate
@@ -156,6 +157,7 @@ impl ServerHandler for QuantDeskServer {
             ServerCapabilities::builder()
                 .enable_tools()
                 .enable_resources()
+                .enable_prompts()
                 .build(),
         )
         .with_server_info(
@@ -196,6 +198,27 @@ impl ServerHandler for QuantDeskServer {
             .ok_or_else(|| {
                 ErrorData::invalid_params(format!("no resource '{}'", request.uri), None)
             })
+    }
+
+    /// `write_strategy`: an idea in words to a strategy, with the language's guide.
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::ListPromptsResult, ErrorData> {
+        Ok(rmcp::model::ListPromptsResult::with_all_items(
+            tools::research::prompts(),
+        ))
+    }
+
+    async fn get_prompt(
+        &self,
+        request: rmcp::model::GetPromptRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::GetPromptResponse, ErrorData> {
+        tools::research::get_prompt(&request.name, request.arguments.as_ref())
+            .map(Into::into)
+            .map_err(|e| ErrorData::invalid_params(e, None))
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {

@@ -12,7 +12,10 @@ use quantdesk_research::backtest::optimize::{self, Watch};
 use quantdesk_research::backtest::{self, *};
 use quantdesk_research::jobs::{GetJobParams, JobOut, Jobs};
 use quantdesk_research::quotes::{self, *};
-use rmcp::model::{ReadResourceResult, Resource, ResourceContents};
+use rmcp::model::{
+    GetPromptResult, JsonObject, Prompt, PromptArgument, PromptMessage, ReadResourceResult,
+    Resource, ResourceContents, Role,
+};
 use serde_json::Value;
 
 use super::Ctx;
@@ -165,4 +168,57 @@ pub fn read_resource(uri: &str) -> Option<ReadResourceResult> {
     Some(ReadResourceResult::new(vec![ResourceContents::text(
         text, uri,
     )]))
+}
+
+/// The prompt that turns a trading idea in words into a strategy: the guide, the idea, and how
+/// to check the result.
+pub fn prompts() -> Vec<Prompt> {
+    vec![Prompt::new(
+        "write_strategy",
+        Some(
+            "Turn a trading idea in plain words into a QuantDesk JSON strategy, backtest it and \
+             fix what the validator points at",
+        ),
+        Some(vec![
+            PromptArgument::new("description")
+                .with_description("The idea, e.g. 'buy when RSI is under 30 in an uptrend'")
+                .with_required(true),
+            PromptArgument::new("symbol")
+                .with_description("Symbol to backtest on (default SPY)")
+                .with_required(false),
+        ]),
+    )]
+}
+
+/// The messages of prompt `name` with `arguments`, or why not.
+pub fn get_prompt(name: &str, arguments: Option<&JsonObject>) -> Result<GetPromptResult, String> {
+    if name != "write_strategy" {
+        return Err(format!(
+            "no prompt '{name}'; the prompts are: write_strategy"
+        ));
+    }
+    let arg = |k: &str| {
+        arguments
+            .and_then(|a| a.get(k))
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+    };
+    let description = arg("description")
+        .ok_or_else(|| "write_strategy needs 'description': the idea in words".to_string())?;
+    let symbol = arg("symbol").unwrap_or("SPY");
+    let ask = format!(
+        "Write a QuantDesk strategy for this idea: \"{description}\".\n\n\
+         1. Write it as JSON in the language below; declare every $param you use, with a \
+         min/max/step range where optimising it makes sense.\n\
+         2. Call run_backtest with it on {symbol}. If it answers with an error, the error names \
+         the field and the column of the token as written, with a suggested fix: correct that \
+         token and run again.\n\
+         3. Report the strategy, its main statistics, and that past results are not a forecast; \
+         offer analyze_strategy for out-of-sample and overfitting checks.\n\n{GUIDE}"
+    );
+    Ok(
+        GetPromptResult::new(vec![PromptMessage::new_text(Role::User, ask)])
+            .with_description(format!("A strategy for: {description}")),
+    )
 }

@@ -54,7 +54,7 @@
 //! catalogue ([`ParseError::render`] draws a caret under the column).
 
 mod eval;
-mod parse;
+pub(crate) mod parse;
 mod screener;
 
 pub use eval::{EvalError, Evaluator, SeriesValue, Value};

@@ -58,6 +58,7 @@ mod call;
 mod expression;
 mod lex;
 mod parser;
+pub(crate) mod suggest;
 
 pub(crate) use ast::CallKey;
 pub use ast::{ArithOp, Call, CmpOp, Column, Expr, Kind};

@@ -7,7 +7,6 @@
 //! the optimiser shares across its whole grid. Values at bar i come from bars ≤ i only: the
 //! indicators are causal and the only look-back operator, a crossing, reads bar i-1.
 
-use crate::screen::excerpt;
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
@@ -16,12 +15,13 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
+use super::rules::parse_rule;
 use super::{Strategy, StrategyError, err, sizing, stop_distance};
 use crate::backtest::flags::words_for;
 use crate::backtest::{Flags, Plan, Signals, Sizing, StopRules};
 use crate::indicators::overlap::sma_pair;
 use crate::indicators::{Columns, compute};
-use crate::screen::{ArithOp, Call, CallKey, CmpOp, Column, Expr, Expression, Kind};
+use crate::screen::{ArithOp, Call, CallKey, CmpOp, Column, Expr, Expression};
 
 /// Indicator outputs computed over one series, keyed by call (indicator, input, parameters).
 #[derive(Debug, Default, Clone)]
@@ -174,64 +174,10 @@ pub struct Bound {
     stops: StopRules,
 }
 
-fn substitute(
-    text: &str,
-    values: &BTreeMap<String, f64>,
-    path: &str,
-) -> Result<String, StrategyError> {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.char_indices().peekable();
-    while let Some((i, ch)) = chars.next() {
-        if ch != '$' {
-            out.push(ch);
-            continue;
-        }
-        let mut end = i + 1;
-        while let Some(&(j, c)) = chars.peek() {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                end = j + c.len_utf8();
-                chars.next();
-            } else {
-                break;
-            }
-        }
-        let name = &text[i + 1..end];
-        let Some(v) = values.get(name) else {
-            return err(
-                path,
-                format!(
-                    "unknown parameter '${name}' in \"{}\"; declare it under 'params'",
-                    excerpt(text)
-                ),
-            );
-        };
-        if v.fract() == 0.0 && v.abs() < 1e15 {
-            out.push_str(&format!("{}", *v as i64));
-        } else {
-            out.push_str(&format!("({v})"));
-        }
-    }
-    Ok(out)
-}
-
 pub(super) fn bind(s: &Strategy, values: &BTreeMap<String, f64>) -> Result<Bound, StrategyError> {
-    let parse = |text: &Option<String>, path: &str| -> Result<Option<Expression>, StrategyError> {
-        let Some(text) = text else { return Ok(None) };
-        let text = substitute(text, values, path)?;
-        let expr = Expression::parse(&text).map_err(|e| StrategyError {
-            path: path.to_string(),
-            message: format!("{e} in \"{}\"", excerpt(&text)),
-        })?;
-        if expr.kind() != Kind::Condition {
-            return err(
-                path,
-                format!(
-                    "\"{t}\" is a number, not a condition; compare it, e.g. \"{t} > 0\"",
-                    t = excerpt(&text)
-                ),
-            );
-        }
-        Ok(Some(expr))
+    let parse = |text: &Option<String>, path: &str| match text {
+        None => Ok(None),
+        Some(text) => parse_rule(text, values, path).map(Some),
     };
     let stops = StopRules {
         stop_loss: stop_distance(&s.stop_loss, values, "strategy.stops.stop_loss")?,

@@ -30,23 +30,50 @@ pub fn example(name: &str) -> Option<&'static str> {
     EXAMPLES.iter().find(|(n, _)| *n == name).map(|(_, t)| *t)
 }
 
-/// The strategy language in a page, for Claude (served as an MCP resource next to the examples).
-pub const GUIDE: &str = "# QuantDesk strategy language\n\
-\n\
-A strategy is JSON:\n\
-- `params`: `{\"fast\": 10}` or `{\"fast\": {\"default\": 10, \"min\": 5, \"max\": 50, \"step\": 5}}`; \
-use one as `$fast` in rules, sizing or stops. Ranges are what optimize_parameters searches.\n\
-- `long` / `short`: `{\"entry\": rule, \"exit\": rule}`. A rule is a condition over bars: columns \
-`open high low close volume`, indicators from calculate_indicators' catalogue (`sma(20)`, `rsi(14)`, \
-`macd.hist`, `bbands(20, 2, 2).upper`, `donchian(20).lower`, `atr(14)`), arithmetic, \
-`< <= > >= == !=`, `crosses_above` / `crosses_below` (strict, as backtesting.py's crossover), \
-`and` / `or` / `not`.\n\
-- `sizing`: `{\"fraction\": 1}` of equity (default), `{\"quantity\": 10}`, `{\"cash\": 5000}`, or \
-`{\"volatility_target\": 0.15, \"lookback\": 20, \"periods_per_year\": 252}`.\n\
-- `stops`: `stop_loss`, `take_profit`, `trailing_stop`, each `{\"percent\": 5}` or \
-`{\"atr\": 2, \"period\": 14}`, priced from the signal bar's close.\n\
-\n\
-Each bar, after the close: trailing stops move; an exit rule closes its side; a long entry buys \
-unless already long, else a short entry sells unless already short (closing the other side \
-first). Orders fill at the next bar's open (or this close with trade_on_close). Nothing is \
-decided before every indicator has a value.\n";
+/// The strategy language in a page, for Claude (served as an MCP resource next to the examples,
+/// and in the `write_strategy` prompt): fields, grammar, worked examples, common mistakes.
+pub const GUIDE: &str = include_str!("../../../strategies/GUIDE.md");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backtest::strategy::Strategy;
+
+    /// The guide's worked examples are valid strategies, and each common mistake fails with an
+    /// error while its fix is accepted (so the guide cannot drift from the language).
+    #[test]
+    fn the_guides_examples_hold_and_its_mistakes_fail() {
+        let blocks: Vec<&str> = GUIDE
+            .split("```json")
+            .skip(1)
+            .filter_map(|b| b.split("```").next())
+            .collect();
+        assert_eq!(blocks.len(), 4);
+        for b in blocks {
+            let v: serde_json::Value = serde_json::from_str(b).expect(b);
+            let s = Strategy::from_json(&v).expect(b);
+            s.bind(&Default::default()).expect(b);
+        }
+        let rule = |entry: &str| {
+            let v = serde_json::json!({"long": {"entry": entry}});
+            Strategy::from_json(&v).and_then(|s| s.bind(&Default::default()).map(|_| ()))
+        };
+        for (wrong, right) in [
+            (
+                "sma(50) crossover sma(200)",
+                "sma(50) crosses_above sma(200)",
+            ),
+            (
+                "rsi(14) < 30 && close > sma(200)",
+                "rsi(14) < 30 and close > sma(200)",
+            ),
+            ("20 < rsi(14) < 80", "rsi(14) > 20 and rsi(14) < 80"),
+            ("close = sma(20)", "close == sma(20)"),
+            ("bbands(20).up > close", "bbands(20).upper > close"),
+            ("sma(20)", "close > sma(20)"),
+        ] {
+            assert!(rule(wrong).is_err(), "{wrong}");
+            rule(right).expect(right);
+        }
+    }
+}

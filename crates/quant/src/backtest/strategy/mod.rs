@@ -37,6 +37,7 @@
 
 mod compile;
 mod examples;
+mod rules;
 
 pub use compile::IndicatorCache;
 pub use examples::{EXAMPLES, GUIDE, example};
@@ -160,9 +161,14 @@ fn object<'a>(
     };
     for k in o.keys() {
         if !allowed.contains(&k.as_str()) {
+            let hint = crate::screen::parse::suggest::nearest(k, allowed.iter().copied())
+                .map_or_else(String::new, |c| format!("did you mean '{c}'? "));
             return err(
                 &format!("{path}.{k}"),
-                format!("unknown field; expected one of {}", allowed.join(", ")),
+                format!(
+                    "unknown field; {hint}expected one of {}",
+                    allowed.join(", ")
+                ),
             );
         }
     }

@@ -1,12 +1,12 @@
 //! Indicator calls: the name resolved against the catalogue, positional and named arguments,
 //! an optional input column and `.output`.
 
-use crate::indicators::{IndicatorSpec, spec};
+use crate::indicators::{IndicatorSpec, catalog, spec};
 
-use super::ParseError;
 use super::ast::{Call, Column, Expr, Kind};
 use super::lex::Tok;
 use super::parser::{Parsed, Parser};
+use super::{ParseError, suggest};
 
 impl Parser {
     pub(super) fn parse_name(&mut self, name: String, col: usize) -> Result<Parsed, ParseError> {
@@ -20,9 +20,18 @@ impl Parser {
             return Ok((Expr::Column(column), Kind::Number, col, 0));
         }
         let spec = spec(&name).map_err(|e| {
+            let known = catalog()
+                .iter()
+                .map(|s| s.name)
+                .chain(Column::ALL.map(Column::name));
+            let hint = suggest::nearest(&name, known)
+                .map_or_else(String::new, |c| format!("did you mean '{c}'? "));
             ParseError::new(
                 col,
-                format!("{e}; columns: {}", Column::ALL.map(Column::name).join(", ")),
+                format!(
+                    "{hint}{e}; columns: {}",
+                    Column::ALL.map(Column::name).join(", ")
+                ),
             )
         })?;
         let mut written = spec.name.to_string();

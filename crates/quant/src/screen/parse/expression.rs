@@ -3,9 +3,9 @@
 use std::fmt;
 
 use super::ast::{Call, Expr, Kind};
-use super::lex::{Tok, lex, paren_depth};
+use super::lex::{KEYWORDS, Tok, lex, paren_depth};
 use super::parser::Parser;
-use super::{MAX_DEPTH, ParseError};
+use super::{MAX_DEPTH, ParseError, suggest};
 
 /// A parsed, type-checked expression.
 #[derive(Debug, Clone)]
@@ -38,10 +38,10 @@ impl Expression {
         let (root, kind, _, _) = p.parse_or()?;
         let (tok, col) = p.peek();
         if *tok != Tok::End {
-            let hint = if *tok == Tok::RParen {
-                " (unbalanced parenthesis)"
-            } else {
-                ""
+            let hint = match tok {
+                Tok::RParen => " (unbalanced parenthesis)".to_string(),
+                Tok::Ident(name) => suggest::hint(name, KEYWORDS),
+                _ => String::new(),
             };
             return Err(ParseError::new(
                 col,
