@@ -12,7 +12,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use quantdesk_domain::{Bar, Symbol, Timeframe, TimeframeUnit};
 use quantdesk_market::coinbase::product_id;
-use quantdesk_market::stream::hub::HubEvent;
+use quantdesk_market::stream::hub::{COINBASE, HubEvent, source_of};
 use quantdesk_market::stream::live::LiveSource;
 use quantdesk_market::stream::stocks::stock_id;
 use quantdesk_market::{BarsRequest, MarketData, MarketError};
@@ -234,7 +234,7 @@ impl Alerts {
 
     /// Where `product`'s bars come from: Coinbase for pairs, the linked account for stocks.
     fn bars_of(&self, product: &str) -> Result<Arc<dyn MarketData>, AlertError> {
-        if product.contains('-') {
+        if source_of(product) == COINBASE {
             Ok(self.crypto.clone())
         } else {
             self.stocks()
@@ -304,7 +304,8 @@ impl Alerts {
         bar_minutes(timeframe).ok_or(AlertError::Timeframe(timeframe))?;
         let expr = parse_condition(condition)?;
         match &stocks {
-            Some(stocks) if !product.contains('-') => match stocks.snapshot(&symbol).await {
+            Some(stocks) if source_of(&product) != COINBASE => match stocks.snapshot(&symbol).await
+            {
                 Ok(_) => {}
                 Err(MarketError::NoData { .. } | MarketError::UnknownSymbol { .. }) => {
                     return Err(AlertError::UnknownStock(product));

@@ -205,12 +205,7 @@ impl LiveSource for SharedLive {
         match &*lock(&self.inner.current) {
             Current::Owner(hub) => hub.status(),
             Current::Mirror(m) => m.status(),
-            Current::Electing => HubStatus {
-                state: FeedState::Connecting,
-                source: COINBASE,
-                reconnects: 0,
-                silent_for: None,
-            },
+            Current::Electing => electing(),
         }
     }
 
@@ -218,13 +213,18 @@ impl LiveSource for SharedLive {
         match &*lock(&self.inner.current) {
             Current::Owner(hub) => hub.statuses(),
             Current::Mirror(m) => m.statuses(),
-            Current::Electing => vec![HubStatus {
-                state: FeedState::Connecting,
-                source: COINBASE,
-                reconnects: 0,
-                silent_for: None,
-            }],
+            Current::Electing => vec![electing()],
         }
+    }
+}
+
+/// What the stream is while the machine decides who owns it: connecting.
+fn electing() -> HubStatus {
+    HubStatus {
+        state: FeedState::Connecting,
+        source: COINBASE,
+        reconnects: 0,
+        silent_for: None,
     }
 }
 

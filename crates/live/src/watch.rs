@@ -8,7 +8,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use quantdesk_domain::{Decimal, Symbol};
 use quantdesk_market::coinbase::product_id;
-use quantdesk_market::stream::hub::{ALPACA, FeedState, HubStatus};
+use quantdesk_market::stream::hub::{ALPACA, COINBASE, FeedState, HubStatus, source_of};
 use quantdesk_market::stream::live::{LiveSource, STALE_AFTER};
 use quantdesk_market::stream::stocks::{MarketHours, STOCK_STALE_AFTER, stock_id};
 use quantdesk_market::{MarketData, MarketError};
@@ -190,7 +190,7 @@ impl Watcher {
         match p.action {
             WatchAction::Start if !products.is_empty() => {
                 let new: Vec<&String> = products.iter().filter(|id| !list.contains(id)).collect();
-                if new.iter().any(|id| id.contains('-')) {
+                if new.iter().any(|id| source_of(id) == COINBASE) {
                     let listed: Vec<String> = self
                         .listing
                         .symbols()
@@ -200,7 +200,7 @@ impl Watcher {
                         .collect();
                     if let Some(unknown) = new
                         .iter()
-                        .find(|id| id.contains('-') && !listed.contains(id))
+                        .find(|id| source_of(id) == COINBASE && !listed.contains(id))
                     {
                         return Err(WatchError::Unknown((*unknown).clone()));
                     }
@@ -260,7 +260,7 @@ impl Watcher {
             let q = self.live.quote(id);
             let stale = match &q {
                 None => false,
-                Some((_, age)) if id.contains('-') => *age > STALE_AFTER,
+                Some((_, age)) if source_of(id) == COINBASE => *age > STALE_AFTER,
                 Some((_, age)) if *age <= STOCK_STALE_AFTER => false,
                 Some(_) => match (&stocks, open) {
                     (_, Some(o)) => o,
