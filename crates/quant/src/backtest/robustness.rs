@@ -117,14 +117,7 @@ pub struct Analysis<'a> {
 }
 
 fn slice<'a>(c: &Columns<'a>, a: usize, b: usize) -> Columns<'a> {
-    Columns {
-        time: &c.time[a..b],
-        open: &c.open[a..b],
-        high: &c.high[a..b],
-        low: &c.low[a..b],
-        close: &c.close[a..b],
-        volume: &c.volume[a..b],
-    }
+    c.range(a, b)
 }
 
 /// Runs the analysis; returns the full-period outcome too (for reports).

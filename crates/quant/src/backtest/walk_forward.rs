@@ -53,14 +53,7 @@ pub fn walk_forward(
         Some(req.combinations()?)
     };
     let never = AtomicBool::new(false);
-    let slice = |a: usize, b: usize| Columns {
-        time: &cols.time[a..b],
-        open: &cols.open[a..b],
-        high: &cols.high[a..b],
-        low: &cols.low[a..b],
-        close: &cols.close[a..b],
-        volume: &cols.volume[a..b],
-    };
+    let slice = |a: usize, b: usize| cols.range(a, b);
     let mut out = Vec::with_capacity(folds);
     for k in 0..folds {
         let is = (k * test, k * test + train);

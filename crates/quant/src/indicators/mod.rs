@@ -57,7 +57,19 @@ pub struct Columns<'a> {
     pub volume: &'a [f64],
 }
 
-impl Columns<'_> {
+impl<'a> Columns<'a> {
+    /// Bars `a..b` (panics when out of range, as slicing does).
+    pub fn range(&self, a: usize, b: usize) -> Columns<'a> {
+        Columns {
+            time: &self.time[a..b],
+            open: &self.open[a..b],
+            high: &self.high[a..b],
+            low: &self.low[a..b],
+            close: &self.close[a..b],
+            volume: &self.volume[a..b],
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.close.len()
     }
