@@ -15,6 +15,7 @@
 
 pub mod backtest;
 pub mod indicators;
+pub mod ml;
 pub mod options;
 pub mod patterns;
 pub mod risk;
