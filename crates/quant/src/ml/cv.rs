@@ -64,11 +64,7 @@ pub fn walk_forward(
     let mut out = Vec::with_capacity(folds);
     for k in 0..folds {
         let start = block * (k + 1);
-        let end = if k + 1 == folds {
-            rows
-        } else {
-            start + block
-        };
+        let end = if k + 1 == folds { rows } else { start + block };
         // Rows before `start` whose label ends before it: label_end is increasing, so they are
         // a prefix; then the embargo.
         let purged = (0..start).take_while(|&j| label_end(j) < start).count();

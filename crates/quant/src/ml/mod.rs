@@ -7,4 +7,5 @@
 //! set of splits and label windows, and the splitters here are checked with it.
 
 pub mod cv;
+pub mod features;
 pub mod labels;
