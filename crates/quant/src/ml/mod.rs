@@ -9,3 +9,5 @@
 pub mod cv;
 pub mod features;
 pub mod labels;
+pub mod logistic;
+pub mod metrics;
