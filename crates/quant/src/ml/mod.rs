@@ -8,6 +8,7 @@
 
 pub mod cv;
 pub mod features;
+pub mod gbt;
 pub mod labels;
 pub mod logistic;
 pub mod metrics;

@@ -1,0 +1,146 @@
+//! Gradient-boosted trees through `forust-ml` (a maintained pure-Rust, histogram-based GBM in the
+//! XGBoost family): log-loss objective, depth-limited trees with a small learning rate (noisy
+//! financial labels reward shallow, slow ensembles), gain importances, serialisable for the
+//! store. Fitting is seeded, so the same rows give the same model.
+
+use forust_ml::gradientbooster::ImportanceMethod;
+use forust_ml::objective::ObjectiveType;
+use forust_ml::{GradientBooster, Matrix};
+use thiserror::Error;
+
+#[derive(Debug, Clone, PartialEq, Error)]
+#[error("gradient boosting: {0}")]
+pub struct GbtError(pub String);
+
+/// Boosting rounds, learning rate and tree depth.
+pub const ROUNDS: usize = 100;
+pub const LEARNING_RATE: f32 = 0.1;
+pub const DEPTH: usize = 4;
+
+/// A fitted classifier.
+pub struct Gbt {
+    booster: GradientBooster,
+    features: usize,
+}
+
+impl std::fmt::Debug for Gbt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gbt")
+            .field("features", &self.features)
+            .finish()
+    }
+}
+
+/// Row-major rows as forust's column-major buffer.
+fn column_major(rows: &[Vec<f64>], p: usize) -> Vec<f64> {
+    let mut out = Vec::with_capacity(rows.len() * p);
+    for j in 0..p {
+        out.extend(rows.iter().map(|r| r[j]));
+    }
+    out
+}
+
+fn sigmoid(s: f64) -> f64 {
+    1.0 / (1.0 + (-s).exp())
+}
+
+impl Gbt {
+    /// Fits rows `x` to outcomes `y` in {0, 1} with `threads` threads (None: all cores).
+    pub fn fit(x: &[Vec<f64>], y: &[f64], threads: Option<usize>) -> Result<Gbt, GbtError> {
+        let p = x.first().map_or(0, Vec::len);
+        if x.is_empty() || p == 0 {
+            return Err(GbtError("no rows to train on".into()));
+        }
+        let data = column_major(x, p);
+        Self::fit_columns(&data, x.len(), p, y, threads)
+    }
+
+    /// [`Gbt::fit`] from a column-major buffer of `rows` × `features`.
+    pub fn fit_columns(
+        data: &[f64],
+        rows: usize,
+        features: usize,
+        y: &[f64],
+        threads: Option<usize>,
+    ) -> Result<Gbt, GbtError> {
+        let m = Matrix::new(data, rows, features);
+        let mut booster = GradientBooster::default()
+            .set_objective_type(ObjectiveType::LogLoss)
+            .set_iterations(ROUNDS)
+            .set_learning_rate(LEARNING_RATE)
+            .set_max_depth(DEPTH)
+            .set_seed(0)
+            .set_num_threads(threads);
+        booster
+            .fit_unweighted(&m, y, None)
+            .map_err(|e| GbtError(e.to_string()))?;
+        Ok(Gbt { booster, features })
+    }
+
+    /// Up-probabilities of rows `x`.
+    pub fn predict(&self, x: &[Vec<f64>]) -> Vec<f64> {
+        if x.is_empty() {
+            return Vec::new();
+        }
+        let data = column_major(x, self.features);
+        self.predict_columns(&data, x.len())
+    }
+
+    /// Up-probabilities from a column-major buffer of `rows` rows.
+    pub fn predict_columns(&self, data: &[f64], rows: usize) -> Vec<f64> {
+        let m = Matrix::new(data, rows, self.features);
+        let mut out = self.booster.predict(&m, true);
+        for v in &mut out {
+            *v = sigmoid(*v);
+        }
+        out
+    }
+
+    /// Total-gain importance per feature, summing to 1 (0 for features no tree uses).
+    pub fn importances(&self) -> Vec<f64> {
+        let map = self
+            .booster
+            .calculate_feature_importance(ImportanceMethod::TotalGain, true);
+        (0..self.features)
+            .map(|j| map.get(&j).copied().unwrap_or(0.0) as f64)
+            .collect()
+    }
+
+    /// The model as JSON, for the store.
+    pub fn to_json(&self) -> Result<String, GbtError> {
+        let booster = self.booster.json_dump().map_err(|e| GbtError(e.to_string()))?;
+        Ok(serde_json::json!({"features": self.features, "booster": booster}).to_string())
+    }
+
+    pub fn from_json(text: &str) -> Result<Gbt, GbtError> {
+        let bad = |e: String| GbtError(format!("a stored model does not read back: {e}"));
+        let v: serde_json::Value = serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
+        let features = v["features"].as_u64().ok_or_else(|| bad("no features".into()))? as usize;
+        let booster = v["booster"].as_str().ok_or_else(|| bad("no booster".into()))?;
+        let booster = GradientBooster::from_json(booster).map_err(|e| bad(e.to_string()))?;
+        Ok(Gbt { booster, features })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backtest::optimize::SplitMix64;
+
+    #[test]
+    fn it_learns_a_nonlinear_rule_and_says_which_feature_mattered() {
+        let mut rng = SplitMix64(5);
+        let mut u = || (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+        let x: Vec<Vec<f64>> = (0..3_000).map(|_| vec![u(), u(), u()]).collect();
+        // Up inside a band of x1: no straight line separates it.
+        let y: Vec<f64> = x.iter().map(|r| f64::from((0.3..0.7).contains(&r[1]))).collect();
+        let m = Gbt::fit(&x[..2_000], &y[..2_000], Some(2)).unwrap();
+        let p = m.predict(&x[2_000..]);
+        let hits = p.iter().zip(&y[2_000..]).filter(|(p, y)| (**p > 0.5) == (**y > 0.5)).count();
+        assert!(hits > 900, "{hits} of 1000");
+        let imp = m.importances();
+        assert!(imp[1] > imp[0] && imp[1] > imp[2], "{imp:?}");
+        let back = Gbt::from_json(&m.to_json().unwrap()).unwrap();
+        assert_eq!(back.predict(&x[2_000..2_010]), m.predict(&x[2_000..2_010]));
+    }
+}
