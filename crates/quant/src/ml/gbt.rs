@@ -108,15 +108,22 @@ impl Gbt {
 
     /// The model as JSON, for the store.
     pub fn to_json(&self) -> Result<String, GbtError> {
-        let booster = self.booster.json_dump().map_err(|e| GbtError(e.to_string()))?;
+        let booster = self
+            .booster
+            .json_dump()
+            .map_err(|e| GbtError(e.to_string()))?;
         Ok(serde_json::json!({"features": self.features, "booster": booster}).to_string())
     }
 
     pub fn from_json(text: &str) -> Result<Gbt, GbtError> {
         let bad = |e: String| GbtError(format!("a stored model does not read back: {e}"));
         let v: serde_json::Value = serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
-        let features = v["features"].as_u64().ok_or_else(|| bad("no features".into()))? as usize;
-        let booster = v["booster"].as_str().ok_or_else(|| bad("no booster".into()))?;
+        let features = v["features"]
+            .as_u64()
+            .ok_or_else(|| bad("no features".into()))? as usize;
+        let booster = v["booster"]
+            .as_str()
+            .ok_or_else(|| bad("no booster".into()))?;
         let booster = GradientBooster::from_json(booster).map_err(|e| bad(e.to_string()))?;
         Ok(Gbt { booster, features })
     }
@@ -133,10 +140,17 @@ mod tests {
         let mut u = || (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
         let x: Vec<Vec<f64>> = (0..3_000).map(|_| vec![u(), u(), u()]).collect();
         // Up inside a band of x1: no straight line separates it.
-        let y: Vec<f64> = x.iter().map(|r| f64::from((0.3..0.7).contains(&r[1]))).collect();
+        let y: Vec<f64> = x
+            .iter()
+            .map(|r| f64::from((0.3..0.7).contains(&r[1])))
+            .collect();
         let m = Gbt::fit(&x[..2_000], &y[..2_000], Some(2)).unwrap();
         let p = m.predict(&x[2_000..]);
-        let hits = p.iter().zip(&y[2_000..]).filter(|(p, y)| (**p > 0.5) == (**y > 0.5)).count();
+        let hits = p
+            .iter()
+            .zip(&y[2_000..])
+            .filter(|(p, y)| (**p > 0.5) == (**y > 0.5))
+            .count();
         assert!(hits > 900, "{hits} of 1000");
         let imp = m.importances();
         assert!(imp[1] > imp[0] && imp[1] > imp[2], "{imp:?}");

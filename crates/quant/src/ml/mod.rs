@@ -12,3 +12,4 @@ pub mod gbt;
 pub mod labels;
 pub mod logistic;
 pub mod metrics;
+pub mod train;
