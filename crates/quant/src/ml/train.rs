@@ -92,8 +92,8 @@ pub fn dataset(cols: &Columns<'_>, req: &Request) -> Result<Dataset, TrainError>
         forward: Vec::new(),
         latest: Vec::new(),
     };
-    for i in first..labelled_end {
-        let (Some(row), Some(y)) = (set.row(i), label[i]) else {
+    for (i, y) in label.iter().enumerate().take(labelled_end).skip(first) {
+        let (Some(row), Some(y)) = (set.row(i), *y) else {
             return Err(TrainError::Data(format!("bar {i} has no label")));
         };
         out.x.push(row);
