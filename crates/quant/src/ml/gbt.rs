@@ -6,6 +6,7 @@
 use forust_ml::gradientbooster::ImportanceMethod;
 use forust_ml::objective::ObjectiveType;
 use forust_ml::{GradientBooster, Matrix};
+use rayon::prelude::*;
 use thiserror::Error;
 
 #[derive(Debug, Clone, PartialEq, Error)]
@@ -17,10 +18,93 @@ pub const ROUNDS: usize = 100;
 pub const LEARNING_RATE: f32 = 0.1;
 pub const DEPTH: usize = 4;
 
-/// A fitted classifier.
+/// A fitted classifier: forust's booster (for importances and storage) and the same trees
+/// flattened into arrays for prediction.
 pub struct Gbt {
     booster: GradientBooster,
+    forest: Forest,
     features: usize,
+}
+
+/// Every tree's nodes in flat arrays (children as absolute indices), walked over blocks of rows
+/// in parallel, each block tree by tree.
+#[derive(Debug, Default)]
+struct Forest {
+    base: f64,
+    roots: Vec<u32>,
+    /// Steps from each tree's root to its deepest leaf.
+    depths: Vec<u32>,
+    feature: Vec<u32>,
+    threshold: Vec<f64>,
+    left: Vec<u32>,
+    right: Vec<u32>,
+    missing: Vec<u32>,
+    /// Leaf weight (NaN for an inner node).
+    leaf: Vec<f64>,
+}
+
+impl Forest {
+    fn of(b: &GradientBooster) -> Forest {
+        let mut f = Forest {
+            base: b.base_score,
+            ..Forest::default()
+        };
+        let used = b
+            .prediction_iteration
+            .unwrap_or(b.trees.len())
+            .min(b.trees.len());
+        for tree in &b.trees[..used] {
+            let at = f.feature.len() as u32;
+            f.roots.push(at);
+            f.depths
+                .push(tree.nodes.iter().map(|n| n.depth).max().unwrap_or(0) as u32);
+            for (k, n) in tree.nodes.iter().enumerate() {
+                let me = at + k as u32;
+                if n.is_leaf {
+                    // A leaf points to itself, so every walk takes the tree's depth in steps
+                    // without a branch on "is this a leaf".
+                    f.feature.push(0);
+                    f.threshold.push(0.0);
+                    f.left.push(me);
+                    f.right.push(me);
+                    f.missing.push(me);
+                    f.leaf.push(n.weight_value as f64);
+                } else {
+                    f.feature.push(n.split_feature as u32);
+                    f.threshold.push(n.split_value);
+                    f.left.push(at + n.left_child as u32);
+                    f.right.push(at + n.right_child as u32);
+                    f.missing.push(at + n.missing_node as u32);
+                    f.leaf.push(0.0);
+                }
+            }
+        }
+        f
+    }
+
+    /// Adds each tree's leaf weight for rows `first..first + out.len()` of a column-major
+    /// buffer of `rows` rows to `out` (tree by tree, so one tree's nodes stay in cache while the
+    /// block's rows go through it).
+    fn score_block(&self, data: &[f64], rows: usize, first: usize, out: &mut [f64]) {
+        out.fill(self.base);
+        for (&root, &depth) in self.roots.iter().zip(&self.depths) {
+            for (j, s) in out.iter_mut().enumerate() {
+                let i = first + j;
+                let mut k = root as usize;
+                for _ in 0..depth {
+                    let v = data[self.feature[k] as usize * rows + i];
+                    // Selects rather than branches: which way a row goes is unpredictable.
+                    let next = if v < self.threshold[k] {
+                        self.left[k]
+                    } else {
+                        self.right[k]
+                    };
+                    k = if v.is_nan() { self.missing[k] } else { next } as usize;
+                }
+                *s += self.leaf[k];
+            }
+        }
+    }
 }
 
 impl std::fmt::Debug for Gbt {
@@ -74,7 +158,12 @@ impl Gbt {
         booster
             .fit_unweighted(&m, y, None)
             .map_err(|e| GbtError(e.to_string()))?;
-        Ok(Gbt { booster, features })
+        let forest = Forest::of(&booster);
+        Ok(Gbt {
+            booster,
+            forest,
+            features,
+        })
     }
 
     /// Up-probabilities of rows `x`.
@@ -88,11 +177,20 @@ impl Gbt {
 
     /// Up-probabilities from a column-major buffer of `rows` rows.
     pub fn predict_columns(&self, data: &[f64], rows: usize) -> Vec<f64> {
-        let m = Matrix::new(data, rows, self.features);
-        let mut out = self.booster.predict(&m, true);
-        for v in &mut out {
-            *v = sigmoid(*v);
+        let mut out = vec![0.0; rows];
+        if data.len() < rows * self.features {
+            out.fill(f64::NAN);
+            return out;
         }
+        const BLOCK: usize = 1024;
+        out.par_chunks_mut(BLOCK)
+            .enumerate()
+            .for_each(|(c, chunk)| {
+                self.forest.score_block(data, rows, c * BLOCK, chunk);
+                for v in chunk.iter_mut() {
+                    *v = sigmoid(*v);
+                }
+            });
         out
     }
 
@@ -104,6 +202,11 @@ impl Gbt {
         (0..self.features)
             .map(|j| map.get(&j).copied().unwrap_or(0.0) as f64)
             .collect()
+    }
+
+    /// Trees and nodes in the model.
+    pub fn size(&self) -> (usize, usize) {
+        (self.forest.roots.len(), self.forest.leaf.len())
     }
 
     /// The model as JSON, for the store.
@@ -125,7 +228,12 @@ impl Gbt {
             .as_str()
             .ok_or_else(|| bad("no booster".into()))?;
         let booster = GradientBooster::from_json(booster).map_err(|e| bad(e.to_string()))?;
-        Ok(Gbt { booster, features })
+        let forest = Forest::of(&booster);
+        Ok(Gbt {
+            booster,
+            forest,
+            features,
+        })
     }
 }
 
@@ -154,6 +262,14 @@ mod tests {
         assert!(hits > 900, "{hits} of 1000");
         let imp = m.importances();
         assert!(imp[1] > imp[0] && imp[1] > imp[2], "{imp:?}");
+        // The flat trees give forust's own predictions.
+        let cols: Vec<f64> = (0..3)
+            .flat_map(|j| x[2_000..].iter().map(move |r| r[j]))
+            .collect();
+        let theirs = m.booster.predict(&Matrix::new(&cols, 1_000, 3), false);
+        for (a, b) in p.iter().zip(&theirs) {
+            assert!((a - sigmoid(*b)).abs() < 1e-12);
+        }
         let back = Gbt::from_json(&m.to_json().unwrap()).unwrap();
         assert_eq!(back.predict(&x[2_000..2_010]), m.predict(&x[2_000..2_010]));
     }
