@@ -26,8 +26,8 @@ pub struct Gbt {
     features: usize,
 }
 
-/// Every tree's nodes in flat arrays (children as absolute indices), walked over blocks of rows
-/// in parallel, each block tree by tree.
+/// Every tree's nodes in flat arrays (children as absolute indices), walked over small row-major
+/// blocks of rows in parallel, each block tree by tree, eight rows at a time.
 #[derive(Debug, Default)]
 struct Forest {
     base: f64,
@@ -82,26 +82,33 @@ impl Forest {
         f
     }
 
-    /// Adds each tree's leaf weight for rows `first..first + out.len()` of a column-major
-    /// buffer of `rows` rows to `out` (tree by tree, so one tree's nodes stay in cache while the
-    /// block's rows go through it).
-    fn score_block(&self, data: &[f64], rows: usize, first: usize, out: &mut [f64]) {
+    /// The log-odds of the rows of `block` (row-major, `p` values a row) into `out`: tree by tree,
+    /// eight rows walking in lockstep so their independent loads overlap.
+    fn score_block(&self, block: &[f64], p: usize, out: &mut [f64]) {
+        const LANES: usize = 8;
         out.fill(self.base);
+        let n = out.len();
         for (&root, &depth) in self.roots.iter().zip(&self.depths) {
-            for (j, s) in out.iter_mut().enumerate() {
-                let i = first + j;
-                let mut k = root as usize;
+            let mut j = 0;
+            while j < n {
+                let lanes = LANES.min(n - j);
+                let mut k = [root as usize; LANES];
                 for _ in 0..depth {
-                    let v = data[self.feature[k] as usize * rows + i];
-                    // Selects rather than branches: which way a row goes is unpredictable.
-                    let next = if v < self.threshold[k] {
-                        self.left[k]
-                    } else {
-                        self.right[k]
-                    };
-                    k = if v.is_nan() { self.missing[k] } else { next } as usize;
+                    for (r, kr) in k.iter_mut().enumerate().take(lanes) {
+                        let v = block[(j + r) * p + self.feature[*kr] as usize];
+                        // Selects rather than branches: which way a row goes is unpredictable.
+                        let next = if v < self.threshold[*kr] {
+                            self.left[*kr]
+                        } else {
+                            self.right[*kr]
+                        };
+                        *kr = if v.is_nan() { self.missing[*kr] } else { next } as usize;
+                    }
                 }
-                *s += self.leaf[k];
+                for (r, kr) in k.iter().enumerate().take(lanes) {
+                    out[j + r] += self.leaf[*kr];
+                }
+                j += lanes;
             }
         }
     }
@@ -182,11 +189,22 @@ impl Gbt {
             out.fill(f64::NAN);
             return out;
         }
-        const BLOCK: usize = 1024;
+        // Blocks small enough that their rows, made row-major, stay in L1 while every tree
+        // walks them.
+        const BLOCK: usize = 64;
+        let p = self.features;
         out.par_chunks_mut(BLOCK)
             .enumerate()
             .for_each(|(c, chunk)| {
-                self.forest.score_block(data, rows, c * BLOCK, chunk);
+                let first = c * BLOCK;
+                let mut block = vec![0.0; chunk.len() * p];
+                for f in 0..p {
+                    let col = &data[f * rows + first..f * rows + first + chunk.len()];
+                    for (j, v) in col.iter().enumerate() {
+                        block[j * p + f] = *v;
+                    }
+                }
+                self.forest.score_block(&block, p, chunk);
                 for v in chunk.iter_mut() {
                     *v = sigmoid(*v);
                 }
