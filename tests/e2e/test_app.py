@@ -76,8 +76,18 @@ class WebDriver:
         return self.call(method, f"/session/{self.sid}{path}", body)
 
     def start(self, app: str):
-        v = self.call("POST", "/session", {"capabilities": {"alwaysMatch": {"tauri:options": {"application": app}}}},
-                      attempts=1)
+        # A dropped connection here is the same stale keep-alive between tauri-driver and
+        # WebKitWebDriver (seen right after a quit): the request never reached WebKitWebDriver,
+        # so no session or app was made, and asking again after a pause is safe.
+        body = {"capabilities": {"alwaysMatch": {"tauri:options": {"application": app}}}}
+        for attempt in range(3):
+            try:
+                v = self.call("POST", "/session", body, attempts=1)
+                break
+            except (http.client.RemoteDisconnected, ConnectionResetError):
+                if attempt == 2:
+                    raise
+                time.sleep(1.0)
         self.sid = v["sessionId"]
 
     def quit(self):
