@@ -16,7 +16,7 @@ pub enum Scope {
     MarketRead,
     /// Indicators, patterns, screens, risk analysis.
     Analysis,
-    /// Backtests, optimisation, reports, long-running jobs.
+    /// Backtests, optimisation, reports, ML models, long-running jobs.
     Backtest,
     /// Orders against the paper (simulated) account.
     TradePaper,

@@ -45,6 +45,8 @@ pub const SCOPE_TABLE: &[(&str, Need)] = &[
     ("optimize_parameters", S(Scope::Backtest)),
     ("generate_report", S(Scope::Backtest)),
     ("get_job", S(Scope::Backtest)),
+    ("train_model", S(Scope::Backtest)),
+    ("predict", S(Scope::Backtest)),
     ("place_order", Need::Trading),
     ("cancel_order", Need::Trading),
     ("get_positions", Need::Account),
@@ -324,6 +326,8 @@ mod tests {
         assert_eq!(need("get_stock_price"), Some(S(Scope::MarketRead)));
         assert_eq!(need("calculate_indicators"), Some(S(Scope::Analysis)));
         assert_eq!(need("get_job"), Some(S(Scope::Backtest)));
+        assert_eq!(need("train_model"), Some(S(Scope::Backtest)));
+        assert_eq!(need("predict"), Some(S(Scope::Backtest)));
         assert_eq!(need("place_order"), Some(Need::Trading));
         assert_eq!(need("cancel_order"), Some(Need::Trading));
         assert_eq!(need("get_orders"), Some(Need::Account));

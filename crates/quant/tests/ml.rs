@@ -85,3 +85,55 @@ fn goog_trains_with_the_defaults() {
     let p = t.gbt.predict(&t.dataset.latest);
     assert!(p.iter().all(|p| (0.0..=1.0).contains(p)));
 }
+
+/// `model("id")` in a strategy: on the planted pattern, buying when the walk-forward
+/// up-probability is high beats buying when it is low; a strategy whose model was not supplied
+/// says so; the screener refuses model() with a pointer to `predict`.
+#[test]
+fn a_strategy_trades_on_walk_forward_predictions() {
+    use quantdesk_quant::backtest::strategy::Strategy;
+    use quantdesk_quant::backtest::{Settings, run_strategy};
+    use quantdesk_quant::ml::series::walk_forward_predictions;
+    use std::collections::BTreeMap;
+
+    let cols = ar1(2_500, -0.5, 5);
+    let view = cols.view();
+    let series = walk_forward_predictions(&view, &request(1)).unwrap();
+    let run = |entry: &str, exit: &str| {
+        let mut s = Strategy::from_json(&serde_json::json!({
+            "long": {"entry": entry, "exit": exit}
+        }))
+        .unwrap();
+        assert_eq!(
+            s.model_ids().unwrap().into_iter().collect::<Vec<_>>(),
+            ["mdl_x"]
+        );
+        let missing = run_strategy(&s, &BTreeMap::new(), &view, &Settings::default());
+        assert!(
+            missing.unwrap_err().to_string().contains("model('mdl_x')"),
+            "unsupplied model"
+        );
+        s.models.insert("mdl_x".into(), series.clone());
+        run_strategy(&s, &BTreeMap::new(), &view, &Settings::default()).unwrap()
+    };
+    let high = run("model('mdl_x') > 0.55", "model(\"mdl_x\") < 0.5");
+    let low = run("model(mdl_x) < 0.45", "model('mdl_x') > 0.5");
+    assert!(high.stats.trades > 20 && low.stats.trades > 20);
+    assert!(
+        high.stats.return_pct > low.stats.return_pct + 20.0,
+        "high {} vs low {}",
+        high.stats.return_pct,
+        low.stats.return_pct
+    );
+    // Nothing trades before the first walk-forward window.
+    let first = series.value.iter().position(|v| v.is_finite()).unwrap();
+    assert!(high.trades.iter().all(|t| t.entry_bar > first));
+
+    let e = quantdesk_quant::screen::Expression::parse("model('mdl_x') > 0.5").unwrap();
+    let err = quantdesk_quant::screen::Evaluator::new(view)
+        .last(&e)
+        .unwrap_err();
+    assert!(err.to_string().contains("predict"), "{err}");
+    let e = quantdesk_quant::screen::Expression::parse("model(1) > 0.5").unwrap_err();
+    assert!(e.to_string().contains("model id"), "{e}");
+}

@@ -1,18 +1,20 @@
 //! What QuantDesk answers about markets and strategies — prices, bars, crypto prices, options
-//! chains, indicators, screens, risk, patterns, backtests, parameter searches, robustness and
-//! HTML reports — as typed requests and answers over any [`MarketData`] provider, plus the
+//! chains, indicators, screens, risk, patterns, backtests, parameter searches, robustness,
+//! HTML reports and ML signals — as typed requests and answers over any [`MarketData`] provider, plus the
 //! bounded registry of the long searches that run in the background ([`jobs`]).
 //!
 //! The sidecar's tools are thin shells over these functions: they parse Claude's arguments,
 //! call one function here and serialise its answer. Nothing here places, changes or cancels an
 //! order (that is `quantdesk-trading`), computes an indicator or a statistic itself (that is
 //! `quantdesk-quant`), or blocks the async runtime with a long computation (runs go to
-//! `spawn_blocking`). The only file this crate writes is a report, into the folder it is given.
+//! `spawn_blocking`). The only file this crate writes is a report, into the folder it is given;
+//! the only rows it writes to the store are trained models ([`ml`]).
 #![cfg_attr(test, allow(unused_crate_dependencies))] // unit tests don't use every dev-dependency
 
 pub mod analysis;
 pub mod backtest;
 pub mod jobs;
+pub mod ml;
 pub mod quotes;
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};

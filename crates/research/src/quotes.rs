@@ -33,7 +33,7 @@ pub async fn get_stock_price(
 pub struct MarketDataParams {
     /// Ticker or pair, e.g. GOOG, SPX, EUR/USD, BTC/USD.
     pub symbol: Symbol,
-    /// Bar length, default 1Day.
+    /// Bar length (1Min..1Month), default 1Day.
     pub timeframe: Option<Timeframe>,
     /// First bar date, YYYY-MM-DD or RFC 3339 (inclusive).
     pub start: Option<String>,

@@ -16,6 +16,7 @@ pub mod at_rest;
 mod audit;
 mod cache;
 mod error;
+pub mod models;
 mod paths;
 mod pending;
 pub mod private;

@@ -14,6 +14,7 @@ use quantdesk_market::MarketData;
 use quantdesk_research::analysis::*;
 use quantdesk_research::backtest::*;
 use quantdesk_research::jobs::*;
+use quantdesk_research::ml::*;
 use quantdesk_research::quotes::*;
 use quantdesk_store::Store;
 use rmcp::handler::server::common::{schema_for_input, schema_for_output};
@@ -108,7 +109,13 @@ tools! {
         "Write a self-contained HTML report (equity vs buy & hold, drawdown, trades on price, stats, trade list, 2-param heat map, robustness) to the QuantDesk reports folder; returns its path and a Markdown summary. Same strategy/broker fields as run_backtest.";
     get_job: research::get_job, GetJobParams => JobOut, keep, Effect::ReadOnly,
         "Long-running job",
-        "Progress and, when done, the result of a job started by optimize_parameters.";
+        "Progress and, when done, the result of a job started by optimize_parameters or train_model.";
+    train_model: research::train_model, TrainModelParams => TrainModelOut, slim, Effect::Settings { idempotent: false },
+        "Train an ML signal",
+        "Gradient-boosted trees on indicator features predicting the sign of the return `horizon` bars ahead. Purged walk-forward scores (accuracy, AUC, log-loss, IC) beside always-up and logistic regression, importances, a verdict. Keeps the model for predict and model('id') in strategy rules (run walk-forward, out of sample).";
+    predict: research::predict, PredictParams => PredictOut, slim, Effect::ReadOnly,
+        "Predict with a model",
+        "A trained model's up-probabilities for the latest bars of its symbol (or another), with the model's out-of-sample verdict.";
     place_order: trading::place_order, PlaceOrderParams => PlaceOrderOut, slim, Effect::Trades { idempotent: false },
         "Place an order",
         "Buy/sell inside the person's limits: market, limit, stop, stop_limit, trailing_stop, bracket (take_profit+stop_loss); day/gtc/ioc; fractional qty or notional $. A repeat within 10 min is the same order unless client_order_id differs. May wait for approval in the QuantDesk app.";
@@ -168,7 +175,7 @@ pub enum Effect {
     Trades { idempotent: bool },
     /// Writes a new file under the data folder (a report); overwrites nothing.
     WritesFile,
-    /// Changes what QuantDesk watches or alerts on (no money, no file).
+    /// Changes what QuantDesk keeps (a trained model), watches or alerts on (no money, no file).
     Settings { idempotent: bool },
 }
 
@@ -265,7 +272,45 @@ fn lean_input(mut schema: JsonObject) -> JsonObject {
     schema.remove("$schema");
     schema.values_mut().for_each(walk);
     inline_leaf_refs(&mut schema, true);
+    fn collapse(v: &mut Value) {
+        match v {
+            Value::Object(o) => {
+                collapse_optional(o);
+                o.values_mut().for_each(collapse);
+            }
+            Value::Array(a) => a.iter_mut().for_each(collapse),
+            _ => {}
+        }
+    }
+    schema.values_mut().for_each(collapse);
     schema
+}
+
+/// `{"anyOf": [{"type": "string", "description": d}, {"type": "null"}], "description": e}` (an
+/// optional field of a documented type) as `{"type": ["string", "null"], "description": e}`:
+/// the same values in fewer bytes; the field's own description wins over its type's.
+fn collapse_optional(o: &mut JsonObject) {
+    let Some(Value::Array(any)) = o.get("anyOf") else {
+        return;
+    };
+    let [Value::Object(x), Value::Object(null)] = any.as_slice() else {
+        return;
+    };
+    let simple = x.keys().all(|k| k == "type" || k == "description");
+    let (Some(Value::String(t)), true) = (x.get("type"), simple) else {
+        return;
+    };
+    if null.len() != 1 || null.get("type").and_then(Value::as_str) != Some("null") {
+        return;
+    }
+    let (t, inner) = (t.clone(), x.get("description").cloned());
+    o.remove("anyOf");
+    o.insert("type".into(), serde_json::json!([t, "null"]));
+    if !o.contains_key("description")
+        && let Some(d) = inner
+    {
+        o.insert("description".into(), d);
+    }
 }
 
 /// Output schemas are for validation, not for the model to read: dropping their prose keeps the

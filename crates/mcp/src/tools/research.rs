@@ -11,6 +11,7 @@ use quantdesk_research::analysis::{self, *};
 use quantdesk_research::backtest::optimize::{self, Watch};
 use quantdesk_research::backtest::{self, *};
 use quantdesk_research::jobs::{GetJobParams, JobOut, Jobs};
+use quantdesk_research::ml::{self, *};
 use quantdesk_research::quotes::{self, *};
 use rmcp::model::{
     GetPromptResult, JsonObject, Prompt, PromptArgument, PromptMessage, ReadResourceResult,
@@ -106,7 +107,7 @@ pub async fn risk_analysis(ctx: &Ctx, p: RiskParams) -> Result<RiskOut, ToolErro
 }
 
 pub async fn run_backtest(ctx: &Ctx, p: RunBacktestParams) -> Result<RunBacktestOut, ToolError> {
-    Ok(backtest::run_backtest(&*ctx.market, p).await?)
+    Ok(backtest::run_backtest(&*ctx.market, &ctx.store, p).await?)
 }
 
 pub async fn optimize_parameters(ctx: &Ctx, p: OptimizeParams) -> Result<OptimizeOut, ToolError> {
@@ -114,11 +115,11 @@ pub async fn optimize_parameters(ctx: &Ctx, p: OptimizeParams) -> Result<Optimiz
         progress: ctx.progress.as_ref().map(|p| p as &dyn optimize::Progress),
         cancel: ctx.cancel.clone(),
     };
-    Ok(backtest::optimize_parameters(&*ctx.market, &JOBS, watch, p).await?)
+    Ok(backtest::optimize_parameters(&*ctx.market, &ctx.store, &JOBS, watch, p).await?)
 }
 
 pub async fn analyze_strategy(ctx: &Ctx, p: AnalyzeParams) -> Result<AnalyzeOut, ToolError> {
-    Ok(backtest::analyze_strategy(&*ctx.market, p).await?)
+    Ok(backtest::analyze_strategy(&*ctx.market, &ctx.store, p).await?)
 }
 
 /// Reports go into `<data-dir>/reports/`, beside the store.
@@ -129,7 +130,15 @@ pub async fn generate_report(ctx: &Ctx, p: ReportParams) -> Result<ReportOut, To
         .parent()
         .map(|d| d.join("reports"))
         .ok_or_else(|| ToolError::new("the data folder is unknown"))?;
-    Ok(backtest::generate_report(&*ctx.market, &dir, p).await?)
+    Ok(backtest::generate_report(&*ctx.market, &ctx.store, &dir, p).await?)
+}
+
+pub async fn train_model(ctx: &Ctx, p: TrainModelParams) -> Result<TrainModelOut, ToolError> {
+    Ok(ml::train_model(&*ctx.market, &ctx.store, &JOBS, p).await?)
+}
+
+pub async fn predict(ctx: &Ctx, p: PredictParams) -> Result<PredictOut, ToolError> {
+    Ok(ml::predict(&*ctx.market, &ctx.store, p).await?)
 }
 
 pub async fn get_job(_ctx: &Ctx, p: GetJobParams) -> Result<JobOut, ToolError> {

@@ -12,4 +12,5 @@ pub mod gbt;
 pub mod labels;
 pub mod logistic;
 pub mod metrics;
+pub mod series;
 pub mod train;

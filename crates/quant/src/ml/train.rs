@@ -9,7 +9,7 @@ use thiserror::Error;
 use super::cv::{self, CvError, Split};
 use super::features::{self, FeatureError};
 use super::gbt::{Gbt, GbtError};
-use super::labels;
+use super::labels::{self, Label};
 use super::logistic::Logistic;
 use super::metrics;
 use crate::indicators::Columns;
@@ -31,6 +31,8 @@ pub enum TrainError {
 pub struct Request {
     /// Default feature names or number-valued expressions.
     pub features: Vec<String>,
+    /// How outcomes are labelled.
+    pub label: Label,
     /// Bars ahead the label looks.
     pub horizon: usize,
     /// Walk-forward folds.
@@ -49,6 +51,7 @@ impl Request {
                 .iter()
                 .map(|(n, _)| n.to_string())
                 .collect(),
+            label: Label::ForwardSign,
             horizon: horizon.max(1),
             folds: 5,
             embargo: horizon.max(1),
@@ -76,7 +79,7 @@ pub fn dataset(cols: &Columns<'_>, req: &Request) -> Result<Dataset, TrainError>
     let set = features::compute(cols, &req.features)?;
     let n = cols.len();
     let h = req.horizon.max(1);
-    let label = labels::forward_sign(cols.close, h);
+    let label = req.label.compute(cols.close, h);
     // The contiguous stretch after the last bar with an unknown feature.
     let known: Vec<bool> = (0..n).map(|i| set.row(i).is_some()).collect();
     let labelled_end = n.saturating_sub(h);

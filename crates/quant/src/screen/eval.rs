@@ -18,6 +18,12 @@ pub enum EvalError {
         #[source]
         error: IndicatorError,
     },
+    /// `model("id")` outside a strategy.
+    #[error(
+        "model('{id}') is read in strategies only (run_backtest, optimize_parameters, \
+         analyze_strategy, generate_report); here use predict for a model's latest probabilities"
+    )]
+    Model { id: String },
     /// No bars at all.
     #[error("no bars to evaluate")]
     NoBars,
@@ -116,6 +122,9 @@ impl<'a> Evaluator<'a> {
 
     /// Runs every indicator call `expr` needs that is not cached yet.
     pub(crate) fn prepare(&mut self, expr: &Expression) -> Result<(), EvalError> {
+        if let Some(id) = expr.models().first() {
+            return Err(EvalError::Model { id: id.to_string() });
+        }
         for call in expr.calls() {
             let key = call.key();
             if self.cache.contains_key(&key) {
@@ -154,6 +163,7 @@ impl<'a> Evaluator<'a> {
                 .copied()
                 .unwrap_or(f64::NAN),
             Expr::Indicator(call) => self.call_value(call, i),
+            Expr::Model(_) => f64::NAN,
             Expr::Neg(a) => -self.num(a, i),
             Expr::Arith(op, a, b) => {
                 let (x, y) = (self.num(a, i), self.num(b, i));
@@ -214,6 +224,7 @@ impl<'a> Evaluator<'a> {
             Expr::Number(_)
             | Expr::Column(_)
             | Expr::Indicator(_)
+            | Expr::Model(_)
             | Expr::Neg(_)
             | Expr::Arith(..) => None,
         }

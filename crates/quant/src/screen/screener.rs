@@ -239,6 +239,13 @@ fn parse_as(role: &str, text: &str, want: Kind) -> Result<Expression, ScreenErro
             message,
         });
     }
+    if let Some(id) = expr.models().first() {
+        return Err(ScreenError::Kind {
+            role: role.to_string(),
+            text: excerpt(text),
+            message: EvalError::Model { id: id.to_string() }.to_string(),
+        });
+    }
     Ok(expr)
 }
 

@@ -50,7 +50,7 @@ pub struct CalculateIndicatorsParams {
     pub symbol: Symbol,
     /// Indicators: names or {name, params}.
     pub indicators: Vec<IndicatorRequest>,
-    /// Bar length, default 1Day.
+    /// Bar length (1Min..1Month), default 1Day.
     pub timeframe: Option<Timeframe>,
     /// First bar to return, YYYY-MM-DD (earlier history is still used for warm-up).
     pub start: Option<String>,
@@ -202,7 +202,7 @@ pub struct ScreenParams {
     pub sort: Option<String>,
     /// Maximum matches returned.
     pub limit: Option<u32>,
-    /// Bar length, default 1Day.
+    /// Bar length (1Min..1Month), default 1Day.
     pub timeframe: Option<Timeframe>,
 }
 

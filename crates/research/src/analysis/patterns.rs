@@ -19,7 +19,7 @@ pub struct PatternsParams {
     pub symbol: Symbol,
     /// What to look for: "candlestick", "chart", "levels", or names such as "hammer", "engulfing", "double_top", "head_and_shoulders", "trendline_breakout". Default all.
     pub kinds: Option<Vec<String>>,
-    /// Bar length, default 1Day.
+    /// Bar length (1Min..1Month), default 1Day.
     pub timeframe: Option<Timeframe>,
     /// First bar to scan, YYYY-MM-DD.
     pub start: Option<String>,

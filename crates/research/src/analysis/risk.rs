@@ -35,7 +35,7 @@ pub struct RiskParams {
     pub start: Option<String>,
     /// Last date, YYYY-MM-DD.
     pub end: Option<String>,
-    /// Bar length of the returns, default 1Day.
+    /// Bar length of the returns (1Min..1Month), default 1Day.
     pub timeframe: Option<Timeframe>,
 }
 

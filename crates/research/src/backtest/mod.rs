@@ -22,6 +22,7 @@ pub use optimize::{OptimizeOut, OptimizeParams, optimize_parameters};
 pub use report::{ReportOut, ReportParams, generate_report};
 
 use crate::{Error, MarketData, blocking, parse_time};
+use quantdesk_store::Store;
 
 /// Points kept of the equity curve in an answer: enough to see its shape, small for a chat.
 const CURVE_POINTS: usize = 120;
@@ -70,7 +71,7 @@ pub struct Subject {
     pub strategy: Value,
     /// Ticker, e.g. GOOG.
     pub symbol: Symbol,
-    /// Bar length, default 1Day.
+    /// Bar length (1Min..1Month), default 1Day.
     pub timeframe: Option<Timeframe>,
     /// First bar, YYYY-MM-DD.
     pub start: Option<String>,
@@ -88,8 +89,14 @@ pub(crate) struct Loaded {
 }
 
 impl Subject {
-    pub(crate) async fn load(self, market: &dyn MarketData) -> Result<Loaded, Error> {
-        let strategy = strategy_from(&self.strategy)?;
+    /// The strategy, its bars and settings; each `model("id")` the strategy reads is loaded from
+    /// `store` and predicted walk-forward over these bars.
+    pub(crate) async fn load(
+        self,
+        market: &dyn MarketData,
+        store: &Store,
+    ) -> Result<Loaded, Error> {
+        let mut strategy = strategy_from(&self.strategy)?;
         let series = bars(
             market,
             self.symbol,
@@ -98,6 +105,8 @@ impl Subject {
             self.end.as_deref(),
         )
         .await?;
+        crate::ml::attach_models(store, &mut strategy, &OwnedColumns::from_bars(&series.bars))
+            .await?;
         Ok(Loaded {
             strategy,
             series,
@@ -220,13 +229,14 @@ pub(crate) fn time_of(t: i64) -> DateTime<Utc> {
 
 pub async fn run_backtest(
     market: &dyn MarketData,
+    store: &Store,
     p: RunBacktestParams,
 ) -> Result<RunBacktestOut, Error> {
     let Loaded {
         strategy,
         series,
         settings,
-    } = p.subject.load(market).await?;
+    } = p.subject.load(market, store).await?;
     let values = p.params.unwrap_or_default();
     let cols = OwnedColumns::from_bars(&series.bars);
     let (out, cols) = blocking("backtest", move || {
@@ -309,13 +319,14 @@ pub struct AnalyzeOut {
 
 pub async fn analyze_strategy(
     market: &dyn MarketData,
+    store: &Store,
     p: AnalyzeParams,
 ) -> Result<AnalyzeOut, Error> {
     let Loaded {
         strategy,
         series,
         settings,
-    } = p.subject.load(market).await?;
+    } = p.subject.load(market, store).await?;
     let metric = p.metric.unwrap_or_else(|| "sharpe_ratio".into());
     if !Stats::KEYS.contains(&metric.as_str()) {
         return Err(Error::Invalid(format!(

@@ -27,6 +27,7 @@ use tokio_util::sync::CancellationToken;
 use super::{Loaded, Subject, time_of};
 use crate::jobs::Jobs;
 use crate::{Error, MarketData};
+use quantdesk_store::Store;
 
 /// A search estimated to take longer than this runs as a job (Claude Desktop gives up on a call
 /// after about 60 s; progress notifications do not extend that).
@@ -166,12 +167,13 @@ impl std::fmt::Debug for Watch<'_> {
 /// or when it would take longer than [`JOB_AFTER_SECS`], otherwise directly.
 pub async fn optimize_parameters(
     market: &dyn MarketData,
+    store: &Store,
     jobs: &Jobs,
     watch: Watch<'_>,
     p: OptimizeParams,
 ) -> Result<OptimizeOut, Error> {
     let background = p.background.unwrap_or(false);
-    let plan = Plan::new(market, p).await?;
+    let plan = Plan::new(market, store, p).await?;
     let total = plan.total();
     if background || plan.estimate_secs() > JOB_AFTER_SECS {
         let (method, combinations, evaluations) = (plan.method.clone(), plan.space_size, plan.runs);
@@ -213,12 +215,12 @@ struct Plan {
 }
 
 impl Plan {
-    async fn new(market: &dyn MarketData, p: OptimizeParams) -> Result<Self, Error> {
+    async fn new(market: &dyn MarketData, store: &Store, p: OptimizeParams) -> Result<Self, Error> {
         let Loaded {
             strategy,
             series,
             settings,
-        } = p.subject.load(market).await?;
+        } = p.subject.load(market, store).await?;
         let mut ranges = BTreeMap::new();
         for (k, v) in p.ranges.unwrap_or_default() {
             ranges.insert(k.clone(), values_of(&k, &v)?);

@@ -48,6 +48,7 @@ pub struct ReportOut {
 /// private if missing).
 pub async fn generate_report(
     market: &dyn MarketData,
+    store: &quantdesk_store::Store,
     dir: &Path,
     p: ReportParams,
 ) -> Result<ReportOut, Error> {
@@ -55,7 +56,7 @@ pub async fn generate_report(
         strategy,
         series,
         settings,
-    } = p.subject.load(market).await?;
+    } = p.subject.load(market, store).await?;
     let ranged = strategy
         .params
         .iter()

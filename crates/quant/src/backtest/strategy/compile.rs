@@ -21,6 +21,7 @@ use crate::backtest::flags::words_for;
 use crate::backtest::{Flags, Plan, Signals, Sizing, StopRules};
 use crate::indicators::overlap::sma_pair;
 use crate::indicators::{Columns, compute};
+use crate::ml::series::ModelSeries;
 use crate::screen::{ArithOp, Call, CallKey, CmpOp, Column, Expr, Expression};
 
 /// Indicator outputs computed over one series, keyed by call (indicator, input, parameters).
@@ -172,6 +173,7 @@ pub struct Bound {
     short_exit: Option<Expression>,
     sizing: Sizing,
     stops: StopRules,
+    models: BTreeMap<String, Arc<ModelSeries>>,
 }
 
 pub(super) fn bind(s: &Strategy, values: &BTreeMap<String, f64>) -> Result<Bound, StrategyError> {
@@ -191,6 +193,7 @@ pub(super) fn bind(s: &Strategy, values: &BTreeMap<String, f64>) -> Result<Bound
         short_exit: parse(&s.short.exit, "strategy.short.exit")?,
         sizing: sizing(&s.sizing, values)?,
         stops,
+        models: s.models.clone(),
     })
 }
 
@@ -204,6 +207,14 @@ impl Bound {
         ]
         .into_iter()
         .filter_map(|(p, e)| e.as_ref().map(|e| (p, e)))
+    }
+
+    /// The ids of the models the rules read (`model("id")`).
+    pub fn model_ids(&self) -> std::collections::BTreeSet<String> {
+        self.rules()
+            .flat_map(|(_, e)| e.models())
+            .map(str::to_string)
+            .collect()
     }
 
     /// Distinct indicator computations the rules need.
@@ -235,11 +246,25 @@ impl Bound {
         cache: &IndicatorCache,
     ) -> Result<Plan, StrategyError> {
         let n = cols.len();
+        let mut models = HashMap::new();
+        for (path, expr) in self.rules() {
+            for id in expr.models() {
+                let series = self.models.get(id).ok_or_else(|| StrategyError {
+                    path: path.to_string(),
+                    message: format!(
+                        "model('{id}') has no predictions here: the tool reading this strategy \
+                         did not load it"
+                    ),
+                })?;
+                models.insert(id.to_string(), series.aligned(cols.time));
+            }
+        }
         let ev = Eval {
             cols,
             cache,
             n,
             orders: RefCell::new(Vec::new()),
+            models: &models,
         };
         let signal = |e: &Option<Expression>, path: &str| -> Result<Flags, StrategyError> {
             match e {
@@ -258,6 +283,9 @@ impl Bound {
                     }
                 }
             }
+        }
+        for v in models.values() {
+            warmup = warmup.max(v.iter().position(|v| !v.is_nan()).unwrap_or(n));
         }
         for d in [
             self.stops.stop_loss,
@@ -296,6 +324,8 @@ struct Eval<'a, 'c> {
     /// second ([`order`]): `a crosses_above b` and `a crosses_below b` read the two series once
     /// between them.
     orders: RefCell<Vec<(String, Rc<Order>)>>,
+    /// Each `model("id")`'s predictions at these bars.
+    models: &'a HashMap<String, Vec<f64>>,
 }
 
 impl<'a> Eval<'a, '_> {
@@ -330,6 +360,10 @@ impl<'a> Eval<'a, '_> {
                     None => Cow::Owned(vec![f64::NAN; self.n]),
                 }
             }
+            Expr::Model(id) => match self.models.get(id) {
+                Some(v) => Cow::Borrowed(v.as_slice()),
+                None => return err(path, format!("model('{id}') was not loaded")),
+            },
             Expr::Neg(a) => Cow::Owned(self.num(a, path)?.iter().map(|x| -x).collect()),
             Expr::Arith(op, a, b) => {
                 let (x, y) = (self.num(a, path)?, self.num(b, path)?);
@@ -379,6 +413,7 @@ impl<'a> Eval<'a, '_> {
             Expr::Number(_)
             | Expr::Column(_)
             | Expr::Indicator(_)
+            | Expr::Model(_)
             | Expr::Neg(_)
             | Expr::Arith(..) => {
                 return err(path, "a number where a condition was expected");

@@ -42,12 +42,14 @@ mod rules;
 pub use compile::IndicatorCache;
 pub use examples::{EXAMPLES, GUIDE, example};
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use serde_json::Value;
 use thiserror::Error;
 
 use super::{Sizing, StopDistance};
+use crate::ml::series::ModelSeries;
 
 /// A validation or compilation error: the JSON path (`strategy.long.entry`) and what was
 /// expected there.
@@ -146,6 +148,9 @@ pub struct Strategy {
     pub stop_loss: Option<StopSpec>,
     pub take_profit: Option<StopSpec>,
     pub trailing_stop: Option<StopSpec>,
+    /// Each `model("id")` the rules read: its predictions by bar time, filled in by the caller
+    /// (see [`Strategy::model_ids`]); a rule reading one not filled in is an error.
+    pub models: BTreeMap<String, Arc<ModelSeries>>,
 }
 
 fn object<'a>(
@@ -412,6 +417,7 @@ impl Strategy {
             stop_loss,
             take_profit,
             trailing_stop,
+            models: BTreeMap::new(),
         };
         // Check every rule parses with the defaults, so errors surface before any data is read.
         strategy.bind(&BTreeMap::new())?;
@@ -445,6 +451,11 @@ impl Strategy {
             out.insert(k.clone(), *v);
         }
         Ok(out)
+    }
+
+    /// The models the rules read, to be filled into [`Strategy::models`].
+    pub fn model_ids(&self) -> Result<BTreeSet<String>, StrategyError> {
+        Ok(self.bind(&BTreeMap::new())?.model_ids())
     }
 
     /// The strategy with parameter values fixed: rules parsed, numbers resolved.

@@ -149,6 +149,9 @@ pub enum Expr {
     Number(f64),
     Column(Column),
     Indicator(Call),
+    /// `model("id")`: a kept model's up-probability per bar (strategies only; supplied by
+    /// the caller, see `ml::series`).
+    Model(String),
     Neg(Box<Expr>),
     Arith(ArithOp, Box<Expr>, Box<Expr>),
     Compare(CmpOp, Box<Expr>, Box<Expr>),
@@ -187,7 +190,7 @@ const PREC_ATOM: u8 = 8;
 impl Expr {
     pub(super) fn prec(&self) -> u8 {
         match self {
-            Expr::Number(_) | Expr::Column(_) | Expr::Indicator(_) => PREC_ATOM,
+            Expr::Number(_) | Expr::Column(_) | Expr::Indicator(_) | Expr::Model(_) => PREC_ATOM,
             Expr::Neg(_) => PREC_UNARY,
             Expr::Arith(ArithOp::Add | ArithOp::Sub, ..) => PREC_SUM,
             Expr::Arith(..) => PREC_PRODUCT,
@@ -208,6 +211,7 @@ impl Expr {
             Expr::Number(v) => write!(f, "{v}")?,
             Expr::Column(c) => f.write_str(c.name())?,
             Expr::Indicator(call) => f.write_str(&call.written)?,
+            Expr::Model(id) => write!(f, "model('{id}')")?,
             Expr::Neg(e) => {
                 f.write_str("-")?;
                 e.write(f, PREC_UNARY)?;

@@ -19,6 +19,9 @@ impl Parser {
             }
             return Ok((Expr::Column(column), Kind::Number, col, 0));
         }
+        if name == "model" && *self.peek().0 == Tok::LParen {
+            return self.parse_model(col);
+        }
         let spec = spec(&name).map_err(|e| {
             let known = catalog()
                 .iter()
@@ -131,6 +134,36 @@ impl Parser {
             col,
             0,
         ))
+    }
+
+    /// `model('id')` (or `model("id")`, or the bare id): after the name, at `col`.
+    fn parse_model(&mut self, col: usize) -> Result<Parsed, ParseError> {
+        self.bump();
+        let (tok, c) = self.bump();
+        let id = match tok {
+            Tok::Text(s) | Tok::Ident(s) if !s.trim().is_empty() => s.trim().to_string(),
+            other => {
+                return Err(ParseError::new(
+                    c,
+                    format!(
+                        "expected a model id in quotes, e.g. model('mdl_…') from train_model, \
+                         found {}",
+                        other.describe()
+                    ),
+                ));
+            }
+        };
+        let (close, cc) = self.bump();
+        if close != Tok::RParen {
+            return Err(ParseError::new(
+                cc,
+                format!(
+                    "expected ')' after the model id, found {}",
+                    close.describe()
+                ),
+            ));
+        }
+        Ok((Expr::Model(id), Kind::Number, col, 0))
     }
 
     /// One argument of an indicator call: a source column (first only), a positional number or

@@ -78,6 +78,13 @@ impl Expression {
         out
     }
 
+    /// Every `model("id")` the expression reads, in reading order.
+    pub fn models(&self) -> Vec<&str> {
+        let mut out = Vec::new();
+        collect_models(&self.root, &mut out);
+        out
+    }
+
     /// The numeric operands of the comparisons in this expression (or the expression itself if
     /// it is a number), minus plain literals: what a screen reports so a reader sees *why* a
     /// symbol matched.
@@ -101,12 +108,24 @@ impl fmt::Display for Expression {
 
 fn collect_calls<'a>(e: &'a Expr, out: &mut Vec<&'a Call>) {
     match e {
-        Expr::Number(_) | Expr::Column(_) => {}
+        Expr::Number(_) | Expr::Column(_) | Expr::Model(_) => {}
         Expr::Indicator(c) => out.push(c),
         Expr::Neg(a) | Expr::Not(a) => collect_calls(a, out),
         Expr::Arith(_, a, b) | Expr::Compare(_, a, b) | Expr::And(a, b) | Expr::Or(a, b) => {
             collect_calls(a, out);
             collect_calls(b, out);
+        }
+    }
+}
+
+fn collect_models<'a>(e: &'a Expr, out: &mut Vec<&'a str>) {
+    match e {
+        Expr::Number(_) | Expr::Column(_) | Expr::Indicator(_) => {}
+        Expr::Model(id) => out.push(id),
+        Expr::Neg(a) | Expr::Not(a) => collect_models(a, out),
+        Expr::Arith(_, a, b) | Expr::Compare(_, a, b) | Expr::And(a, b) | Expr::Or(a, b) => {
+            collect_models(a, out);
+            collect_models(b, out);
         }
     }
 }

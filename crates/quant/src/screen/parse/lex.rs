@@ -6,6 +6,8 @@ use super::{MAX_DEPTH, ParseError};
 pub(super) enum Tok {
     Number(f64),
     Ident(String),
+    /// Quoted text, case kept (`model('mdl_…')`).
+    Text(String),
     LParen,
     RParen,
     Comma,
@@ -29,6 +31,7 @@ impl Tok {
         match self {
             Tok::Number(v) => format!("number {v}"),
             Tok::Ident(s) => format!("'{s}'"),
+            Tok::Text(s) => format!("text '{s}'"),
             Tok::LParen => "'('".into(),
             Tok::RParen => "')'".into(),
             Tok::Comma => "','".into(),
@@ -111,6 +114,18 @@ pub(super) fn lex(text: &str) -> Result<Vec<(Tok, usize)>, ParseError> {
             }
             let s: String = chars[start..i].iter().collect();
             out.push((Tok::Ident(s.to_lowercase()), col));
+            continue;
+        }
+        if c == '\'' || c == '"' {
+            let close = chars[i + 1..].iter().position(|&q| q == c).ok_or_else(|| {
+                ParseError::new(
+                    col,
+                    format!("the text opened with {c} here is never closed"),
+                )
+            })?;
+            let s: String = chars[i + 1..i + 1 + close].iter().collect();
+            out.push((Tok::Text(s), col));
+            i += close + 2;
             continue;
         }
         let two = next == Some('=');

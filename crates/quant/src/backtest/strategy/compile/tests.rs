@@ -45,11 +45,13 @@ fn bitsets_agree_with_three_valued_definitions() {
             volume: &volume,
         };
         let cache = IndicatorCache::new();
+        let models = HashMap::new();
         let ev = Eval {
             cols: &c,
             cache: &cache,
             n,
             orders: RefCell::new(Vec::new()),
+            models: &models,
         };
         for text in rules {
             let expr = Expression::parse(text).expect("rule");
