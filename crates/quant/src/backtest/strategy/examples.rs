@@ -48,7 +48,7 @@ mod tests {
             .skip(1)
             .filter_map(|b| b.split("```").next())
             .collect();
-        assert_eq!(blocks.len(), 4);
+        assert_eq!(blocks.len(), 5);
         for b in blocks {
             let v: serde_json::Value = serde_json::from_str(b).expect(b);
             let s = Strategy::from_json(&v).expect(b);
