@@ -30,6 +30,7 @@ pub fn bench(args: &[String]) -> Result<()> {
     )?;
     talib_comparison(started)?;
     backtest_comparison(started)?;
+    ml_targets(started)?;
     // Anything that narrows `cargo bench` (a filter such as `backtest`, `--bench`, `-p`) says
     // this run is about part of the benchmarks: the app's memory is measured on full runs only.
     if args.iter().any(|a| !a.starts_with('-')) {
@@ -164,26 +165,55 @@ fn backtest_comparison(started: SystemTime) -> Result<()> {
     } else {
         reference_backtests(&quant, &goog)?;
     }
+    targets(
+        "Backtest",
+        "backtest",
+        &[
+            ("sma_cross_1m", "1,000,000-bar SMA cross", 10e-3),
+            ("sma_grid_78", "78-combination SMA grid on GOOG", 5e-3),
+            (
+                "bayesian_4_params_200",
+                "Bayesian search, 4 params, 200",
+                1.0,
+            ),
+        ],
+        started,
+    )
+}
+
+/// The ML targets: training on 100,000 rows × 40 features, predicting 1,000,000 rows.
+fn ml_targets(started: SystemTime) -> Result<()> {
+    targets(
+        "ML",
+        "ml",
+        &[
+            ("train_100k_x_40", "train 100,000 rows x 40 features", 3.0),
+            ("predict_1m", "predict 1,000,000 rows", 0.2),
+        ],
+        started,
+    )
+}
+
+/// Prints criterion group `group`'s medians of this run against their limits (seconds); what
+/// this run did not measure is skipped with the reason.
+fn targets(
+    title: &str,
+    group: &str,
+    rows: &[(&str, &str, f64)],
+    started: SystemTime,
+) -> Result<()> {
     let verdict = |met: bool| if met { "PASS" } else { "MISS" };
     println!(
-        "\nBacktest speed targets (criterion medians of this run; load average {})",
+        "\n{title} speed targets (criterion medians of this run; load average {})",
         load_average()
     );
-    for (name, label, limit) in [
-        ("sma_cross_1m", "1,000,000-bar SMA cross", 10e-3),
-        ("sma_grid_78", "78-combination SMA grid on GOOG", 5e-3),
-        (
-            "bayesian_4_params_200",
-            "Bayesian search, 4 params, 200",
-            1.0,
-        ),
-    ] {
-        if !fresh(name) {
+    for &(name, label, limit) in rows {
+        if !measured_since(group, name, started) {
             step::announce(label);
-            eprintln!("    skipped: this run did not measure backtest/{name}");
+            eprintln!("    skipped: this run did not measure {group}/{name}");
             continue;
         }
-        let t = criterion_median("backtest", name)?;
+        let t = criterion_median(group, name)?;
         println!(
             "{label:<32} {:>9.3} ms  target < {:.0} ms  {}",
             t * 1e3,

@@ -1,6 +1,6 @@
 //! ML speed: gradient-boosted trees trained on 100,000 rows × 40 features (target ≤ 3 s on 2
 //! cores) and predicting 1,000,000 rows (target ≤ 200 ms), on seeded synthetic rows with a
-//! learnable signal in a few features. (Not yet in `cargo xtask bench`'s target table.)
+//! learnable signal in a few features; `cargo xtask bench` prints both against their targets.
 #![allow(unused_crate_dependencies)] // a test or bench uses some of its package's dependencies
 
 use std::hint::black_box;
