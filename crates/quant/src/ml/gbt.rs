@@ -29,6 +29,8 @@ pub struct Gbt {
 
 /// Rows a heap block holds (a multiple of 8; 32 rows of 64 values stay in L1 beside the trees).
 const HEAP_BLOCK: usize = 128;
+/// Rows walked in lockstep.
+const LANES: usize = 16;
 /// Levels of splits a [`HeapTree`] holds.
 const HEAP_DEPTH: usize = 4;
 const HEAP_INNER: usize = (1 << HEAP_DEPTH) - 1;
@@ -92,19 +94,19 @@ impl HeapTree {
 /// Adds every tree's leaf weight for eight rows (row-major, [`HEAP_FEATURES`] values each, no
 /// NaN) to `out`, tree by tree in the forest's order (so the sums equal [`Forest`]'s bit for
 /// bit), the eight walks in lockstep.
-fn score_heap(trees: &[HeapTree], rows: &[[f64; HEAP_FEATURES]; 8], out: &mut [f64; 8]) {
+fn score_heap(trees: &[HeapTree], rows: &[[f64; HEAP_FEATURES]; LANES], out: &mut [f64; LANES]) {
     for t in trees {
         // The root is the same node for every row.
         let (f0, t0) = (t.feature[0] as usize & (HEAP_FEATURES - 1), t.threshold[0]);
-        let mut k: [usize; 8] = std::array::from_fn(|r| 1 + usize::from(rows[r][f0] >= t0));
+        let mut k: [usize; LANES] = std::array::from_fn(|r| 1 + usize::from(rows[r][f0] >= t0));
         for _ in 1..HEAP_DEPTH {
-            for r in 0..8 {
+            for r in 0..LANES {
                 let at = k[r] & HEAP_INNER;
                 let v = rows[r][t.feature[at] as usize & (HEAP_FEATURES - 1)];
                 k[r] = 2 * k[r] + 1 + usize::from(v >= t.threshold[at]);
             }
         }
-        for r in 0..8 {
+        for r in 0..LANES {
             out[r] += t.leaf[(k[r] - HEAP_INNER) & HEAP_INNER];
         }
     }
@@ -327,7 +329,7 @@ impl Gbt {
         block: &mut [[f64; HEAP_FEATURES]],
     ) {
         let (n, p) = (chunk.len(), self.features);
-        let block = &mut block[..n.div_ceil(8) * 8];
+        let block = &mut block[..n.div_ceil(LANES) * LANES];
         let mut missing = false;
         for f in 0..p {
             let col = &data[f * rows + first..f * rows + first + n];
@@ -340,11 +342,11 @@ impl Gbt {
             let flat: Vec<f64> = block[..n].iter().flat_map(|r| r[..p].to_vec()).collect();
             self.forest.score_block(&flat, p, chunk);
         } else {
-            for (g, out) in block.chunks_exact(8).zip(chunk.chunks_mut(8)) {
-                let Ok(rows) = <&[[f64; HEAP_FEATURES]; 8]>::try_from(g) else {
+            for (g, out) in block.chunks_exact(LANES).zip(chunk.chunks_mut(LANES)) {
+                let Ok(rows) = <&[[f64; HEAP_FEATURES]; LANES]>::try_from(g) else {
                     continue;
                 };
-                let mut sum = [self.forest.base; 8];
+                let mut sum = [self.forest.base; LANES];
                 score_heap(trees, rows, &mut sum);
                 out.copy_from_slice(&sum[..out.len()]);
             }
