@@ -178,3 +178,27 @@ async def live_price(s, symbol, watch=True, tries=150):
             return price
         await anyio.sleep(0.1)
     raise AssertionError(f"no live price for {symbol}: {price}")
+
+
+def ok(result):
+    """A tool call's structured answer, failing the test with the tool's message on an error."""
+    assert not result.is_error, result.content[0].text if result.content else result
+    return result.structured_content
+
+
+def error_text(result):
+    """A tool call's error message, failing the test when it succeeded."""
+    assert result.is_error, result.structured_content
+    return result.content[0].text
+
+
+async def job_result(s, job_id, tries=600):
+    """Polls get_job until the job stops running; returns its last status."""
+    import asyncio
+
+    for _ in range(tries):
+        status = ok(await s.call_tool("get_job", {"job_id": job_id}))
+        if status["status"] != "running":
+            return status
+        await asyncio.sleep(0.1)
+    return status

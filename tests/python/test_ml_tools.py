@@ -3,24 +3,13 @@ symbol and a horizon keeps a model and says plainly whether it beats the baselin
 scores the latest bars; model("id") in a strategy backtests and optimises on walk-forward
 predictions, and every optimisation says how likely it is overfit."""
 
-import asyncio
 import sqlite3
 
 import pytest
 
-from conftest import session
+from conftest import error_text, job_result, ok, session
 
 pytestmark = pytest.mark.anyio
-
-
-def ok(result):
-    assert not result.is_error, result.content[0].text if result.content else result
-    return result.structured_content
-
-
-def error_text(result):
-    assert result.is_error, result.structured_content
-    return result.content[0].text
 
 
 async def test_train_predict_backtest_and_optimise_an_ml_signal(data_dir):
@@ -122,11 +111,7 @@ async def test_a_background_training_is_a_job_and_extra_features_add_to_the_defa
         )
         job = started["job_id"]
         assert job and started["model_id"] is None
-        for _ in range(600):
-            status = ok(await s.call_tool("get_job", {"job_id": job}))
-            if status["status"] != "running":
-                break
-            await asyncio.sleep(0.1)
+        status = await job_result(s, job)
         assert status["status"] == "done", status
         result = status["result"]
         assert result["model_id"].startswith("mdl_") and result["label"] == "triple_barrier"

@@ -11,6 +11,7 @@ mod bar;
 mod error;
 mod option;
 mod order;
+pub mod spread;
 mod symbol;
 mod timeframe;
 pub mod untrusted;

@@ -329,10 +329,7 @@ impl Plan {
                 out_of_sample_return_pct: f.out_of_sample_return_pct,
             })
             .collect();
-        let mut out = shape(opt, self.top, walk_forward, &self.source, self.as_of);
-        out.method = self.method.clone();
-        out.combinations = self.space_size;
-        Ok(out)
+        Ok(shape(opt, walk_forward, &self))
     }
 }
 
@@ -380,20 +377,14 @@ fn search_of(
     Ok((name.to_string(), search))
 }
 
-/// The answer from a finished search: the best row, the top rows, heat map and folds.
-fn shape(
-    opt: Optimum,
-    top: usize,
-    walk_forward: Vec<FoldOut>,
-    source: &str,
-    as_of: DateTime<Utc>,
-) -> OptimizeOut {
+/// The answer from a finished search of `plan`: the best row, the top rows, heat map and folds.
+fn shape(opt: Optimum, walk_forward: Vec<FoldOut>, plan: &Plan) -> OptimizeOut {
     let best = opt.best().cloned();
     let overfitting = best.is_some().then(|| Report::from(opt.overfitting()));
     let results = opt
         .rows
         .iter()
-        .take(top)
+        .take(plan.top)
         .map(|r| ResultRow {
             params: r.params.clone(),
             value: r.value,
@@ -406,8 +397,8 @@ fn shape(
     OptimizeOut {
         job_id: None,
         maximize: opt.maximize.clone(),
-        method: String::new(),
-        combinations: opt.rows.len(),
+        method: plan.method.clone(),
+        combinations: plan.space_size,
         evaluations: opt.rows.len(),
         best_params: best.as_ref().map(|b| b.params.clone()),
         best_value: best.as_ref().and_then(|b| b.value),
@@ -416,8 +407,8 @@ fn shape(
         heatmap: opt.heatmap,
         walk_forward,
         overfitting,
-        source: source.to_string(),
-        as_of: Some(as_of),
+        source: plan.source.clone(),
+        as_of: Some(plan.as_of),
     }
 }
 
