@@ -186,8 +186,8 @@ impl Watcher {
                 products.push(id);
             }
         }
-        let mut list = stored(&self.store).await?;
-        match p.action {
+        let list = stored(&self.store).await?;
+        let list = match p.action {
             WatchAction::Start if !products.is_empty() => {
                 let new: Vec<&String> = products.iter().filter(|id| !list.contains(id)).collect();
                 if new.iter().any(|id| source_of(id) == COINBASE) {
@@ -216,21 +216,35 @@ impl Watcher {
                         }
                     }
                 }
-                let new: Vec<String> = products
-                    .into_iter()
-                    .filter(|id| !list.contains(id))
-                    .collect();
-                if list.len() + new.len() > MAX_WATCHED {
-                    return Err(WatchError::Full);
-                }
-                list.extend(new.iter().cloned());
-                self.store.set_setting(WATCHLIST_KEY, &list).await?;
+                // The list as it is now, read and written in one transaction: another
+                // process's change since the read above is kept, and the cap holds for both.
+                let (list, new) = self
+                    .store
+                    .update_setting(WATCHLIST_KEY, |list: &mut Vec<String>| {
+                        let new: Vec<String> = products
+                            .iter()
+                            .filter(|id| !list.contains(id))
+                            .cloned()
+                            .collect();
+                        if list.len() + new.len() > MAX_WATCHED {
+                            return Err(WatchError::Full);
+                        }
+                        list.extend(new.iter().cloned());
+                        Ok((list.clone(), new))
+                    })
+                    .await??;
                 self.live.watch(new);
+                list
             }
-            WatchAction::Start => {}
+            WatchAction::Start => list,
             WatchAction::Stop => {
-                list.retain(|id| !products.contains(id));
-                self.store.set_setting(WATCHLIST_KEY, &list).await?;
+                let list = self
+                    .store
+                    .update_setting(WATCHLIST_KEY, |list: &mut Vec<String>| {
+                        list.retain(|id| !products.contains(id));
+                        Ok::<_, WatchError>(list.clone())
+                    })
+                    .await??;
                 // A pair an active alert watches keeps streaming.
                 let alerted: Vec<String> = self
                     .store
@@ -246,8 +260,9 @@ impl Watcher {
                 if !off.is_empty() {
                     self.live.unwatch(off);
                 }
+                list
             }
-        }
+        };
         Ok(self.answer(&list).await)
     }
 

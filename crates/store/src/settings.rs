@@ -61,6 +61,27 @@ impl Store {
         set_setting_in(&mut conn, key, value).await
     }
 
+    /// Reads `key` (its default when never set), lets `change` edit it and writes it back, in
+    /// one immediate transaction: read-modify-writes from other processes wait their turn
+    /// instead of overwriting each other. When `change` fails nothing is written.
+    pub async fn update_setting<T, R, E>(
+        &self,
+        key: &str,
+        change: impl FnOnce(&mut T) -> Result<R, E>,
+    ) -> Result<Result<R, E>, StoreError>
+    where
+        T: Serialize + DeserializeOwned + Default,
+    {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut value: T = setting_in(&mut tx, key).await?.unwrap_or_default();
+        let out = change(&mut value);
+        if out.is_ok() {
+            set_setting_in(&mut tx, key, &value).await?;
+            tx.commit().await?;
+        }
+        Ok(out)
+    }
+
     /// Several settings as stored JSON text, written in one transaction: all or none.
     pub async fn set_settings_text(&self, rows: &[(&str, String)]) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
