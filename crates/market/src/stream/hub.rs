@@ -76,6 +76,10 @@ pub struct Upstreams {
     pub alpaca: Option<AlpacaUpstream>,
 }
 
+/// Products the hub streams at most (crypto and stocks together): quotes and minute bars are
+/// kept per product, and prices asked for implicitly add products, so the bound is here.
+pub const MAX_STREAMED: usize = 1_000;
+
 /// REST gap fills in flight at once (Coinbase allows about 10 public requests a second).
 const FILLS_AT_ONCE: usize = 4;
 
@@ -190,6 +194,8 @@ impl LiveHub {
         let task = tokio::spawn(async move {
             let (crypto, stocks): (Vec<String>, Vec<String>) =
                 products.into_iter().partition(|p| source_of(p) == COINBASE);
+            let mut watched_crypto: std::collections::BTreeSet<String> =
+                crypto.iter().cloned().collect();
             let mut coinbase = CoinbaseFeed::start(upstreams.coinbase, crypto);
             let coinbase_rest = upstreams.coinbase_rest;
             // Stocks asked for, streamed or not (an account linked later streams them).
@@ -228,13 +234,15 @@ impl LiveHub {
                         };
                         let (crypto, stocks): (Vec<String>, Vec<String>) =
                             products.into_iter().partition(|p| source_of(p) == COINBASE);
-                        for p in &stocks {
-                            if watch {
-                                watched_stocks.insert(p.clone());
-                            } else {
-                                watched_stocks.remove(p);
-                            }
-                        }
+                        // At most MAX_STREAMED products, however many quotes were asked for.
+                        let crypto: Vec<String> = crypto
+                            .into_iter()
+                            .filter(|p| admit(watch, p, &mut watched_crypto, watched_stocks.len()))
+                            .collect();
+                        let stocks: Vec<String> = stocks
+                            .into_iter()
+                            .filter(|p| admit(watch, p, &mut watched_stocks, watched_crypto.len()))
+                            .collect();
                         if !watch {
                             let mut s = lock(&shared);
                             for p in crypto.iter().chain(&stocks) {
@@ -330,6 +338,30 @@ impl LiveHub {
         out.extend(s.alpaca.as_ref().map(|f| status(f, ALPACA)));
         out
     }
+}
+
+/// Whether `product` goes on (or off) the stream, keeping `set` (its source's products; `others`
+/// streamed by the other source) in step: taking off always; putting on while fewer than
+/// [`MAX_STREAMED`] products stream, or when it already does.
+fn admit(
+    watch: bool,
+    product: &str,
+    set: &mut std::collections::BTreeSet<String>,
+    others: usize,
+) -> bool {
+    if !watch {
+        set.remove(product);
+        return true;
+    }
+    if set.contains(product) || set.len() + others < MAX_STREAMED {
+        set.insert(product.to_string());
+        return true;
+    }
+    tracing::warn!(
+        product,
+        "the live cache is full ({MAX_STREAMED} products): not streamed"
+    );
+    false
 }
 
 async fn next_alpaca(alpaca: &mut Option<AlpacaStream>) -> Option<(StreamEvent, Instant)> {
@@ -466,4 +498,39 @@ async fn fill(state: &Mutex<State>, rest: &dyn MarketData, gap: Gap) {
         Vec::new()
     });
     lock(state).bars.fill(&gap, &bars);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_stream_takes_at_most_max_streamed_products() {
+        let (mut crypto, mut stocks) = (
+            std::collections::BTreeSet::new(),
+            std::collections::BTreeSet::new(),
+        );
+        for i in 0..MAX_STREAMED - 1 {
+            assert!(admit(true, &format!("P{i}-USD"), &mut crypto, stocks.len()));
+        }
+        assert!(
+            admit(true, "AAPL", &mut stocks, crypto.len()),
+            "the last place"
+        );
+        assert!(!admit(true, "MSFT", &mut stocks, crypto.len()), "full");
+        assert!(
+            !admit(true, "NEW-USD", &mut crypto, stocks.len()),
+            "full for either source"
+        );
+        assert!(
+            admit(true, "P1-USD", &mut crypto, stocks.len()),
+            "already streamed"
+        );
+        assert!(admit(false, "AAPL", &mut stocks, crypto.len()));
+        assert!(
+            admit(true, "MSFT", &mut stocks, crypto.len()),
+            "a place came free"
+        );
+        assert_eq!(crypto.len() + stocks.len(), MAX_STREAMED);
+    }
 }
