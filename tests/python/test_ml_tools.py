@@ -119,3 +119,26 @@ async def test_a_background_training_is_a_job_and_extra_features_add_to_the_defa
         assert result["training"]["start"] >= "2012-01-01"
         pred = ok(await s.call_tool("predict", {"model_id": result["model_id"], "bars": 2}))
         assert len(pred["predictions"]) == 2
+
+
+async def test_an_ml_signal_on_live_crypto_minutes(data_dir):
+    """Live data: BTC/USD minute bars from Coinbase's public API (the stand-in's three days)."""
+    async with session(data_dir) as s:
+        out = ok(
+            await s.call_tool(
+                "train_model",
+                {"symbol": "BTC/USD", "horizon": 5, "timeframe": "1Min", "start": "2026-12-01"},
+            )
+        )
+        assert out["source"] == "coinbase" and out["timeframe"] == "1Min", out
+        assert out["training"]["rows"] > 3000 and out["evaluation"]["verdict"]
+        pred = ok(await s.call_tool("predict", {"model_id": out["model_id"], "bars": 3}))
+        assert pred["source"] == "coinbase" and len(pred["predictions"]) == 3
+        strategy = {"long": {"entry": f"model('{out['model_id']}') > 0.55", "exit": f"model('{out['model_id']}') < 0.5"}}
+        bt = ok(
+            await s.call_tool(
+                "run_backtest",
+                {"strategy": strategy, "symbol": "BTC/USD", "timeframe": "1Min", "start": "2026-12-01"},
+            )
+        )
+        assert bt["bars"] > 4000 and bt["source"] == "coinbase", bt["bars"]
