@@ -25,8 +25,9 @@ use crate::{Error, MarketData, blocking};
 
 /// A training estimated to take longer than this runs as a job.
 const JOB_AFTER_SECS: f64 = 20.0;
-/// Conservative cost of one row of one feature in one fit (measured ~0.9 µs on 2 cores).
-const SECS_PER_CELL: f64 = 2e-6;
+/// Cost of one row of one feature in one fit, twice what `ml/train_100k_x_40` measures on two
+/// idle cores (~0.3 µs), for a machine that is busy.
+const SECS_PER_CELL: f64 = 0.6e-6;
 /// Most features a model may have.
 const MAX_FEATURES: usize = 64;
 /// Most bars `predict` answers for.
