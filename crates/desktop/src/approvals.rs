@@ -187,6 +187,10 @@ pub fn rule_name(rule: Rule) -> &'static str {
         Rule::MaxPositionPctOfEquity => "Max position share of equity",
         Rule::MaxDailyLoss => "Max daily loss",
         Rule::MaxOrdersPerMinute => "Max orders per minute",
+        Rule::NakedOptions => "No uncovered short options",
+        Rule::MaxContracts => "Max contracts",
+        Rule::MaxOptionPremium => "Max option premium",
+        Rule::MaxSpreadLoss => "Max loss of the spread",
         Rule::SettingsSeal => "Settings sealed by the app",
         Rule::ApprovalSignature => "Approved in the app",
     }

@@ -1,7 +1,8 @@
 //! The guard: the one place an order is allowed or refused before it reaches any broker. It
 //! holds the person's limits (max order value, max position value and share of equity, max
 //! daily loss, orders per minute, price collar and fresh-quote rule, allowed and blocked symbols
-//! and asset classes, trading hours, short selling, live trading, the kill switch) and the
+//! and asset classes, trading hours, short selling, live trading, the kill switch; for options
+//! orders in legs also uncovered shorts, contracts, premium and the spread's max loss) and the
 //! approval policy, all kept in the store, and the order journal in which every admitted order
 //! and its exposure reservation are written in the same transaction as the check.
 //!
@@ -27,6 +28,6 @@ pub use limits::{
     approval_policy, limits, set_approval_policy, set_limits,
 };
 pub use rules::{
-    Check, DailyLoss, Explanation, Facts, Passed, PricePoint, Refusal, Rule, daily_loss, evaluate,
-    explain, increases_risk,
+    Check, DailyLoss, Explanation, Facts, OptionLimits, OptionOrder, Passed, PricePoint, Refusal,
+    Rule, daily_loss, evaluate, explain, explain_options, increases_risk,
 };

@@ -2,14 +2,16 @@
 //! transaction. Keeping it pure lets the property tests run thousands of cases; keeping it the
 //! only function that says yes keeps "one rule, one place".
 
-use quantdesk_domain::{Decimal, OrderRequest, OrderType, Side};
+use quantdesk_domain::{AssetClass, Decimal, OrderRequest, OrderType, Side, Symbol};
 use serde::Serialize;
 
 use crate::Limits;
 
 mod facts;
+mod options;
 
 pub use facts::{Facts, Passed, PricePoint, Refusal, Rule};
+pub use options::{OptionLimits, OptionOrder, explain_options};
 
 fn money(d: Decimal) -> String {
     format!("${}", d.round_dp(2).normalize())
@@ -161,89 +163,8 @@ pub fn explain(order: &OrderRequest, limits: &Limits, facts: &Facts) -> Explanat
         );
         return a.done(None);
     }
-    let on_off = |b: bool| if b { "on" } else { "off" }.to_string();
-    a.rule(
-        Rule::KillSwitch,
-        on_off(limits.kill_switch),
-        String::new(),
-        limits.kill_switch.then(|| {
-            "the kill switch is on in QuantDesk: every new order is refused until the person \
-             turns it off"
-                .into()
-        }),
-    );
-    if facts.live {
-        a.rule(
-            Rule::LiveTradingOff,
-            on_off(facts.live_enabled),
-            "live".into(),
-            (!facts.live_enabled)
-                .then(|| "live trading is off; only the person can turn it on in QuantDesk".into()),
-        );
-    }
+    gate(&mut a, limits, facts, &order.symbol, order.asset_class);
     let sym = &order.symbol;
-    a.rule(
-        Rule::AllowedSymbols,
-        if limits.allowed_symbols.is_empty() {
-            "any symbol not blocked".into()
-        } else {
-            format!("listed symbols only ({})", join(&limits.allowed_symbols))
-        },
-        sym.to_string(),
-        (!limits.allowed_symbols.is_empty() && !limits.allowed_symbols.contains(sym)).then(|| {
-            format!(
-                "{sym} is not in the allowed symbols ({})",
-                join(&limits.allowed_symbols)
-            )
-        }),
-    );
-    a.rule(
-        Rule::BlockedSymbols,
-        if limits.blocked_symbols.is_empty() {
-            "none blocked".into()
-        } else {
-            join(&limits.blocked_symbols)
-        },
-        sym.to_string(),
-        limits
-            .blocked_symbols
-            .contains(sym)
-            .then(|| format!("{sym} is blocked in QuantDesk")),
-    );
-    a.rule(
-        Rule::AssetClasses,
-        join(&limits.allowed_asset_classes),
-        order.asset_class.to_string(),
-        (!limits.allowed_asset_classes.contains(&order.asset_class)).then(|| {
-            format!(
-                "{} is not an allowed asset class ({})",
-                order.asset_class,
-                join(&limits.allowed_asset_classes)
-            )
-        }),
-    );
-    a.rule(
-        Rule::TradingHours,
-        if limits.market_hours_only {
-            "market hours only"
-        } else {
-            "any time"
-        }
-        .into(),
-        if facts.market_open || order.asset_class.trades_24h() {
-            "market open".into()
-        } else {
-            "market closed".into()
-        },
-        (limits.market_hours_only && !facts.market_open && !order.asset_class.trades_24h()).then(
-            || {
-                format!(
-                    "the market is closed at {} and market_hours_only is on",
-                    facts.market_now.format("%Y-%m-%d %H:%M UTC")
-                )
-            },
-        ),
-    );
     let fresh = facts.last.filter(|p| {
         let age = facts.market_now.signed_duration_since(p.at);
         age.num_seconds() <= limits.max_quote_age_secs as i64
@@ -436,6 +357,103 @@ pub fn explain(order: &OrderRequest, limits: &Limits, facts: &Facts) -> Explanat
                 )
             }),
     );
+    pace(&mut a, limits, facts, risk_up, value);
+    a.done(Some(Passed {
+        signed_qty: qty * order.side.sign(),
+        value,
+        price,
+    }))
+}
+
+/// The rules every order meets first, whatever it trades: the kill switch, the live switch,
+/// allowed and blocked symbols (for options, the underlying), the asset class, market hours.
+fn gate(a: &mut Account, limits: &Limits, facts: &Facts, sym: &Symbol, asset_class: AssetClass) {
+    let on_off = |b: bool| if b { "on" } else { "off" }.to_string();
+    a.rule(
+        Rule::KillSwitch,
+        on_off(limits.kill_switch),
+        String::new(),
+        limits.kill_switch.then(|| {
+            "the kill switch is on in QuantDesk: every new order is refused until the person \
+             turns it off"
+                .into()
+        }),
+    );
+    if facts.live {
+        a.rule(
+            Rule::LiveTradingOff,
+            on_off(facts.live_enabled),
+            "live".into(),
+            (!facts.live_enabled)
+                .then(|| "live trading is off; only the person can turn it on in QuantDesk".into()),
+        );
+    }
+    a.rule(
+        Rule::AllowedSymbols,
+        if limits.allowed_symbols.is_empty() {
+            "any symbol not blocked".into()
+        } else {
+            format!("listed symbols only ({})", join(&limits.allowed_symbols))
+        },
+        sym.to_string(),
+        (!limits.allowed_symbols.is_empty() && !limits.allowed_symbols.contains(sym)).then(|| {
+            format!(
+                "{sym} is not in the allowed symbols ({})",
+                join(&limits.allowed_symbols)
+            )
+        }),
+    );
+    a.rule(
+        Rule::BlockedSymbols,
+        if limits.blocked_symbols.is_empty() {
+            "none blocked".into()
+        } else {
+            join(&limits.blocked_symbols)
+        },
+        sym.to_string(),
+        limits
+            .blocked_symbols
+            .contains(sym)
+            .then(|| format!("{sym} is blocked in QuantDesk")),
+    );
+    a.rule(
+        Rule::AssetClasses,
+        join(&limits.allowed_asset_classes),
+        asset_class.to_string(),
+        (!limits.allowed_asset_classes.contains(&asset_class)).then(|| {
+            format!(
+                "{} is not an allowed asset class ({})",
+                asset_class,
+                join(&limits.allowed_asset_classes)
+            )
+        }),
+    );
+    a.rule(
+        Rule::TradingHours,
+        if limits.market_hours_only {
+            "market hours only"
+        } else {
+            "any time"
+        }
+        .into(),
+        if facts.market_open || asset_class.trades_24h() {
+            "market open".into()
+        } else {
+            "market closed".into()
+        },
+        (limits.market_hours_only && !facts.market_open && !asset_class.trades_24h()).then(|| {
+            format!(
+                "the market is closed at {} and market_hours_only is on",
+                facts.market_now.format("%Y-%m-%d %H:%M UTC")
+            )
+        }),
+    );
+}
+
+/// The rules every order meets last: the daily loss (for orders that add risk) and the pace of
+/// orders.
+fn pace(a: &mut Account, limits: &Limits, facts: &Facts, risk_up: bool, value: Decimal) {
+    let reduces = "reduces the position".to_string();
     let day = daily_loss(
         limits.max_daily_loss,
         facts.session_open_equity,
@@ -483,11 +501,6 @@ pub fn explain(order: &OrderRequest, limits: &Limits, facts: &Facts) -> Explanat
                 )
             }),
     );
-    a.done(Some(Passed {
-        signed_qty: qty * order.side.sign(),
-        value,
-        price,
-    }))
 }
 
 /// Today's loss against the daily-loss limit, measured the one way the guard measures it.

@@ -24,6 +24,14 @@ pub enum Rule {
     MaxPositionPctOfEquity,
     MaxDailyLoss,
     MaxOrdersPerMinute,
+    /// An options order sells calls or puts none of its long options cover.
+    NakedOptions,
+    /// Contracts in one options order.
+    MaxContracts,
+    /// Premium one options order pays.
+    MaxOptionPremium,
+    /// The most one options order can lose at expiry, from its legs.
+    MaxSpreadLoss,
     /// The limits, approval policy or live switch were not sealed by the app (see `seal`).
     SettingsSeal,
     /// An order the approval policy holds for the person, about to be sent without the app's
@@ -49,6 +57,10 @@ impl Rule {
             Rule::MaxPositionPctOfEquity => "max_position_pct_of_equity",
             Rule::MaxDailyLoss => "max_daily_loss",
             Rule::MaxOrdersPerMinute => "max_orders_per_minute",
+            Rule::NakedOptions => "allow_naked_options",
+            Rule::MaxContracts => "max_contracts",
+            Rule::MaxOptionPremium => "max_option_premium",
+            Rule::MaxSpreadLoss => "max_spread_loss",
             Rule::SettingsSeal => "settings_seal",
             Rule::ApprovalSignature => "approval_signature",
         }
