@@ -186,19 +186,21 @@ pub async fn train_model(
         as_of: Some(series.provenance.as_of),
         ..TrainModelOut::default()
     };
-    // The features are checked here, so a typo is an answer, not a failed job.
-    {
-        let cols = cols.view();
-        let short = cols.range(cols.len().saturating_sub(300), cols.len());
-        features::compute(&short, &req.features).map_err(|e| Error::Invalid(e.to_string()))?;
-    }
     let fits = (req.folds + 1) as f64 * (gbt::ROUNDS as f64 / 100.0);
     let estimate = cols.time.len() as f64 * req.features.len() as f64 * fits * SECS_PER_CELL;
+    let background = p.background.unwrap_or(false) || estimate > JOB_AFTER_SECS;
+    if background {
+        // The features are checked on the last bars first, so a typo is an answer, not a failed
+        // job (a direct training reports it from the training itself).
+        let view = cols.view();
+        let short = view.range(view.len().saturating_sub(300), view.len());
+        features::compute(&short, &req.features).map_err(|e| Error::Invalid(e.to_string()))?;
+    }
     let work = {
         let head = head.clone();
         move || fit(&cols, &req, head)
     };
-    if p.background.unwrap_or(false) || estimate > JOB_AFTER_SECS {
+    if background {
         let store = store.clone();
         let handle = tokio::runtime::Handle::current();
         let id = jobs.start("train_model", 1, move |progress| {
@@ -289,13 +291,11 @@ async fn load(store: &Store, id: &str) -> Result<ModelRow, Error> {
 }
 
 fn request_of(row: &ModelRow) -> Result<Request, Error> {
-    let mut req = recipe(
+    recipe(
         Some(&row.new.features),
         Some(&row.new.label),
         row.new.horizon,
-    )?;
-    req.features = row.new.features.clone();
-    Ok(req)
+    )
 }
 
 /// A kept model's up-probabilities for the latest bars of its symbol (or another).
@@ -322,15 +322,13 @@ pub async fn predict(
     let (at, probs) = blocking("prediction", move || -> Result<_, Error> {
         let set =
             features::compute(&cols.view(), &names).map_err(|e| Error::Invalid(e.to_string()))?;
-        let at: Vec<usize> = (0..cols.time.len())
+        let mut latest: Vec<(usize, Vec<f64>)> = (0..cols.time.len())
             .rev()
-            .filter(|&i| set.row(i).is_some())
+            .filter_map(|i| set.row(i).map(|r| (i, r)))
             .take(want)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
             .collect();
-        let x: Vec<Vec<f64>> = at.iter().filter_map(|&i| set.row(i)).collect();
+        latest.reverse();
+        let (at, x): (Vec<usize>, Vec<Vec<f64>>) = latest.into_iter().unzip();
         let gbt = Gbt::from_json(&model).map_err(|e| Error::Failed(e.to_string()))?;
         let p = gbt.predict(&x);
         Ok((
@@ -391,17 +389,21 @@ pub async fn predict(
     })
 }
 
-/// Gives every `model("id")` that `strategy` reads its series over `cols`: the kept model's
+/// Gives every `model("id")` that `strategy` reads its series over `bars`: the kept model's
 /// recipe retrained walk-forward on these bars, so each prediction comes from a model that saw
-/// only earlier bars.
+/// only earlier bars. A strategy without models costs nothing here.
 pub(crate) async fn attach_models(
     store: &Store,
     strategy: &mut Strategy,
-    cols: &OwnedColumns,
+    bars: &[quantdesk_domain::Bar],
 ) -> Result<(), Error> {
     let ids = strategy
         .model_ids()
         .map_err(|e| Error::Invalid(format!("invalid {e}")))?;
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let cols = OwnedColumns::from_bars(bars);
     for id in ids {
         let row = load(store, &id).await?;
         let req = request_of(&row)?;

@@ -27,7 +27,7 @@ pub struct Gbt {
     features: usize,
 }
 
-/// Rows a heap block holds (a multiple of 8; 32 rows of 64 values stay in L1 beside the trees).
+/// Rows a heap block holds (a multiple of [`LANES`]; measured fastest of 32, 64 and 128).
 const HEAP_BLOCK: usize = 128;
 /// Rows walked in lockstep.
 const LANES: usize = 16;
@@ -91,9 +91,9 @@ impl HeapTree {
     }
 }
 
-/// Adds every tree's leaf weight for eight rows (row-major, [`HEAP_FEATURES`] values each, no
-/// NaN) to `out`, tree by tree in the forest's order (so the sums equal [`Forest`]'s bit for
-/// bit), the eight walks in lockstep.
+/// Adds every tree's leaf weight for [`LANES`] rows (row-major, [`HEAP_FEATURES`] values each,
+/// no NaN) to `out`, tree by tree in the forest's order (so the sums equal [`Forest`]'s bit for
+/// bit), the walks in lockstep.
 fn score_heap(trees: &[HeapTree], rows: &[[f64; HEAP_FEATURES]; LANES], out: &mut [f64; LANES]) {
     for t in trees {
         // The root is the same node for every row.
@@ -125,7 +125,7 @@ struct Forest {
     left: Vec<u32>,
     right: Vec<u32>,
     missing: Vec<u32>,
-    /// Leaf weight (NaN for an inner node).
+    /// Leaf weight (0 for an inner node: a walk always ends on a leaf).
     leaf: Vec<f64>,
 }
 
@@ -284,10 +284,6 @@ impl Gbt {
             out.fill(f64::NAN);
             return out;
         }
-        // Blocks small enough that their rows, made row-major, stay in L1 while every tree
-        // walks them.
-        const BLOCK: usize = 64;
-        let p = self.features;
         if let Some(trees) = &self.heap {
             // Each thread reuses one block buffer.
             out.par_chunks_mut(HEAP_BLOCK).enumerate().for_each_init(
@@ -298,23 +294,32 @@ impl Gbt {
             );
             return out;
         }
+        // Blocks small enough that their rows, made row-major, stay in L1 while every tree
+        // walks them.
+        const BLOCK: usize = 64;
         out.par_chunks_mut(BLOCK)
             .enumerate()
             .for_each(|(c, chunk)| {
-                let first = c * BLOCK;
-                let mut block = vec![0.0; chunk.len() * p];
-                for f in 0..p {
-                    let col = &data[f * rows + first..f * rows + first + chunk.len()];
-                    for (j, v) in col.iter().enumerate() {
-                        block[j * p + f] = *v;
-                    }
-                }
-                self.forest.score_block(&block, p, chunk);
+                self.score_flat(data, rows, c * BLOCK, chunk);
                 for v in chunk.iter_mut() {
                     *v = sigmoid(*v);
                 }
             });
         out
+    }
+
+    /// The log-odds of rows `first..first + chunk.len()` of the column-major `data` through the
+    /// flat [`Forest`] (any tree shape, missing values included).
+    fn score_flat(&self, data: &[f64], rows: usize, first: usize, chunk: &mut [f64]) {
+        let p = self.features;
+        let mut block = vec![0.0; chunk.len() * p];
+        for f in 0..p {
+            let col = &data[f * rows + first..f * rows + first + chunk.len()];
+            for (j, v) in col.iter().enumerate() {
+                block[j * p + f] = *v;
+            }
+        }
+        self.forest.score_block(&block, p, chunk);
     }
 
     /// Probabilities of rows `first..first + chunk.len()` of the column-major `data` through the
@@ -339,8 +344,7 @@ impl Gbt {
             }
         }
         if missing {
-            let flat: Vec<f64> = block[..n].iter().flat_map(|r| r[..p].to_vec()).collect();
-            self.forest.score_block(&flat, p, chunk);
+            self.score_flat(data, rows, first, chunk);
         } else {
             for (g, out) in block.chunks_exact(LANES).zip(chunk.chunks_mut(LANES)) {
                 let Ok(rows) = <&[[f64; HEAP_FEATURES]; LANES]>::try_from(g) else {

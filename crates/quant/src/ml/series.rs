@@ -4,11 +4,12 @@
 //! backtest of "buy when the up-probability is above 0.6" is out of sample by construction.
 //! Also the feature hash that tells a stored model from one whose features mean something else.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use super::features;
 use super::gbt::Gbt;
-use super::train::{Request, TrainError};
+use super::train::{self, Request, TrainError};
 use crate::indicators::Columns;
 
 /// A model's predictions over a run of bars, kept by bar time so any window of those bars (a
@@ -20,13 +21,14 @@ pub struct ModelSeries {
 }
 
 impl ModelSeries {
-    /// The values at the bars `time` (NaN where this series has none).
-    pub fn aligned(&self, time: &[i64]) -> Vec<f64> {
+    /// The values at the bars `time` (NaN where this series has none): borrowed when `time` is
+    /// a contiguous run of this series' bars, as it is for a backtest and each of its windows.
+    pub fn aligned(&self, time: &[i64]) -> Cow<'_, [f64]> {
         if let (Some(first), Some(last)) = (time.first(), time.last())
             && let Ok(at) = self.time.binary_search(first)
             && self.time.get(at + time.len() - 1) == Some(last)
         {
-            return self.value[at..at + time.len()].to_vec();
+            return Cow::Borrowed(&self.value[at..at + time.len()]);
         }
         time.iter()
             .map(|t| {
@@ -54,7 +56,7 @@ pub fn walk_forward_predictions(
     let usable: Vec<usize> = (0..n)
         .filter(|&i| rows[i].is_some() && label[i].is_some())
         .collect();
-    let min_train = 50.max(10 * set.names.len());
+    let min_train = train::min_train_rows(set.names.len());
     let gap = h + req.embargo;
     let first_test = usable
         .get(min_train - 1)
@@ -166,7 +168,8 @@ mod tests {
         assert_eq!(first, 33 + 89 + 5 + 5 + 1);
         // A window of the bars reads the same values.
         let w = pa.aligned(&a.time[700..720]);
-        assert_eq!(w, pa.value[700..720].to_vec());
+        assert_eq!(&*w, &pa.value[700..720]);
+        assert!(matches!(w, Cow::Borrowed(_)));
         assert!(pa.aligned(&[1]).iter().all(|v| v.is_nan()));
     }
 

@@ -153,12 +153,17 @@ pub struct Trained {
     pub evaluation: Evaluation,
 }
 
+/// Labelled rows a model of `features` features is trained on at least: ten a feature, and 50.
+pub(crate) fn min_train_rows(features: usize) -> usize {
+    50.max(10 * features)
+}
+
 /// Evaluates `req` on `cols` by walk-forward, then fits the final model on every row.
 pub fn train(cols: &Columns<'_>, req: &Request) -> Result<Trained, TrainError> {
     let data = dataset(cols, req)?;
     let h = req.horizon.max(1);
     let end = |i: usize| labels::label_end(i, h);
-    let min_train = 50.max(10 * data.names.len());
+    let min_train = min_train_rows(data.names.len());
     let splits = cv::walk_forward(data.y.len(), req.folds, &end, req.embargo, min_train)?;
     cv::check_no_leak(&splits, &end)?;
     let (mut p_model, mut p_up, mut p_lr) = (Vec::new(), Vec::new(), Vec::new());

@@ -105,8 +105,7 @@ impl Subject {
             self.end.as_deref(),
         )
         .await?;
-        crate::ml::attach_models(store, &mut strategy, &OwnedColumns::from_bars(&series.bars))
-            .await?;
+        crate::ml::attach_models(store, &mut strategy, &series.bars).await?;
         Ok(Loaded {
             strategy,
             series,

@@ -325,7 +325,7 @@ struct Eval<'a, 'c> {
     /// between them.
     orders: RefCell<Vec<(String, Rc<Order>)>>,
     /// Each `model("id")`'s predictions at these bars.
-    models: &'a HashMap<String, Vec<f64>>,
+    models: &'a HashMap<String, Cow<'a, [f64]>>,
 }
 
 impl<'a> Eval<'a, '_> {
@@ -361,7 +361,7 @@ impl<'a> Eval<'a, '_> {
                 }
             }
             Expr::Model(id) => match self.models.get(id) {
-                Some(v) => Cow::Borrowed(v.as_slice()),
+                Some(v) => Cow::Borrowed(v.as_ref()),
                 None => return err(path, format!("model('{id}') was not loaded")),
             },
             Expr::Neg(a) => Cow::Owned(self.num(a, path)?.iter().map(|x| -x).collect()),

@@ -74,14 +74,22 @@ impl Expression {
     /// Every indicator call in the expression, in reading order.
     pub fn calls(&self) -> Vec<&Call> {
         let mut out = Vec::new();
-        collect_calls(&self.root, &mut out);
+        leaves(&self.root, &mut |e| {
+            if let Expr::Indicator(c) = e {
+                out.push(c);
+            }
+        });
         out
     }
 
     /// Every `model("id")` the expression reads, in reading order.
     pub fn models(&self) -> Vec<&str> {
         let mut out = Vec::new();
-        collect_models(&self.root, &mut out);
+        leaves(&self.root, &mut |e| {
+            if let Expr::Model(id) = e {
+                out.push(id.as_str());
+            }
+        });
         out
     }
 
@@ -106,26 +114,15 @@ impl fmt::Display for Expression {
     }
 }
 
-fn collect_calls<'a>(e: &'a Expr, out: &mut Vec<&'a Call>) {
+/// Calls `visit` on every leaf of `e` (numbers, columns, indicator calls, models), in reading
+/// order.
+fn leaves<'a>(e: &'a Expr, visit: &mut impl FnMut(&'a Expr)) {
     match e {
-        Expr::Number(_) | Expr::Column(_) | Expr::Model(_) => {}
-        Expr::Indicator(c) => out.push(c),
-        Expr::Neg(a) | Expr::Not(a) => collect_calls(a, out),
+        Expr::Number(_) | Expr::Column(_) | Expr::Indicator(_) | Expr::Model(_) => visit(e),
+        Expr::Neg(a) | Expr::Not(a) => leaves(a, visit),
         Expr::Arith(_, a, b) | Expr::Compare(_, a, b) | Expr::And(a, b) | Expr::Or(a, b) => {
-            collect_calls(a, out);
-            collect_calls(b, out);
-        }
-    }
-}
-
-fn collect_models<'a>(e: &'a Expr, out: &mut Vec<&'a str>) {
-    match e {
-        Expr::Number(_) | Expr::Column(_) | Expr::Indicator(_) => {}
-        Expr::Model(id) => out.push(id),
-        Expr::Neg(a) | Expr::Not(a) => collect_models(a, out),
-        Expr::Arith(_, a, b) | Expr::Compare(_, a, b) | Expr::And(a, b) | Expr::Or(a, b) => {
-            collect_models(a, out);
-            collect_models(b, out);
+            leaves(a, visit);
+            leaves(b, visit);
         }
     }
 }
