@@ -1,6 +1,7 @@
 """Shared set-up for the cross-process tests: the built sidecar, a throw-away data folder, and
 an MCP session through the official Python SDK (the client Claude Desktop's protocol is defined by)."""
 
+import asyncio
 import csv
 import json
 import os
@@ -194,8 +195,6 @@ def error_text(result):
 
 async def job_result(s, job_id, tries=600):
     """Polls get_job until the job stops running; returns its last status."""
-    import asyncio
-
     for _ in range(tries):
         status = ok(await s.call_tool("get_job", {"job_id": job_id}))
         if status["status"] != "running":

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, session, verify_audit
+from conftest import ROOT, ok, session, verify_audit
 
 pytestmark = pytest.mark.anyio
 
@@ -92,11 +92,6 @@ def install(env):
     yield _install
     for data_dir in installed:
         run_keys("remove-key", "--data-dir", data_dir, env=env)
-
-
-def ok(result):
-    assert not result.is_error, result.content[0].text if result.content else result
-    return result.structured_content
 
 
 def refused(result):

@@ -8,17 +8,9 @@ from datetime import datetime
 import anyio
 import pytest
 
-from conftest import coinbase, iso, live_price, session
+from conftest import coinbase, iso, live_price, ok, session
 
 pytestmark = pytest.mark.anyio
-
-
-def ok(result):
-    assert not result.is_error, result.content
-    return result.structured_content
-
-
-
 
 
 async def fired(s, alert_id, seconds=60):

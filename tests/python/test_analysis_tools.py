@@ -4,14 +4,9 @@ import math
 
 import pytest
 
-from conftest import read_csv, session
+from conftest import ok, read_csv, session
 
 pytestmark = pytest.mark.anyio
-
-
-def ok(result):
-    assert not result.is_error, result.content[0].text if result.content else result
-    return result.structured_content
 
 
 def refused(result):

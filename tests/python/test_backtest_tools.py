@@ -12,7 +12,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from conftest import FIXTURES, read_csv, session
+from conftest import FIXTURES, job_result, ok, read_csv, session
 
 pytestmark = pytest.mark.anyio
 
@@ -57,11 +57,6 @@ DURATIONS = {
     "Max. Trade Duration": "max_trade_duration_days",
     "Avg. Trade Duration": "avg_trade_duration_days",
 }
-
-
-def ok(result):
-    assert not result.is_error, result.content[0].text if result.content else result
-    return result.structured_content
 
 
 def close(a, b, rel=1e-9):
@@ -291,11 +286,7 @@ async def test_long_searches_become_jobs(data_dir):
         )
         job = started["job_id"]
         assert job
-        for _ in range(300):
-            status = ok(await s.call_tool("get_job", {"job_id": job}))
-            if status["status"] != "running":
-                break
-            await asyncio.sleep(0.1)
+        status = await job_result(s, job, tries=300)
         assert status["status"] == "done", status
         result = status["result"]
         assert result["combinations"] == 78 and result["best_params"]["fast"] < result["best_params"]["slow"]

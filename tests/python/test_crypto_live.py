@@ -8,15 +8,9 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from conftest import coinbase, live_price, session
+from conftest import coinbase, live_price, ok, session
 
 pytestmark = pytest.mark.anyio
-
-
-def ok(result):
-    assert not result.is_error, result.content
-    return result.structured_content
-
 
 
 async def test_what_btc_trades_at_right_now(data_dir):
@@ -68,7 +62,6 @@ async def test_offline_history_on_request(data_dir):
 
 def feed_counts():
     return coinbase("/_standin/feed")
-
 
 
 async def test_watched_pairs_answer_from_the_stream(data_dir):

@@ -11,16 +11,11 @@ from datetime import date
 import anyio
 import pytest
 
-from conftest import read_csv, session, verify_audit
+from conftest import ok, read_csv, session, verify_audit
 
 pytestmark = pytest.mark.anyio
 
 MARKET_TOOLS = {"get_stock_price", "get_market_data", "get_crypto_prices", "get_options_chain"}
-
-
-def ok(result):
-    assert not result.is_error, result.content[0].text if result.content else result
-    return result.structured_content
 
 
 def refused(result):

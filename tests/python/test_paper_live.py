@@ -8,7 +8,7 @@ from datetime import datetime
 import anyio
 import pytest
 
-from conftest import coinbase, iso, live_price, session
+from conftest import coinbase, iso, live_price, ok, session
 from test_account_keys import env, install, platform  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.anyio
@@ -16,16 +16,8 @@ pytestmark = pytest.mark.anyio
 TRADER = "market:read,account:read,trade:paper"
 
 
-def ok(result):
-    assert not result.is_error, result.content[0].text if result.content else result
-    return result.structured_content
-
-
-
-
 def ts(text):
     return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp())
-
 
 
 def traded_near(t, price):

@@ -15,16 +15,11 @@ from datetime import datetime, timezone
 import anyio
 import pytest
 
-from conftest import STANDIN_KEY_ID, STANDIN_SECRET, session, xtask_bin
+from conftest import STANDIN_KEY_ID, STANDIN_SECRET, ok, session, xtask_bin
 
 pytestmark = pytest.mark.anyio
 
 KEYCHAIN = os.environ.get("QUANTDESK_TEST_KEYCHAIN", "keyutils")
-
-
-def ok(result):
-    assert not result.is_error, result.content
-    return result.structured_content
 
 
 def hook(url, path="", body=None):

@@ -14,7 +14,7 @@ import urllib.request
 
 import pytest
 
-from conftest import STANDIN_KEY_ID, STANDIN_SECRET, session, sidecar_bin
+from conftest import STANDIN_KEY_ID, STANDIN_SECRET, ok, session, sidecar_bin
 from test_account_keys import env, install, platform  # noqa: F401  (fixtures)
 from test_trading_concurrency import set_setting
 
@@ -36,11 +36,6 @@ def requests(url):
 
 def order_posts(url):
     return [json.loads(r["body"]) for r in requests(url) if r["method"] == "POST" and r["path"] == "/v2/orders"]
-
-
-def ok(result):
-    assert not result.is_error, result.content[0].text if result.content else result
-    return result.structured_content
 
 
 async def test_nothing_over_a_limit_reaches_alpaca(data_dir, platform, env, install, alpaca_standin):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, session
+from conftest import ROOT, ok, session
 from test_account_keys import env, install, platform  # noqa: F401  (fixtures)
 from test_trading_concurrency import set_setting
 
@@ -34,11 +34,6 @@ def xtask(*args):
     out = subprocess.run([path, *map(str, args)], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout)
-
-
-def ok(result):
-    assert not result.is_error, result.content[0].text if result.content else result
-    return result.structured_content
 
 
 def status(data_dir, cid):

@@ -8,17 +8,12 @@ import subprocess
 
 import pytest
 
-from conftest import session, sidecar_bin, verify_audit
+from conftest import ok, session, sidecar_bin, verify_audit
 from test_account_keys import env, install, platform  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.anyio
 
 TRADER = "market:read,account:read,trade:paper"
-
-
-def ok(result):
-    assert not result.is_error, result.content[0].text if result.content else result
-    return result.structured_content
 
 
 def paper_clock(data_dir, env, *args):
